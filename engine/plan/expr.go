@@ -352,11 +352,24 @@ func NewIn(x Expr, list []*Literal, not bool) (Expr, error) {
 	}
 	xt := x.DataType()
 	for _, l := range list {
-		if l.Value != nil && !SameType(ValueType(xt), ValueType(l.Type)) {
+		if l.Value != nil && !inListFits(xt, l.Type) {
 			return nil, fmt.Errorf("IN list value %s is %s, but %s is %s", l, TypeName(l.Type), x, TypeName(xt))
 		}
 	}
 	return &In{X: x, List: list, Not: not}, nil
+}
+
+// inListFits reports whether values of type v can be looked up among values of type x as they
+// are: any integer width against int64 constants, decimals of the same scale whatever their
+// precision, and otherwise the same type.
+func inListFits(x, v arrow.DataType) bool {
+	switch {
+	case IsInteger(x) && IsInteger(v), IsFloat(x) && IsFloat(v):
+		return true
+	case IsDecimal(x) && IsDecimal(v):
+		return DecimalScale(x) == DecimalScale(v)
+	}
+	return SameType(ValueType(x), ValueType(v))
 }
 
 func (n *In) DataType() arrow.DataType { return Boolean }
