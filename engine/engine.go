@@ -1,0 +1,257 @@
+// Package engine runs logical plans: it turns a plan.Node into vectorised operators over Arrow
+// record batches (package exec) and executes them within a memory budget, splitting scans and
+// aggregations across cores.
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"runtime"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+
+	"github.com/koujing/koujing/engine/exec"
+	"github.com/koujing/koujing/engine/plan"
+	"github.com/koujing/koujing/engine/source"
+)
+
+// TableResolver finds the data a scan reads. Implementations are safe for concurrent use.
+type TableResolver interface {
+	// Table returns the table named name within source; the engine does not release it.
+	Table(source, name string) (*source.Table, error)
+}
+
+// ErrTooManyRows is returned when a result would have more rows than Options.MaxRows.
+var ErrTooManyRows = errors.New("result has too many rows")
+
+// Options configure an Engine. The zero value of each field picks its default.
+type Options struct {
+	// Allocator is the parent of every query's allocator; default memory.NewGoAllocator().
+	Allocator memory.Allocator
+	// Parallelism is how many pipelines an aggregation runs in; default GOMAXPROCS.
+	Parallelism int
+	// MemoryLimit caps each query's memory in bytes; default 2 GiB.
+	MemoryLimit int64
+	// MaxRows caps the rows of a result; default 1,000,000.
+	MaxRows int64
+	// BatchRows is the size of batches operators build; default exec.DefaultBatchRows.
+	BatchRows int
+}
+
+// Engine executes logical plans over tables. It is safe for concurrent use.
+type Engine struct {
+	tables TableResolver
+	opts   Options
+}
+
+// New returns an engine that reads tables through r.
+func New(r TableResolver, opts Options) *Engine {
+	if opts.Allocator == nil {
+		opts.Allocator = memory.NewGoAllocator()
+	}
+	if opts.Parallelism <= 0 {
+		opts.Parallelism = runtime.GOMAXPROCS(0)
+	}
+	if opts.MemoryLimit <= 0 {
+		opts.MemoryLimit = 2 << 30
+	}
+	if opts.MaxRows <= 0 {
+		opts.MaxRows = 1_000_000
+	}
+	return &Engine{tables: r, opts: opts}
+}
+
+// Result is a query's output: record batches of one schema. Release it when done.
+type Result struct {
+	Schema  *arrow.Schema
+	Batches []arrow.RecordBatch
+	Rows    int64
+	// PeakMemory is the most memory the query held at once, in bytes.
+	PeakMemory int64
+}
+
+// Release frees the result's batches.
+func (r *Result) Release() {
+	for _, b := range r.Batches {
+		b.Release()
+	}
+	r.Batches = nil
+}
+
+// Execute runs the plan to the end and returns all of its rows.
+func (e *Engine) Execute(ctx context.Context, root plan.Node) (res *Result, err error) {
+	budget := exec.NewBudget(e.opts.Allocator, e.opts.MemoryLimit)
+	env := &exec.Env{Mem: budget.Allocator(), Budget: budget, BatchRows: e.opts.BatchRows}
+	b := &builder{engine: e, env: env}
+	b.newScope()
+	defer b.release()
+	defer exec.RecoverMemoryLimit(&err)
+	op, err := b.build(root)
+	if err != nil {
+		return nil, err
+	}
+	batches, err := exec.Collect(ctx, op)
+	if err != nil {
+		return nil, err
+	}
+	res = &Result{Schema: op.Schema(), Batches: batches, PeakMemory: budget.Peak()}
+	for _, bt := range batches {
+		res.Rows += bt.NumRows()
+	}
+	if res.Rows > e.opts.MaxRows {
+		res.Release()
+		return nil, fmt.Errorf("%w: more than %d; add a filter or a limit", ErrTooManyRows, e.opts.MaxRows)
+	}
+	return res, nil
+}
+
+// builder turns one plan into operators. Within a scope, operators built twice from the same
+// scan share its morsels, and joins built twice share one build side: that is how an
+// aggregation's input is instantiated once per core. Each aggregation and each build side gets a
+// scope of its own, so that nothing else splits a scan.
+type builder struct {
+	engine  *Engine
+	env     *exec.Env
+	morsels map[*plan.Scan]*exec.Morsels
+	builds  map[*plan.Join]*exec.JoinBuild
+	all     []*exec.JoinBuild
+}
+
+// newScope starts a sharing scope and returns a function that restores the previous one.
+func (b *builder) newScope() (restore func()) {
+	m, j := b.morsels, b.builds
+	b.morsels, b.builds = map[*plan.Scan]*exec.Morsels{}, map[*plan.Join]*exec.JoinBuild{}
+	return func() { b.morsels, b.builds = m, j }
+}
+
+func (b *builder) release() {
+	for _, jb := range b.all {
+		jb.Release()
+	}
+}
+
+func (b *builder) build(n plan.Node) (exec.Operator, error) {
+	switch x := n.(type) {
+	case *plan.Scan:
+		return b.scan(x)
+	case *plan.Filter:
+		in, err := b.build(x.Input)
+		if err != nil {
+			return nil, err
+		}
+		return exec.NewFilter(b.env, in, x.Predicate)
+	case *plan.Project:
+		in, err := b.build(x.Input)
+		if err != nil {
+			return nil, err
+		}
+		return exec.NewProject(b.env, in, x.Exprs, x.Schema())
+	case *plan.Join:
+		return b.join(x)
+	case *plan.Aggregate:
+		ways := 1
+		if partitionable(x.Input) {
+			ways = b.engine.opts.Parallelism
+		}
+		restore := b.newScope()
+		defer restore()
+		inputs := make([]exec.Operator, ways)
+		for i := range inputs {
+			in, err := b.build(x.Input)
+			if err != nil {
+				return nil, err
+			}
+			inputs[i] = in
+		}
+		return exec.NewHashAggregate(b.env, inputs, x.GroupBy, x.Aggs, x.Schema())
+	case *plan.Sort:
+		in, err := b.build(x.Input)
+		if err != nil {
+			return nil, err
+		}
+		return exec.NewSort(b.env, in, x.Keys, -1), nil
+	case *plan.Limit:
+		if s, ok := x.Input.(*plan.Sort); ok && x.Count >= 0 {
+			in, err := b.build(s.Input)
+			if err != nil {
+				return nil, err
+			}
+			return exec.NewLimit(exec.NewSort(b.env, in, s.Keys, x.Offset+x.Count), x.Offset, x.Count), nil
+		}
+		in, err := b.build(x.Input)
+		if err != nil {
+			return nil, err
+		}
+		return exec.NewLimit(in, x.Offset, x.Count), nil
+	}
+	return nil, fmt.Errorf("cannot execute %T plans", n)
+}
+
+func (b *builder) scan(s *plan.Scan) (exec.Operator, error) {
+	m, ok := b.morsels[s]
+	if !ok {
+		t, err := b.engine.tables.Table(s.Source, s.Table)
+		if err != nil {
+			return nil, err
+		}
+		m = exec.NewMorsels(t)
+		b.morsels[s] = m
+	}
+	t := m.Table()
+	cols := make([]int, len(s.Columns))
+	for i, c := range s.Columns {
+		idx := t.Schema().FieldIndices(c)
+		if len(idx) != 1 {
+			return nil, fmt.Errorf("table %s has no column %q", s.Table, c)
+		}
+		cols[i] = idx[0]
+	}
+	op, err := exec.NewTableScan(m, cols, s.Schema())
+	if err != nil {
+		return nil, err
+	}
+	if s.Filter == nil {
+		return op, nil
+	}
+	return exec.NewFilter(b.env, op, s.Filter)
+}
+
+func (b *builder) join(j *plan.Join) (exec.Operator, error) {
+	jb, ok := b.builds[j]
+	if !ok {
+		restore := b.newScope()
+		right, err := b.build(j.Right)
+		restore()
+		if err != nil {
+			return nil, err
+		}
+		jb = exec.NewJoinBuild(b.env, right, j.RightKeys, j.NullSafe)
+		b.builds[j] = jb
+		b.all = append(b.all, jb)
+	}
+	left, err := b.build(j.Left)
+	if err != nil {
+		return nil, err
+	}
+	return exec.NewHashJoin(b.env, j.Kind, left, jb, j.LeftKeys, j.Schema())
+}
+
+// partitionable reports whether n can run as several pipelines over disjoint parts of its
+// scans: it streams rows (scans, filters, projections) and joins them only against build sides
+// that every copy shares. Full joins, sorts, limits and nested aggregates need all rows in one
+// place.
+func partitionable(n plan.Node) bool {
+	switch x := n.(type) {
+	case *plan.Scan:
+		return true
+	case *plan.Filter:
+		return partitionable(x.Input)
+	case *plan.Project:
+		return partitionable(x.Input)
+	case *plan.Join:
+		return x.Kind != plan.FullJoin && partitionable(x.Left)
+	}
+	return false
+}

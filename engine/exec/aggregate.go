@@ -1,0 +1,439 @@
+package exec
+
+import (
+	"context"
+	"fmt"
+	"sync"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/bitutil"
+
+	"github.com/koujing/koujing/engine/plan"
+)
+
+// HashAggregate groups its input by key expressions and computes aggregates per group.
+//
+// It reads one or more inputs — parallel pipelines over parts of the same data — each in its own
+// goroutine into its own partial aggregation, and merges the partials at the end. Grouping works
+// a batch at a time: each key column is turned into dense codes, the codes are combined into
+// group ids through small hash tables, and every aggregate then folds the whole batch into the
+// states of its groups with a typed loop. With no keys it yields exactly one row.
+type HashAggregate struct {
+	env     *Env
+	inputs  []Operator
+	groupBy []plan.Named
+	aggs    []plan.AggExpr
+	schema  *arrow.Schema
+
+	result []arrow.Array
+	rows   int
+	pos    int
+	out    arrow.RecordBatch
+}
+
+var _ Operator = (*HashAggregate)(nil)
+
+// NewHashAggregate returns the aggregation of inputs (which share a schema) by groupBy, yielding
+// batches of schema: the group columns, then the aggregates.
+func NewHashAggregate(env *Env, inputs []Operator, groupBy []plan.Named, aggs []plan.AggExpr, schema *arrow.Schema) (*HashAggregate, error) {
+	if len(inputs) == 0 {
+		return nil, fmt.Errorf("aggregate needs an input")
+	}
+	// Compile once here, so that a bad expression fails before anything runs.
+	if _, err := newHashAggregator(env, groupBy, aggs, inputs[0].Schema()); err != nil {
+		return nil, err
+	}
+	return &HashAggregate{env: env, inputs: inputs, groupBy: groupBy, aggs: aggs, schema: schema}, nil
+}
+
+func (h *HashAggregate) Schema() *arrow.Schema { return h.schema }
+
+// Open runs the whole aggregation: an aggregate cannot yield a row before it has seen them all.
+func (h *HashAggregate) Open(ctx context.Context) error {
+	partials := make([]*hashAggregator, len(h.inputs))
+	errs := make([]error, len(h.inputs))
+	run := func(i int) {
+		defer RecoverMemoryLimit(&errs[i])
+		agg, err := newHashAggregator(h.env, h.groupBy, h.aggs, h.inputs[i].Schema())
+		if err != nil {
+			errs[i] = err
+			return
+		}
+		defer agg.closeEvaluators()
+		errs[i] = agg.consume(ctx, h.inputs[i])
+		partials[i] = agg
+	}
+	if len(h.inputs) == 1 {
+		run(0)
+	} else {
+		var wg sync.WaitGroup
+		for i := range h.inputs {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				run(i)
+			}()
+		}
+		wg.Wait()
+	}
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	final := partials[0]
+	for _, p := range partials[1:] {
+		if err := final.mergeFrom(p); err != nil {
+			return err
+		}
+	}
+	cols, n, err := final.build()
+	if err != nil {
+		return err
+	}
+	h.result, h.rows = cols, n
+	return nil
+}
+
+func (h *HashAggregate) Next(ctx context.Context) (arrow.RecordBatch, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if h.pos >= h.rows {
+		keep(&h.out, nil)
+		return nil, nil
+	}
+	end := min(h.pos+h.env.batchRows(), h.rows)
+	cols := make([]arrow.Array, len(h.result))
+	for i, c := range h.result {
+		cols[i] = array.NewSlice(c, int64(h.pos), int64(end))
+	}
+	defer releaseAll(cols)
+	keep(&h.out, array.NewRecordBatch(h.schema, cols, int64(end-h.pos)))
+	h.pos = end
+	return h.out, nil
+}
+
+func (h *HashAggregate) Close() error {
+	keep(&h.out, nil)
+	releaseAll(h.result)
+	h.result = nil
+	var first error
+	for _, in := range h.inputs {
+		if err := in.Close(); err != nil && first == nil {
+			first = err
+		}
+	}
+	return first
+}
+
+// hashAggregator is one (partial) aggregation: the key codes, the group index and the states.
+type hashAggregator struct {
+	env      *Env
+	aggs     []plan.AggExpr
+	keyEvals []evaluator
+	keyCodes []valueCodes
+	// args and filters are evaluated once per batch each, however many aggregates share them.
+	args       []evaluator
+	filters    []evaluator
+	argOf      []int // per aggregate: index into args, or -1 for counting rows
+	filterOf   []int // per aggregate: index into filters, or -1
+	states     []aggState
+	levels     []*internMap // combine key codes pairwise into group ids (two or more keys)
+	byCode     []uint32     // group+1 per code (one key)
+	groupCodes [][]uint32   // per key column, the code of each group
+	groups     int
+
+	codes [][]uint32
+	gids  []uint32
+	rows  [][]byte
+}
+
+func newHashAggregator(env *Env, groupBy []plan.Named, aggs []plan.AggExpr, schema *arrow.Schema) (*hashAggregator, error) {
+	h := &hashAggregator{env: env, aggs: aggs}
+	for _, g := range groupBy {
+		ev, err := compileExpr(env, g.Expr, schema)
+		if err != nil {
+			return nil, fmt.Errorf("group %s: %w", g.Name, err)
+		}
+		codes, err := newValueCodes(env, g.Expr.DataType())
+		if err != nil {
+			return nil, fmt.Errorf("group %s: %w", g.Name, err)
+		}
+		h.keyEvals = append(h.keyEvals, ev)
+		h.keyCodes = append(h.keyCodes, codes)
+		h.groupCodes = append(h.groupCodes, nil)
+		h.codes = append(h.codes, nil)
+	}
+	for i := 1; i < len(groupBy); i++ {
+		h.levels = append(h.levels, newInternMap(env))
+	}
+	argIdx, filterIdx := map[string]int{}, map[string]int{}
+	shared := func(e plan.Expr, idx map[string]int, list *[]evaluator) (int, error) {
+		if e == nil {
+			return -1, nil
+		}
+		if i, ok := idx[e.String()]; ok {
+			return i, nil
+		}
+		ev, err := compileExpr(env, e, schema)
+		if err != nil {
+			return 0, err
+		}
+		*list = append(*list, ev)
+		idx[e.String()] = len(*list) - 1
+		return len(*list) - 1, nil
+	}
+	for _, a := range aggs {
+		ai, err := shared(a.Arg, argIdx, &h.args)
+		if err != nil {
+			return nil, fmt.Errorf("aggregate %s: %w", a.Name, err)
+		}
+		fi, err := shared(a.Filter, filterIdx, &h.filters)
+		if err != nil {
+			return nil, fmt.Errorf("aggregate %s filter: %w", a.Name, err)
+		}
+		st, err := newAggState(env, a)
+		if err != nil {
+			return nil, fmt.Errorf("aggregate %s: %w", a.Name, err)
+		}
+		h.argOf = append(h.argOf, ai)
+		h.filterOf = append(h.filterOf, fi)
+		h.states = append(h.states, st)
+		h.rows = append(h.rows, nil)
+	}
+	if len(groupBy) == 0 {
+		h.groups = 1
+		h.growStates()
+	}
+	return h, nil
+}
+
+func (h *hashAggregator) closeEvaluators() {
+	for _, list := range [][]evaluator{h.keyEvals, h.args, h.filters} {
+		for _, ev := range list {
+			closeEvaluator(ev)
+		}
+	}
+}
+
+// consume opens input, folds in every batch, and closes it.
+func (h *hashAggregator) consume(ctx context.Context, input Operator) error {
+	if err := input.Open(ctx); err != nil {
+		return err
+	}
+	for {
+		b, err := input.Next(ctx)
+		if err != nil {
+			return err
+		}
+		if b == nil {
+			return nil
+		}
+		if err := h.add(b); err != nil {
+			return err
+		}
+	}
+}
+
+// add folds one batch into the groups.
+func (h *hashAggregator) add(b arrow.RecordBatch) error {
+	n := int(b.NumRows())
+	if n == 0 {
+		return nil
+	}
+	for j, ev := range h.keyEvals {
+		arr, err := ev.eval(b)
+		if err != nil {
+			return err
+		}
+		h.codes[j] = growTo(h.codes[j][:0], n)
+		err = h.keyCodes[j].encode(arr, h.codes[j])
+		arr.Release()
+		if err != nil {
+			return err
+		}
+	}
+	if err := h.assignGroups(n); err != nil {
+		return err
+	}
+	args := make([]arrow.Array, len(h.args))
+	defer releaseAll(args)
+	for i, ev := range h.args {
+		a, err := ev.eval(b)
+		if err != nil {
+			return err
+		}
+		args[i] = a
+	}
+	filters := make([]arrow.Array, len(h.filters))
+	defer releaseAll(filters)
+	for i, ev := range h.filters {
+		f, err := ev.eval(b)
+		if err != nil {
+			return err
+		}
+		filters[i] = f
+	}
+	for k, st := range h.states {
+		var arg, filter arrow.Array
+		if h.argOf[k] >= 0 {
+			arg = args[h.argOf[k]]
+		}
+		if h.filterOf[k] >= 0 {
+			filter = filters[h.filterOf[k]]
+		}
+		rows := h.rowsFor(k, n, arg, filter)
+		if err := st.update(h.gids, arg, rows); err != nil {
+			return fmt.Errorf("aggregate %s: %w", h.aggs[k].Name, err)
+		}
+	}
+	return nil
+}
+
+// rowsFor returns the bitmap of rows aggregate k folds in — its filter holds and its argument is
+// not NULL — or nil when that is every row.
+func (h *hashAggregator) rowsFor(k, n int, arg, filter arrow.Array) []byte {
+	argNulls := arg != nil && arg.NullN() > 0
+	if filter == nil && !argNulls {
+		return nil
+	}
+	nb := int(bitutil.BytesForBits(int64(n)))
+	rows := growTo(h.rows[k][:0], nb)
+	h.rows[k] = rows
+	for i := range rows {
+		rows[i] = 0xff
+	}
+	if filter != nil {
+		if filter.DataType().ID() == arrow.NULL {
+			clear(rows)
+			return rows
+		}
+		off := filter.Data().Offset()
+		bitutil.BitmapAnd(rows, filter.Data().Buffers()[1].Bytes(), 0, int64(off), rows, 0, int64(n))
+		if filter.NullN() > 0 {
+			bitutil.BitmapAnd(rows, filter.NullBitmapBytes(), 0, int64(off), rows, 0, int64(n))
+		}
+	}
+	if argNulls && arg.DataType().ID() == arrow.NULL {
+		// An untyped NULL has no validity bitmap: no row counts.
+		clear(rows)
+	} else if argNulls {
+		bitutil.BitmapAnd(rows, arg.NullBitmapBytes(), 0, int64(arg.Data().Offset()), rows, 0, int64(n))
+	}
+	return rows
+}
+
+// assignGroups fills h.gids with the group of each of the first n rows, from h.codes.
+func (h *hashAggregator) assignGroups(n int) error {
+	h.gids = growTo(h.gids[:0], n)
+	gids := h.gids
+	switch len(h.keyCodes) {
+	case 0:
+		clear(gids)
+		return nil
+	case 1:
+		codes := h.codes[0][:n]
+		for i, c := range codes {
+			if int(c) >= len(h.byCode) {
+				h.byCode = growTo(h.byCode, h.keyCodes[0].len())
+			}
+			g := h.byCode[c]
+			if g == 0 {
+				g = uint32(h.newGroup(i)) + 1
+				h.byCode[c] = g
+			}
+			gids[i] = g - 1
+		}
+		return nil
+	}
+	copy(gids, h.codes[0][:n])
+	for lvl, m := range h.levels {
+		next := h.codes[lvl+1][:n]
+		last := lvl == len(h.levels)-1
+		for i := range gids {
+			id, err := m.intern(uint64(gids[i])<<32 | uint64(next[i]))
+			if err != nil {
+				return err
+			}
+			if last && int(id) == h.groups {
+				h.newGroup(i)
+			}
+			gids[i] = id
+		}
+	}
+	return nil
+}
+
+// newGroup records a group first seen at row i of the current batch and returns its id.
+func (h *hashAggregator) newGroup(i int) int {
+	for j := range h.groupCodes {
+		h.groupCodes[j] = append(h.groupCodes[j], h.codes[j][i])
+	}
+	h.groups++
+	h.growStates()
+	return h.groups - 1
+}
+
+func (h *hashAggregator) growStates() {
+	for _, st := range h.states {
+		st.grow(h.groups)
+	}
+}
+
+// mergeFrom folds another partial aggregation of the same aggregates into this one.
+func (h *hashAggregator) mergeFrom(o *hashAggregator) error {
+	remaps := make([][]uint32, len(h.keyCodes))
+	for j, c := range h.keyCodes {
+		r, err := c.remap(o.keyCodes[j])
+		if err != nil {
+			return err
+		}
+		remaps[j] = r
+	}
+	into := make([]uint32, o.groups)
+	if len(h.keyCodes) > 0 {
+		// Feed the other's groups through assignGroups as one batch of rows.
+		for j := range h.codes {
+			h.codes[j] = growTo(h.codes[j][:0], o.groups)
+			for g := 0; g < o.groups; g++ {
+				h.codes[j][g] = remaps[j][o.groupCodes[j][g]]
+			}
+		}
+		if err := h.assignGroups(o.groups); err != nil {
+			return err
+		}
+		copy(into, h.gids)
+	}
+	for k, st := range h.states {
+		if err := st.merge(o.states[k], into); err != nil {
+			return fmt.Errorf("aggregate %s: %w", h.aggs[k].Name, err)
+		}
+	}
+	return nil
+}
+
+// build returns the result columns — keys, then aggregates — and the number of groups.
+func (h *hashAggregator) build() ([]arrow.Array, int, error) {
+	cols := make([]arrow.Array, 0, len(h.keyCodes)+len(h.states))
+	fail := func(err error) ([]arrow.Array, int, error) {
+		releaseAll(cols)
+		return nil, 0, err
+	}
+	for j, c := range h.keyCodes {
+		a, err := c.build(h.env.Mem, h.groupCodes[j])
+		if err != nil {
+			return fail(err)
+		}
+		cols = append(cols, a)
+	}
+	for k, st := range h.states {
+		a, err := st.build(h.env.Mem, h.groups)
+		if err != nil {
+			return fail(fmt.Errorf("aggregate %s: %w", h.aggs[k].Name, err))
+		}
+		cols = append(cols, a)
+	}
+	return cols, h.groups, nil
+}

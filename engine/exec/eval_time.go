@@ -1,0 +1,133 @@
+package exec
+
+import (
+	"sort"
+	"time"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+
+	"github.com/koujing/koujing/engine/plan"
+)
+
+// timeTruncEval truncates timestamps (or dates) to calendar periods in a time zone.
+//
+// Converting every value through the time package costs about a hundred nanoseconds, so the
+// evaluator remembers the periods it has met: a value is mapped by a binary search over the known
+// periods (usually a hit on the last one, since data tends to arrive in time order), and only a
+// value outside all of them goes through the calendar. Periods are computed with the zone's
+// rules, so a day is 23 or 25 hours long across a daylight-saving change.
+type timeTruncEval struct {
+	mem     memory.Allocator
+	x       evaluator
+	unit    plan.TimeUnit
+	loc     *time.Location
+	date    bool
+	typ     arrow.DataType
+	periods []period
+	last    int
+}
+
+// period is one calendar period, [start, end) in the input's units (µs or days).
+type period struct{ start, end int64 }
+
+// maxPeriods bounds the remembered periods; past it the cache starts afresh.
+const maxPeriods = 1 << 16
+
+func newTimeTruncEval(mem memory.Allocator, x *plan.TimeTrunc, in evaluator) evaluator {
+	loc := x.Location
+	date := x.X.DataType().ID() == arrow.DATE32
+	if date {
+		loc = time.UTC
+	}
+	return &timeTruncEval{mem: mem, x: in, unit: x.Unit, loc: loc, date: date, typ: x.DataType()}
+}
+
+func (e *timeTruncEval) children() []evaluator { return []evaluator{e.x} }
+
+func (e *timeTruncEval) eval(b arrow.RecordBatch) (arrow.Array, error) {
+	in, err := e.x.eval(b)
+	if err != nil {
+		return nil, err
+	}
+	defer in.Release()
+	n := in.Len()
+	valid, nulls := andValidity(e.mem, n, in)
+	if e.date {
+		buf, out := newFixed[int32](e.mem, n)
+		for i, v := range values[int32](in) {
+			out[i] = int32(e.truncate(int64(v)))
+		}
+		return makeFixedArray(e.typ, n, valid, buf, nulls), nil
+	}
+	buf, out := newFixed[int64](e.mem, n)
+	for i, v := range values[int64](in) {
+		out[i] = e.truncate(v)
+	}
+	return makeFixedArray(e.typ, n, valid, buf, nulls), nil
+}
+
+// truncate returns the start of v's period.
+func (e *timeTruncEval) truncate(v int64) int64 {
+	if e.last < len(e.periods) {
+		if p := e.periods[e.last]; v >= p.start && v < p.end {
+			return p.start
+		}
+	}
+	i := sort.Search(len(e.periods), func(i int) bool { return e.periods[i].start > v }) - 1
+	if i >= 0 && v < e.periods[i].end {
+		e.last = i
+		return e.periods[i].start
+	}
+	p := e.periodOf(v)
+	if v < p.start || v >= p.end || e.periodOf(p.start) != p {
+		// Where a zone skips midnight, the period's start normalises to another local day: a
+		// value can land outside its own period, or a period can also cover the last hour of
+		// the day before. Remembering such a period would misplace that hour; don't.
+		return p.start
+	}
+	if len(e.periods) >= maxPeriods {
+		e.periods = e.periods[:0]
+		i = -1
+	}
+	e.periods = append(e.periods, period{})
+	copy(e.periods[i+2:], e.periods[i+1:])
+	e.periods[i+1] = p
+	e.last = i + 1
+	return p.start
+}
+
+// periodOf computes v's period through the calendar.
+func (e *timeTruncEval) periodOf(v int64) period {
+	var t time.Time
+	if e.date {
+		t = time.Unix(v*86400, 0).UTC()
+	} else {
+		t = time.UnixMicro(v).In(e.loc)
+	}
+	start, end := TruncateTime(t, e.unit)
+	if e.date {
+		return period{start.Unix() / 86400, end.Unix() / 86400}
+	}
+	return period{start.UnixMicro(), end.UnixMicro()}
+}
+
+// TruncateTime returns the start of the day, ISO week (from Monday), month, quarter or year that
+// t falls in, in t's own location, and the start of the next one.
+func TruncateTime(t time.Time, unit plan.TimeUnit) (start, next time.Time) {
+	y, m, d := t.Date()
+	loc := t.Location()
+	switch unit {
+	case plan.Day:
+		return time.Date(y, m, d, 0, 0, 0, 0, loc), time.Date(y, m, d+1, 0, 0, 0, 0, loc)
+	case plan.Week:
+		d -= (int(t.Weekday()) + 6) % 7
+		return time.Date(y, m, d, 0, 0, 0, 0, loc), time.Date(y, m, d+7, 0, 0, 0, 0, loc)
+	case plan.Month:
+		return time.Date(y, m, 1, 0, 0, 0, 0, loc), time.Date(y, m+1, 1, 0, 0, 0, 0, loc)
+	case plan.Quarter:
+		q := time.Month((int(m)-1)/3*3 + 1)
+		return time.Date(y, q, 1, 0, 0, 0, 0, loc), time.Date(y, q+3, 1, 0, 0, 0, 0, loc)
+	}
+	return time.Date(y, 1, 1, 0, 0, 0, 0, loc), time.Date(y+1, 1, 1, 0, 0, 0, 0, loc)
+}

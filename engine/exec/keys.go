@@ -1,0 +1,379 @@
+package exec
+
+import (
+	"fmt"
+	"math"
+	"strings"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/decimal128"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+
+	"github.com/koujing/koujing/engine/plan"
+)
+
+// valueCodes maps the values of one column to dense codes — 0 for NULL, then 1, 2, … in the order
+// values are first seen — and keeps each value, so results can be built back from codes. Group
+// keys are combined from codes, and count_distinct counts codes.
+type valueCodes interface {
+	// encode writes the code of each row of a to codes (len(codes) == a.Len()).
+	encode(a arrow.Array, codes []uint32) error
+	// len returns how many codes are in use, NULL's included.
+	len() int
+	// build returns the values of the given codes, as an array of the column's value type.
+	build(mem memory.Allocator, codes []uint32) (arrow.Array, error)
+	// remap returns, for every code of other (a valueCodes of the same type), the code its value
+	// has here, adding values this one has not seen.
+	remap(other valueCodes) ([]uint32, error)
+	// lookup writes the code of each row of a, or noCode for a value never encoded, without
+	// adding any; concurrent lookups are safe while nothing encodes.
+	lookup(a arrow.Array, codes []uint32)
+}
+
+// noCode is what lookup yields for a value that has no code.
+const noCode = ^uint32(0)
+
+// newValueCodes returns the codes for a column of type t.
+func newValueCodes(env *Env, t arrow.DataType) (valueCodes, error) {
+	switch {
+	case plan.IsString(t):
+		return &stringCodes{ids: map[string]uint32{}}, nil
+	case plan.IsInteger(t), t.ID() == arrow.TIMESTAMP, t.ID() == arrow.DATE32:
+		return &intCodes{typ: t, m: newInternMap(env)}, nil
+	case plan.IsFloat(t):
+		return &intCodes{typ: t, m: newInternMap(env), float: true}, nil
+	case plan.IsDecimal(t):
+		return &decimalCodes{typ: t, ids: map[decimal128.Num]uint32{}}, nil
+	case plan.IsBoolean(t):
+		return boolCodes{}, nil
+	}
+	return nil, fmt.Errorf("cannot group by %s values", t)
+}
+
+// intCodes codes integers, timestamps and dates (and floats, by their bits).
+type intCodes struct {
+	typ   arrow.DataType
+	m     *internMap
+	vals  []int64
+	float bool
+	tmp   []int64
+}
+
+func (c *intCodes) len() int { return c.m.len() + 1 }
+
+func (c *intCodes) encode(a arrow.Array, codes []uint32) error {
+	n := a.Len()
+	if cap(c.tmp) < n {
+		c.tmp = make([]int64, n)
+	}
+	vals := c.tmp[:n]
+	c.valuesOf(a, vals)
+	valid, off := validity(a)
+	for i, v := range vals {
+		if !isValid(valid, off, i) {
+			codes[i] = 0
+			continue
+		}
+		id, err := c.m.intern(uint64(v))
+		if err != nil {
+			return err
+		}
+		if int(id) == len(c.vals) {
+			c.vals = append(c.vals, v)
+		}
+		codes[i] = id + 1
+	}
+	return nil
+}
+
+// valuesOf writes the int64 form of a's values — integers widened, floats as key bits — to out.
+func (c *intCodes) valuesOf(a arrow.Array, out []int64) {
+	switch a.DataType().ID() {
+	case arrow.FLOAT32:
+		for i, v := range values[float32](a) {
+			out[i] = int64(floatKey(float64(v)))
+		}
+	case arrow.FLOAT64:
+		for i, v := range values[float64](a) {
+			out[i] = int64(floatKey(v))
+		}
+	default:
+		intsOf(a, out)
+	}
+}
+
+// floatKey is the bits of f with -0 and every NaN made one key each, as SQL groups them.
+func floatKey(f float64) uint64 {
+	switch {
+	case f == 0:
+		return 0
+	case math.IsNaN(f):
+		return math.Float64bits(math.NaN())
+	}
+	return math.Float64bits(f)
+}
+
+func (c *intCodes) build(mem memory.Allocator, codes []uint32) (arrow.Array, error) {
+	bld := array.NewBuilder(mem, c.typ)
+	defer bld.Release()
+	bld.Reserve(len(codes))
+	for _, code := range codes {
+		if code == 0 {
+			bld.AppendNull()
+			continue
+		}
+		v := c.vals[code-1]
+		switch b := bld.(type) {
+		case *array.Int8Builder:
+			b.Append(int8(v))
+		case *array.Int16Builder:
+			b.Append(int16(v))
+		case *array.Int32Builder:
+			b.Append(int32(v))
+		case *array.Int64Builder:
+			b.Append(v)
+		case *array.TimestampBuilder:
+			b.Append(arrow.Timestamp(v))
+		case *array.Date32Builder:
+			b.Append(arrow.Date32(v))
+		case *array.Float32Builder:
+			b.Append(float32(math.Float64frombits(uint64(v))))
+		case *array.Float64Builder:
+			b.Append(math.Float64frombits(uint64(v)))
+		default:
+			return nil, fmt.Errorf("cannot build %s keys", c.typ)
+		}
+	}
+	return bld.NewArray(), nil
+}
+
+func (c *intCodes) lookup(a arrow.Array, codes []uint32) {
+	vals := make([]int64, a.Len())
+	c.valuesOf(a, vals)
+	valid, off := validity(a)
+	for i, v := range vals {
+		if !isValid(valid, off, i) {
+			codes[i] = 0
+		} else if id, ok := c.m.find(uint64(v)); ok {
+			codes[i] = id + 1
+		} else {
+			codes[i] = noCode
+		}
+	}
+}
+
+func (c *intCodes) remap(other valueCodes) ([]uint32, error) {
+	o := other.(*intCodes)
+	out := make([]uint32, o.len())
+	for i, v := range o.vals {
+		id, err := c.m.intern(uint64(v))
+		if err != nil {
+			return nil, err
+		}
+		if int(id) == len(c.vals) {
+			c.vals = append(c.vals, v)
+		}
+		out[i+1] = id + 1
+	}
+	return out, nil
+}
+
+// stringCodes codes strings. A dictionary column is coded once per dictionary entry, and its
+// rows then only look up their index, for as long as batches share the dictionary.
+type stringCodes struct {
+	ids     map[string]uint32
+	vals    []string
+	dict    arrow.ArrayData
+	dictMap []uint32
+	idx     []int32
+}
+
+func (c *stringCodes) len() int { return len(c.vals) + 1 }
+
+func (c *stringCodes) code(s string) uint32 {
+	if id, ok := c.ids[s]; ok {
+		return id
+	}
+	s = strings.Clone(s)
+	c.vals = append(c.vals, s)
+	id := uint32(len(c.vals))
+	c.ids[s] = id
+	return id
+}
+
+func (c *stringCodes) encode(a arrow.Array, codes []uint32) error {
+	valid, off := validity(a)
+	if d, ok := a.(*array.Dictionary); ok {
+		dict := d.Dictionary()
+		if c.dict != dict.Data() {
+			strs := dict.(*array.String)
+			c.dictMap = make([]uint32, strs.Len())
+			for i := range c.dictMap {
+				if strs.IsValid(i) {
+					c.dictMap[i] = c.code(strs.Value(i))
+				}
+			}
+			c.dict = dict.Data()
+		}
+		c.idx = dictIndices(d.Indices(), c.idx)
+		dm := c.dictMap
+		for i, j := range c.idx {
+			if isValid(valid, off, i) {
+				codes[i] = dm[j]
+			} else {
+				codes[i] = 0
+			}
+		}
+		return nil
+	}
+	s := a.(*array.String)
+	for i := range codes {
+		if isValid(valid, off, i) {
+			codes[i] = c.code(s.Value(i))
+		} else {
+			codes[i] = 0
+		}
+	}
+	return nil
+}
+
+func (c *stringCodes) lookup(a arrow.Array, codes []uint32) {
+	sv := stringsOf(a)
+	for i := range codes {
+		if a.IsNull(i) {
+			codes[i] = 0
+		} else if id, ok := c.ids[sv.at(i)]; ok {
+			codes[i] = id
+		} else {
+			codes[i] = noCode
+		}
+	}
+}
+
+func (c *stringCodes) build(mem memory.Allocator, codes []uint32) (arrow.Array, error) {
+	bld := array.NewStringBuilder(mem)
+	defer bld.Release()
+	bld.Reserve(len(codes))
+	for _, code := range codes {
+		if code == 0 {
+			bld.AppendNull()
+		} else {
+			bld.Append(c.vals[code-1])
+		}
+	}
+	return bld.NewArray(), nil
+}
+
+func (c *stringCodes) remap(other valueCodes) ([]uint32, error) {
+	o := other.(*stringCodes)
+	out := make([]uint32, o.len())
+	for i, v := range o.vals {
+		out[i+1] = c.code(v)
+	}
+	return out, nil
+}
+
+// decimalCodes codes 128-bit decimals.
+type decimalCodes struct {
+	typ  arrow.DataType
+	ids  map[decimal128.Num]uint32
+	vals []decimal128.Num
+}
+
+func (c *decimalCodes) len() int { return len(c.vals) + 1 }
+
+func (c *decimalCodes) code(v decimal128.Num) uint32 {
+	if id, ok := c.ids[v]; ok {
+		return id
+	}
+	c.vals = append(c.vals, v)
+	id := uint32(len(c.vals))
+	c.ids[v] = id
+	return id
+}
+
+func (c *decimalCodes) encode(a arrow.Array, codes []uint32) error {
+	valid, off := validity(a)
+	for i, v := range values[decimal128.Num](a) {
+		if isValid(valid, off, i) {
+			codes[i] = c.code(v)
+		} else {
+			codes[i] = 0
+		}
+	}
+	return nil
+}
+
+func (c *decimalCodes) lookup(a arrow.Array, codes []uint32) {
+	valid, off := validity(a)
+	for i, v := range values[decimal128.Num](a) {
+		if !isValid(valid, off, i) {
+			codes[i] = 0
+		} else if id, ok := c.ids[v]; ok {
+			codes[i] = id
+		} else {
+			codes[i] = noCode
+		}
+	}
+}
+
+func (c *decimalCodes) build(mem memory.Allocator, codes []uint32) (arrow.Array, error) {
+	bld := array.NewDecimal128Builder(mem, c.typ.(*arrow.Decimal128Type))
+	defer bld.Release()
+	bld.Reserve(len(codes))
+	for _, code := range codes {
+		if code == 0 {
+			bld.AppendNull()
+		} else {
+			bld.Append(c.vals[code-1])
+		}
+	}
+	return bld.NewArray(), nil
+}
+
+func (c *decimalCodes) remap(other valueCodes) ([]uint32, error) {
+	o := other.(*decimalCodes)
+	out := make([]uint32, o.len())
+	for i, v := range o.vals {
+		out[i+1] = c.code(v)
+	}
+	return out, nil
+}
+
+// boolCodes codes booleans: 1 for false, 2 for true.
+type boolCodes struct{}
+
+func (boolCodes) len() int { return 3 }
+
+func (boolCodes) encode(a arrow.Array, codes []uint32) error {
+	b := a.(*array.Boolean)
+	for i := range codes {
+		switch {
+		case b.IsNull(i):
+			codes[i] = 0
+		case b.Value(i):
+			codes[i] = 2
+		default:
+			codes[i] = 1
+		}
+	}
+	return nil
+}
+
+func (boolCodes) build(mem memory.Allocator, codes []uint32) (arrow.Array, error) {
+	bld := array.NewBooleanBuilder(mem)
+	defer bld.Release()
+	for _, code := range codes {
+		if code == 0 {
+			bld.AppendNull()
+		} else {
+			bld.Append(code == 2)
+		}
+	}
+	return bld.NewArray(), nil
+}
+
+func (b boolCodes) lookup(a arrow.Array, codes []uint32) { _ = b.encode(a, codes) }
+
+func (boolCodes) remap(valueCodes) ([]uint32, error) { return []uint32{0, 1, 2}, nil }
