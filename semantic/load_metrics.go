@@ -1,0 +1,550 @@
+package semantic
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/koujing/koujing/engine/plan"
+	"github.com/koujing/koujing/semantic/sqlexpr"
+)
+
+var (
+	metricKeys  = []string{"name", "label", "description", "synonyms", "unit", "format", "owner", "domain", "tags", "kind", "measure", "base", "filters", "expr"}
+	filterKeys  = []string{"dimension", "operator", "values"}
+	metricKinds = []string{string(Atomic), string(Derived), string(Composite)}
+)
+
+type metricDef struct {
+	f        *defFile
+	m        *Metric
+	what     string
+	nameNode *yaml.Node
+	// valid is set when the metric says what it is built from without contradicting itself.
+	valid       bool
+	domainNode  *yaml.Node
+	measureNode *yaml.Node
+	baseNode    *yaml.Node
+	exprNode    *yaml.Node
+	ast         sqlexpr.Node
+	filters     []*filterDef
+	// deps are the metrics this one is built on, with where each is named.
+	deps []metricRef
+}
+
+type metricRef struct {
+	to  *metricDef
+	pos Pos
+}
+
+type filterDef struct {
+	flt        *Filter
+	dimNode    *yaml.Node
+	opNode     *yaml.Node
+	valueNodes []*yaml.Node
+	// opOK is set when the operator is known and has the right number of values.
+	opOK bool
+	dim  *Dimension
+}
+
+func (l *loader) readMetric(f *defFile, n *yaml.Node) {
+	m := l.object(f, n, named(n, "name", "metric ", "a metric"), "a mapping", metricKeys)
+	if m == nil {
+		return
+	}
+	md := &metricDef{f: f, m: &Metric{Pos: f.pos(m.node)}, what: "a metric"}
+	x := md.m
+	x.Name, md.nameNode = l.requireName(m, "metric")
+	if x.Name != "" {
+		md.what = "metric " + x.Name
+		m.what = md.what
+	}
+	x.Label, _ = l.str(m, "label")
+	x.Description, _ = l.str(m, "description")
+	x.Synonyms, _ = l.strList(m, "synonyms", false)
+	x.Unit, _ = l.str(m, "unit")
+	x.Format, _ = l.str(m, "format")
+	x.Owner, _ = l.str(m, "owner")
+	x.Domain, md.domainNode = l.str(m, "domain")
+	x.Tags, _ = l.strList(m, "tags", false)
+
+	_, md.measureNode = l.str(m, "measure")
+	_, md.baseNode = l.str(m, "base")
+	x.SQL, md.exprNode = l.str(m, "expr")
+
+	// The kind follows from which of measure, base and expr is given; exactly one must be.
+	type builder struct {
+		key  string
+		node *yaml.Node
+		kind MetricKind
+	}
+	var given []builder
+	for _, b := range []builder{{"measure", md.measureNode, Atomic}, {"base", md.baseNode, Derived}, {"expr", md.exprNode, Composite}} {
+		if b.node != nil {
+			given = append(given, b)
+		}
+	}
+	const kindHint = "measure: model.measure makes an atomic metric, base: metric with filters a derived one, expr: a formula over metrics a composite one"
+	switch {
+	case len(given) == 0:
+		if m.missing("measure") && m.missing("base") && m.missing("expr") {
+			l.report(f.pos(m.node), kindHint, "%s has none of measure, base and expr", md.what)
+		}
+	case len(given) > 1:
+		l.report(f.pos(given[1].node), kindHint, "%s has both %s and %s; give only one", md.what, given[0].key, given[1].key)
+	default:
+		x.Kind, md.valid = given[0].kind, true
+	}
+
+	if kind, kindNode := l.str(m, "kind"); kindNode != nil {
+		switch {
+		case indexOf(metricKinds, kind) < 0:
+			l.report(f.pos(kindNode), suggestion(kind, metricKinds, "the kinds are"), "unknown kind %q for %s", kind, md.what)
+			md.valid = false
+		case md.valid && MetricKind(kind) != x.Kind:
+			l.report(f.pos(kindNode), "leave kind out to take it from the fields, or change them",
+				"%s is declared %s, but %s makes it %s", md.what, kind, given[0].key, x.Kind)
+			md.valid = false
+		}
+	}
+
+	if md.valid && x.Kind == Composite {
+		md.ast = l.parseExpr(f, md.exprNode, md.what)
+	}
+
+	if fn := m.get("filters"); fn != nil && md.valid && x.Kind != Derived {
+		hint := fmt.Sprintf("define a derived metric with base: %s and these filters", x.Name)
+		l.report(f.pos(fn), hint, "filters apply only to derived metrics (with base), and %s is %s", md.what, x.Kind)
+	} else {
+		for _, n := range l.list(f, fn, "filters of "+md.what) {
+			if fd := l.readFilter(md, n); fd != nil {
+				md.filters = append(md.filters, fd)
+				x.Filters = append(x.Filters, fd.flt)
+			}
+		}
+	}
+	l.metrics = append(l.metrics, md)
+}
+
+func (l *loader) readFilter(md *metricDef, n *yaml.Node) *filterDef {
+	f := md.f
+	m := l.object(f, n, named(n, "dimension", "the filter on ", "a filter")+" of "+md.what, "a mapping with dimension, operator and values", filterKeys)
+	if m == nil {
+		return nil
+	}
+	fd := &filterDef{flt: &Filter{Pos: f.pos(m.node)}}
+	fd.flt.Dimension, fd.dimNode = l.str(m, "dimension")
+	if m.missing("dimension") {
+		l.report(f.pos(m.node), "dimension names the dimension to filter on, as model.dimension", "a filter of %s has no dimension", md.what)
+	}
+	if fd.flt.Dimension != "" {
+		m.what = "the filter on " + fd.flt.Dimension + " of " + md.what
+	}
+	var op string
+	op, fd.opNode = l.str(m, "operator")
+	ops := make([]string, len(FilterOps))
+	for i, o := range FilterOps {
+		ops[i] = string(o)
+	}
+	switch {
+	case fd.opNode != nil && indexOf(ops, op) < 0:
+		l.report(f.pos(fd.opNode), suggestion(op, ops, "the operators are"), "unknown operator %q in %s", op, m.what)
+	case fd.opNode != nil:
+		fd.flt.Op, fd.opOK = FilterOp(op), true
+	case m.missing("operator"):
+		l.report(f.pos(m.node), "operator is one of "+strings.Join(ops, ", "), "%s has no operator", m.what)
+	}
+	valuesNode := m.get("values")
+	fd.flt.Values, fd.valueNodes = l.strList(m, "values", false)
+	if fd.opOK {
+		want, exactly := 1, false
+		switch fd.flt.Op {
+		case Between:
+			want, exactly = 2, true
+		case IsNullOp, IsNotNullOp:
+			want, exactly = 0, true
+		case Gt, Gte, Lt, Lte:
+			want, exactly = 1, true
+		}
+		got := len(fd.flt.Values)
+		at := f.pos(m.node)
+		if valuesNode != nil {
+			at = f.pos(valuesNode)
+		}
+		switch {
+		case want == 0 && got > 0:
+			l.report(at, "remove values", "operator %s takes no values, but %s has %d", op, m.what, got)
+			fd.opOK = false
+		case exactly && got != want:
+			l.report(at, "", "operator %s takes %d %s, but %s has %d", op, want, plural(want, "value"), m.what, got)
+			fd.opOK = false
+		case got < want:
+			l.report(at, "", "operator %s takes at least one value, but %s has none", op, m.what)
+			fd.opOK = false
+		}
+	}
+	return fd
+}
+
+// checkMetrics resolves what each metric names, then checks for cycles, filter values and whether
+// filters can reach their dimensions.
+func (l *loader) checkMetrics() {
+	for _, md := range l.metrics {
+		l.resolveMetric(md)
+	}
+	l.checkFilterReach(l.checkCycles())
+}
+
+func (l *loader) resolveMetric(md *metricDef) {
+	x := md.m
+	f := md.f
+	if x.Domain != "" && l.domainByName[x.Domain] == nil && !l.incomplete {
+		hint := suggestion(x.Domain, sortedKeys(l.domainByName), "the domains are")
+		if len(l.domainByName) == 0 {
+			hint = "declare it under domains: in any definitions file"
+		}
+		l.report(f.pos(md.domainNode), hint, "%s: unknown domain %s", md.what, x.Domain)
+	}
+	if !md.valid {
+		return
+	}
+	switch x.Kind {
+	case Atomic:
+		l.resolveMeasure(md)
+	case Derived:
+		if base := l.metricByName[md.baseNode.Value]; base != nil {
+			x.Base = base.m
+			md.deps = append(md.deps, metricRef{to: base, pos: f.pos(md.baseNode)})
+		} else if !l.incomplete {
+			l.report(f.pos(md.baseNode), suggestion(md.baseNode.Value, l.metricNames(), "the metrics are"), "%s: unknown base metric %s", md.what, md.baseNode.Value)
+		}
+		for _, fd := range md.filters {
+			l.resolveFilter(md, fd)
+		}
+	case Composite:
+		if md.ast == nil {
+			return
+		}
+		formula, metrics, ok := l.formula(md, md.ast)
+		if ok && metrics == 0 {
+			l.report(f.pos(md.exprNode), "a composite metric combines other metrics: gmv_paid / paid_order_count", "the formula of %s names no metric", md.what)
+			ok = false
+		}
+		if ok {
+			x.Formula = formula
+		}
+	}
+}
+
+func (l *loader) resolveMeasure(md *metricDef) {
+	f := md.f
+	ref := md.measureNode.Value
+	model, name, ok := cutQualified(ref)
+	if !ok {
+		var candidates []string
+		for _, mo := range l.models {
+			for _, xd := range mo.measures {
+				if xd.x.Name == ref {
+					candidates = append(candidates, xd.x.Model.Name+"."+xd.x.Name)
+				}
+			}
+		}
+		hint := "write model.measure, as in orders.amount_total"
+		if len(candidates) > 0 {
+			hint = "did you mean " + strings.Join(candidates, " or ") + "?"
+		}
+		l.report(f.pos(md.measureNode), hint, "%s: measure %q must be qualified by its model", md.what, ref)
+		return
+	}
+	mo := l.modelByName[model]
+	if mo == nil {
+		if !l.incomplete {
+			l.report(f.pos(md.measureNode), suggestion(model, l.modelNames(), "the models are"), "%s: unknown model %s in measure %s", md.what, model, ref)
+		}
+		return
+	}
+	x := mo.m.Measure(name)
+	if x == nil {
+		var names []string
+		for _, xd := range mo.measures {
+			names = append(names, xd.x.Name)
+		}
+		hint := suggestion(name, names, "the measures of "+model+" are")
+		if mo.m.Dimension(name) != nil {
+			hint = name + " is a dimension; a metric aggregates a measure"
+		}
+		l.report(f.pos(md.measureNode), hint, "%s: model %s has no measure %s", md.what, model, name)
+		return
+	}
+	md.m.Measure = x
+}
+
+func (l *loader) resolveFilter(md *metricDef, fd *filterDef) {
+	f := md.f
+	ref := fd.flt.Dimension
+	if fd.dimNode == nil || ref == "" {
+		return
+	}
+	model, name, ok := cutQualified(ref)
+	if !ok {
+		var candidates []string
+		for _, mo := range l.models {
+			if mo.m.Dimension(ref) != nil {
+				candidates = append(candidates, mo.m.Name+"."+ref)
+			}
+		}
+		hint := "write model.dimension, as in orders.status"
+		if len(candidates) > 0 {
+			hint = "did you mean " + strings.Join(candidates, " or ") + "?"
+		}
+		l.report(f.pos(fd.dimNode), hint, "%s: filter dimension %q must be qualified by its model", md.what, ref)
+		return
+	}
+	mo := l.modelByName[model]
+	if mo == nil {
+		if !l.incomplete {
+			l.report(f.pos(fd.dimNode), suggestion(model, l.modelNames(), "the models are"), "%s: unknown model %s in filter dimension %s", md.what, model, ref)
+		}
+		return
+	}
+	d := mo.m.Dimension(name)
+	if d == nil {
+		var names []string
+		for _, dd := range mo.dims {
+			names = append(names, dd.d.Name)
+		}
+		hint := suggestion(name, names, "the dimensions of "+model+" are")
+		if mo.m.Measure(name) != nil {
+			hint = name + " is a measure; filters apply to dimensions"
+		}
+		l.report(f.pos(fd.dimNode), hint, "%s: model %s has no dimension %s", md.what, model, name)
+		return
+	}
+	fd.dim = d
+	if !fd.opOK || d.Expr == nil {
+		return
+	}
+	t := d.Expr.DataType()
+	switch fd.flt.Op {
+	case ContainsOp, NotContains:
+		if !plan.IsString(t) {
+			l.report(f.pos(fd.opNode), "", "%s: operator %s needs a string dimension, but %s is %s", md.what, fd.flt.Op, ref, article(plan.TypeName(t)))
+		}
+	case IsNullOp, IsNotNullOp:
+	default:
+		for i, v := range fd.flt.Values {
+			if _, err := plan.ParseLiteral(v, t, time.UTC); err != nil {
+				l.report(f.pos(fd.valueNodes[i]), "", "%s: filter on %s (%s): %v", md.what, ref, plan.TypeName(t), err)
+			}
+		}
+	}
+}
+
+// formula turns a composite metric's syntax tree into a Formula, resolving metric names. It
+// returns how many metric names it holds, and false when anything could not be resolved.
+func (l *loader) formula(md *metricDef, n sqlexpr.Node) (*Formula, int, bool) {
+	at := func(off int) Pos { return md.f.offsetPos(md.exprNode, off) }
+	const allowed = "a composite formula holds only metric names, numbers, + - * / and parentheses"
+	switch n := n.(type) {
+	case *sqlexpr.Number:
+		return &Formula{Number: n.Text}, 0, true
+	case *sqlexpr.Ident:
+		if n.Qualifier != "" {
+			l.report(at(n.Offset), allowed, "%s: %s is not a metric name; a composite metric combines metrics, not columns", md.what, n)
+			return nil, 0, false
+		}
+		target := l.metricByName[n.Name]
+		if target == nil {
+			if !l.incomplete {
+				l.report(at(n.Offset), suggestion(n.Name, l.metricNames(), "the metrics are"), "%s: unknown metric %s", md.what, n.Name)
+			}
+			return nil, 0, false
+		}
+		md.deps = append(md.deps, metricRef{to: target, pos: at(n.Offset)})
+		return &Formula{Metric: target.m}, 1, true
+	case *sqlexpr.Binary:
+		if !n.Op.IsArithmetic() {
+			l.report(at(n.OpOffset), allowed, "%s: operator %s is not allowed in a formula", md.what, n.Op)
+			return nil, 0, false
+		}
+		left, lm, lok := l.formula(md, n.Left)
+		right, rm, rok := l.formula(md, n.Right)
+		if !lok || !rok {
+			return nil, lm + rm, false
+		}
+		return &Formula{Op: n.Op, Left: left, Right: right}, lm + rm, true
+	case *sqlexpr.Unary:
+		if n.Op != sqlexpr.Neg {
+			l.report(at(n.Offset), allowed, "%s: NOT is not allowed in a formula", md.what)
+			return nil, 0, false
+		}
+		x, xm, ok := l.formula(md, n.X)
+		if !ok {
+			return nil, xm, false
+		}
+		return &Formula{Negate: true, Left: x}, xm, true
+	}
+	l.report(at(n.Pos()), allowed, "%s: %s is not allowed in a formula", md.what, n)
+	return nil, 0, false
+}
+
+// checkCycles reports every cycle of metrics built on each other, once, at the reference that
+// leaves the cycle's first metric in name order. It returns the metrics on cycles.
+func (l *loader) checkCycles() map[*metricDef]bool {
+	const (
+		unvisited = iota
+		onStack
+		done
+	)
+	state := map[*metricDef]int{}
+	inCycle := map[*metricDef]bool{}
+	reported := map[string]bool{}
+	var stack []*metricDef
+	var visit func(md *metricDef)
+	visit = func(md *metricDef) {
+		state[md] = onStack
+		stack = append(stack, md)
+		for _, r := range md.deps {
+			switch state[r.to] {
+			case unvisited:
+				visit(r.to)
+			case onStack:
+				start := len(stack) - 1
+				for stack[start] != r.to {
+					start--
+				}
+				cycle := append([]*metricDef(nil), stack[start:]...)
+				first := 0
+				for i, c := range cycle {
+					inCycle[c] = true
+					if c.m.Name < cycle[first].m.Name {
+						first = i
+					}
+				}
+				cycle = append(cycle[first:], cycle[:first]...)
+				names := make([]string, 0, len(cycle)+1)
+				for _, c := range cycle {
+					names = append(names, c.m.Name)
+				}
+				names = append(names, cycle[0].m.Name)
+				key := strings.Join(names, " → ")
+				if reported[key] {
+					continue
+				}
+				reported[key] = true
+				next := cycle[0]
+				if len(cycle) > 1 {
+					next = cycle[1]
+				}
+				at := cycle[0].m.Pos
+				for _, r := range cycle[0].deps {
+					if r.to == next {
+						at = r.pos
+						break
+					}
+				}
+				l.report(at, "a metric cannot be built on itself; break the cycle", "metric %s depends on itself: %s", cycle[0].m.Name, key)
+			}
+		}
+		stack = stack[:len(stack)-1]
+		state[md] = done
+	}
+	sorted := append([]*metricDef(nil), l.metrics...)
+	sort.Slice(sorted, func(i, j int) bool { return sorted[i].m.Name < sorted[j].m.Name })
+	for _, md := range sorted {
+		if state[md] == unvisited {
+			visit(md)
+		}
+	}
+	return inCycle
+}
+
+// checkFilterReach checks that every derived metric's filters can restrict the rows of each
+// measure it is built on: the filter's model must be reachable from the measure's model without
+// a join that repeats the measure's rows.
+func (l *loader) checkFilterReach(inCycle map[*metricDef]bool) {
+	if l.graphIncomplete {
+		return
+	}
+	var models []*DataModel
+	for _, mo := range l.models {
+		models = append(models, mo.m)
+	}
+	provisional := &Catalog{edges: buildEdges(models)}
+
+	// measureModels returns the models of the measures md is built on, or false when that is
+	// unknown because something md depends on is broken.
+	memo := map[*metricDef][]*DataModel{}
+	var measureModels func(md *metricDef) ([]*DataModel, bool)
+	measureModels = func(md *metricDef) ([]*DataModel, bool) {
+		if !md.valid || inCycle[md] {
+			return nil, false
+		}
+		if out, ok := memo[md]; ok {
+			return out, out != nil
+		}
+		memo[md] = nil
+		var out []*DataModel
+		switch {
+		case md.m.Kind == Atomic && md.m.Measure != nil:
+			out = []*DataModel{md.m.Measure.Model}
+		case md.m.Kind == Atomic:
+			return nil, false
+		default:
+			if len(md.deps) == 0 {
+				return nil, false
+			}
+			for _, r := range md.deps {
+				ms, ok := measureModels(r.to)
+				if !ok {
+					return nil, false
+				}
+				for _, m := range ms {
+					if !containsModel(out, m) {
+						out = append(out, m)
+					}
+				}
+			}
+		}
+		memo[md] = out
+		return out, true
+	}
+
+	for _, md := range l.metrics {
+		if md.m.Kind != Derived || !md.valid || len(md.filters) == 0 {
+			continue
+		}
+		from, ok := measureModels(md)
+		if !ok {
+			continue
+		}
+		for _, fd := range md.filters {
+			if fd.dim == nil {
+				continue
+			}
+			to := fd.dim.Model
+			for _, m := range from {
+				path, err := provisional.JoinPath(m, to)
+				switch {
+				case err != nil:
+					l.report(md.f.pos(fd.dimNode), "", "%s: filter on %s cannot restrict the rows of %s: %v", md.what, fd.flt.Dimension, m.Name, err)
+				case FansOut(path):
+					l.report(md.f.pos(fd.dimNode), fmt.Sprintf("filter on a dimension of %s or of a model it reaches through many_to_one or one_to_one relationships", m.Name),
+						"%s: filter on %s would repeat rows of %s, because the join %s fans out", md.what, fd.flt.Dimension, m.Name, pathString(path))
+				}
+			}
+		}
+	}
+}
+
+func containsModel(list []*DataModel, m *DataModel) bool {
+	for _, x := range list {
+		if x == m {
+			return true
+		}
+	}
+	return false
+}
