@@ -1,0 +1,629 @@
+package semantic
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/apache/arrow-go/v18/arrow"
+
+	"github.com/koujing/koujing/engine/plan"
+)
+
+// CompileOptions are the server's settings that a query compiles under.
+type CompileOptions struct {
+	// Location is the time zone of queries that name none; nil means UTC.
+	Location *time.Location
+	// MaxLimit is the largest limit a query may ask for; zero means 1,000,000.
+	MaxLimit int64
+}
+
+// ColumnKind says what an output column holds.
+type ColumnKind string
+
+// The kinds of output columns.
+const (
+	DimensionColumn ColumnKind = "dimension"
+	TimeColumn      ColumnKind = "time"
+	MetricColumn    ColumnKind = "metric"
+)
+
+// OutputColumn describes one column of a query's result.
+type OutputColumn struct {
+	Name string
+	Kind ColumnKind
+	// Dimension is set for dimension and time columns; Granularity for time columns.
+	Dimension   *Dimension
+	Granularity *plan.TimeUnit
+	// Metric is set for metric columns.
+	Metric *Metric
+	Type   arrow.DataType
+}
+
+// CompiledQuery is a metric query compiled against a catalog: the logical plan that computes it
+// and what its output columns are.
+type CompiledQuery struct {
+	Plan     plan.Node
+	Columns  []OutputColumn
+	Location *time.Location
+}
+
+// Compile turns a metric query into a logical plan.
+//
+// Each metric is broken down into the measures it aggregates (a derived metric is its base's
+// measure with its filters; a composite metric is arithmetic over others). Measures of the same
+// model are aggregated together, at that model's grain: dimensions of related models are joined
+// in along many-to-one paths, and a dimension reached through a one-to-many path is first reduced
+// to distinct (key, value) pairs, so that no row of the measure's model is counted twice. The
+// per-model results are then joined on the dimensions, and composite metrics are computed from
+// the aggregated values — a ratio divides totals, never rows.
+func (c *Catalog) Compile(q MetricQuery, opts CompileOptions) (*CompiledQuery, error) {
+	cc := &compiler{cat: c, q: q, opts: opts, leafByKey: map[string]*leaf{}}
+	if err := cc.resolve(); err != nil {
+		return nil, err
+	}
+	root, err := cc.build()
+	if err != nil {
+		return nil, err
+	}
+	if root, err = plan.Optimize(root, plan.DefaultRules); err != nil {
+		return nil, err
+	}
+	out := &CompiledQuery{Plan: root, Columns: cc.columns, Location: cc.loc}
+	for i := range out.Columns {
+		out.Columns[i].Type = root.Schema().Field(i).Type
+	}
+	return out, nil
+}
+
+type compiler struct {
+	cat  *Catalog
+	q    MetricQuery
+	opts CompileOptions
+	loc  *time.Location
+
+	metrics []*Metric
+	dims    []groupDim
+	filters []rowFilter
+	columns []OutputColumn
+
+	leaves    []*leaf
+	leafByKey map[string]*leaf
+	groups    []*measureGroup
+}
+
+// groupDim is one grouping column: a dimension, truncated when unit is set.
+type groupDim struct {
+	dim  *Dimension
+	unit *plan.TimeUnit
+	name string
+}
+
+// rowFilter is a condition on one dimension that every metric's rows must meet.
+type rowFilter struct {
+	dim  *Dimension
+	pred func(value plan.Expr) (plan.Expr, error)
+	text string
+}
+
+// leaf is one aggregate: a measure over the rows its filters keep.
+type leaf struct {
+	name    string
+	measure *Measure
+	filters []*Filter
+}
+
+// measureGroup is every leaf aggregated over one model.
+type measureGroup struct {
+	model  *DataModel
+	leaves []*leaf
+}
+
+func (cc *compiler) resolve() error {
+	q := cc.q
+	cc.loc = cc.opts.Location
+	if cc.loc == nil {
+		cc.loc = time.UTC
+	}
+	if q.Timezone != "" {
+		loc, err := time.LoadLocation(q.Timezone)
+		if err != nil || q.Timezone == "Local" {
+			return invalid("unknown time zone %q; use an IANA name such as Asia/Shanghai or UTC", q.Timezone)
+		}
+		cc.loc = loc
+	}
+	if len(q.Metrics) == 0 {
+		return invalid("the query names no metric; ask for at least one")
+	}
+	maxLimit := cc.opts.MaxLimit
+	if maxLimit <= 0 {
+		maxLimit = 1_000_000
+	}
+	switch {
+	case q.Limit != nil && *q.Limit < 0:
+		return invalid("limit %d is negative; use a limit of 0 or more", *q.Limit)
+	case q.Limit != nil && *q.Limit > maxLimit:
+		return invalid("limit %d is more than the maximum of %d; page through the result with offset", *q.Limit, maxLimit)
+	case q.Offset < 0:
+		return invalid("offset %d is negative", q.Offset)
+	}
+	seen := map[string]bool{}
+	for _, d := range q.Dimensions {
+		dim, err := cc.dimension(d)
+		if err != nil {
+			return err
+		}
+		if seen[d] {
+			return invalid("dimension %s is listed twice", d)
+		}
+		seen[d] = true
+		cc.dims = append(cc.dims, groupDim{dim: dim, name: d})
+		cc.columns = append(cc.columns, OutputColumn{Name: d, Kind: DimensionColumn, Dimension: dim})
+	}
+	if td := q.TimeDimension; td != nil {
+		dim, err := cc.dimension(td.Dimension)
+		if err != nil {
+			return err
+		}
+		if dim.Type != DimensionTime {
+			return invalid("%s is a %s dimension, not a time dimension; group by it under dimensions instead", td.Dimension, dim.Type)
+		}
+		unit, err := plan.ParseTimeUnit(td.Granularity)
+		if err != nil {
+			return invalid("time dimension %s: %v", td.Dimension, err)
+		}
+		if !dim.SupportsGranularity(unit) {
+			return invalid("time dimension %s does not support granularity %s; it supports %s", td.Dimension, unit, granularityList(dim))
+		}
+		name := td.Dimension + "." + unit.String()
+		cc.dims = append(cc.dims, groupDim{dim: dim, unit: &unit, name: name})
+		cc.columns = append(cc.columns, OutputColumn{Name: name, Kind: TimeColumn, Dimension: dim, Granularity: &unit})
+	}
+	for _, f := range q.Filters {
+		dim, err := cc.dimension(f.Dimension)
+		if err != nil {
+			return err
+		}
+		pred, err := filterPredicate(dim, f.Op, f.Values, cc.loc)
+		if err != nil {
+			return invalid("filter on %s: %v", f.Dimension, err)
+		}
+		cc.filters = append(cc.filters, rowFilter{dim: dim, pred: pred, text: fmt.Sprintf("%s %s %q", f.Dimension, f.Op, f.Values)})
+	}
+	if tr := q.TimeRange; tr != nil {
+		if err := cc.resolveTimeRange(tr); err != nil {
+			return err
+		}
+	}
+	seenMetric := map[string]bool{}
+	for _, name := range q.Metrics {
+		m, err := cc.cat.FindMetric(name)
+		if err != nil {
+			return err
+		}
+		if seenMetric[name] {
+			return invalid("metric %s is listed twice", name)
+		}
+		seenMetric[name] = true
+		cc.metrics = append(cc.metrics, m)
+		cc.columns = append(cc.columns, OutputColumn{Name: name, Kind: MetricColumn, Metric: m})
+		if err := cc.collectLeaves(m, nil, name); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// dimension resolves a qualified dimension name.
+func (cc *compiler) dimension(name string) (*Dimension, error) { return cc.cat.FindDimension(name) }
+
+func granularityList(d *Dimension) string {
+	parts := make([]string, len(d.Granularities))
+	for i, g := range d.Granularities {
+		parts[i] = g.String()
+	}
+	return strings.Join(parts, ", ")
+}
+
+func (cc *compiler) resolveTimeRange(tr *TimeRange) error {
+	name := tr.Dimension
+	if name == "" {
+		if cc.q.TimeDimension == nil {
+			return invalid("timeRange needs a time dimension: set timeDimension, or name the dimension in timeRange")
+		}
+		name = cc.q.TimeDimension.Dimension
+	}
+	dim, err := cc.dimension(name)
+	if err != nil {
+		return err
+	}
+	if dim.Type != DimensionTime {
+		return invalid("timeRange applies to time dimensions; %s is a %s dimension", name, dim.Type)
+	}
+	if tr.From == "" && tr.To == "" {
+		return invalid("timeRange on %s has neither from nor to; give at least one", name)
+	}
+	t := dim.Expr.DataType()
+	var from, to *plan.Literal
+	if tr.From != "" {
+		if from, err = plan.ParseLiteral(tr.From, t, cc.loc); err != nil {
+			return invalid("timeRange from: %v", err)
+		}
+	}
+	if tr.To != "" {
+		if to, err = plan.ParseLiteral(tr.To, t, cc.loc); err != nil {
+			return invalid("timeRange to: %v", err)
+		}
+	}
+	if from != nil && to != nil && compareLiterals(from, to) >= 0 {
+		return invalid("timeRange from %s is not before to %s; the range is [from, to)", tr.From, tr.To)
+	}
+	pred := func(v plan.Expr) (plan.Expr, error) {
+		var conds []plan.Expr
+		if from != nil {
+			c, err := plan.NewBinary(plan.GtEq, v, from)
+			if err != nil {
+				return nil, err
+			}
+			conds = append(conds, c)
+		}
+		if to != nil {
+			c, err := plan.NewBinary(plan.Lt, v, to)
+			if err != nil {
+				return nil, err
+			}
+			conds = append(conds, c)
+		}
+		return plan.AndAll(conds)
+	}
+	cc.filters = append(cc.filters, rowFilter{dim: dim, pred: pred, text: fmt.Sprintf("%s in [%s, %s)", name, tr.From, tr.To)})
+	return nil
+}
+
+func compareLiterals(a, b *plan.Literal) int {
+	switch x := a.Value.(type) {
+	case int64:
+		return cmpOrdered(x, b.Value.(int64))
+	case int32:
+		return cmpOrdered(x, b.Value.(int32))
+	}
+	return 0
+}
+
+func cmpOrdered[T int32 | int64](a, b T) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+// collectLeaves records the aggregates metric m needs, given the filters of the derived metrics
+// above it, and names each new one after the metric that first needs it.
+func (cc *compiler) collectLeaves(m *Metric, filters []*Filter, name string) error {
+	switch m.Kind {
+	case Atomic:
+		key := leafKey(m.Measure, filters)
+		if _, ok := cc.leafByKey[key]; ok {
+			return nil
+		}
+		l := &leaf{name: cc.uniqueLeafName(name), measure: m.Measure, filters: filters}
+		cc.leafByKey[key] = l
+		cc.leaves = append(cc.leaves, l)
+		return nil
+	case Derived:
+		all := append(append([]*Filter(nil), filters...), m.Filters...)
+		return cc.collectLeaves(m.Base, all, name)
+	case Composite:
+		if len(filters) > 0 {
+			return invalid("metric %s restricts composite metric %s with filters; derive from its operands instead", name, m.Name)
+		}
+		for _, dep := range m.DependsOn() {
+			if err := cc.collectLeaves(dep, nil, dep.Name); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	return fmt.Errorf("metric %s has unknown kind %q", m.Name, m.Kind)
+}
+
+func (cc *compiler) uniqueLeafName(name string) string {
+	for _, l := range cc.leaves {
+		if l.name == name {
+			return fmt.Sprintf("%s#%d", name, len(cc.leaves))
+		}
+	}
+	return name
+}
+
+func leafKey(m *Measure, filters []*Filter) string {
+	parts := make([]string, len(filters))
+	for i, f := range filters {
+		parts[i] = f.String()
+	}
+	sort.Strings(parts)
+	return m.QualifiedName() + "|" + strings.Join(parts, "&")
+}
+
+// leafOf returns the aggregate an atomic or derived metric is.
+func (cc *compiler) leafOf(m *Metric, filters []*Filter) *leaf {
+	if m.Kind == Derived {
+		return cc.leafOf(m.Base, append(append([]*Filter(nil), filters...), m.Filters...))
+	}
+	return cc.leafByKey[leafKey(m.Measure, filters)]
+}
+
+// build assembles the plan: one aggregate per model, joined on the dimensions, then the metric
+// formulas, the order and the limit.
+func (cc *compiler) build() (plan.Node, error) {
+	byModel := map[*DataModel]*measureGroup{}
+	for _, l := range cc.leaves {
+		g := byModel[l.measure.Model]
+		if g == nil {
+			g = &measureGroup{model: l.measure.Model}
+			byModel[l.measure.Model] = g
+			cc.groups = append(cc.groups, g)
+		}
+		g.leaves = append(g.leaves, l)
+	}
+	var combined plan.Node
+	for i, g := range cc.groups {
+		node, err := cc.groupPlan(g)
+		if err != nil {
+			return nil, err
+		}
+		if combined, err = cc.combine(combined, node, i); err != nil {
+			return nil, err
+		}
+	}
+	node, err := cc.finalProject(combined)
+	if err != nil {
+		return nil, err
+	}
+	if node, err = cc.order(node); err != nil {
+		return nil, err
+	}
+	if cc.q.Limit != nil || cc.q.Offset > 0 {
+		count := int64(-1)
+		if cc.q.Limit != nil {
+			count = *cc.q.Limit
+		}
+		return plan.NewLimit(node, cc.q.Offset, count)
+	}
+	return node, nil
+}
+
+// combine joins the next model's aggregate onto what is combined so far. Grouping columns are
+// carried under their own names ("orders.region"); each joined side is renamed first, and the
+// full join keeps groups that only one side has, with NULL-safe keys so a NULL group on one side
+// meets the NULL group on the other.
+func (cc *compiler) combine(acc, next plan.Node, i int) (plan.Node, error) {
+	if acc == nil {
+		return next, nil
+	}
+	if len(cc.dims) == 0 {
+		// Every side is one row; a join on a constant pairs them.
+		l, err := withConstantKey(acc, "#left")
+		if err != nil {
+			return nil, err
+		}
+		r, err := withConstantKey(next, "#right")
+		if err != nil {
+			return nil, err
+		}
+		j, err := plan.NewJoin(plan.FullJoin, l, r,
+			[]plan.Expr{plan.NewColumn("#left", plan.Int64)}, []plan.Expr{plan.NewColumn("#right", plan.Int64)}, true)
+		if err != nil {
+			return nil, err
+		}
+		return projectExcept(j, "#left", "#right")
+	}
+	prefix := fmt.Sprintf("#%d:", i)
+	renamed := make([]plan.Named, 0, next.Schema().NumFields())
+	for _, f := range next.Schema().Fields() {
+		name := f.Name
+		if cc.isDimColumn(f.Name) {
+			name = prefix + f.Name
+		}
+		renamed = append(renamed, plan.Named{Name: name, Expr: plan.NewColumn(f.Name, f.Type)})
+	}
+	right, err := plan.NewProject(next, renamed)
+	if err != nil {
+		return nil, err
+	}
+	var lk, rk []plan.Expr
+	for _, d := range cc.dims {
+		lc, err := plan.ColumnOf(acc.Schema(), d.name)
+		if err != nil {
+			return nil, err
+		}
+		rc, err := plan.ColumnOf(right.Schema(), prefix+d.name)
+		if err != nil {
+			return nil, err
+		}
+		lk, rk = append(lk, lc), append(rk, rc)
+	}
+	j, err := plan.NewJoin(plan.FullJoin, acc, right, lk, rk, true)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]plan.Named, 0, j.Schema().NumFields())
+	for k, d := range cc.dims {
+		co, err := plan.NewCoalesce(lk[k], rk[k])
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, plan.Named{Name: d.name, Expr: co})
+	}
+	for _, f := range j.Schema().Fields() {
+		if !cc.isDimColumn(f.Name) && !strings.HasPrefix(f.Name, prefix) {
+			out = append(out, plan.Named{Name: f.Name, Expr: plan.NewColumn(f.Name, f.Type)})
+		}
+	}
+	return plan.NewProject(j, out)
+}
+
+func (cc *compiler) isDimColumn(name string) bool {
+	for _, d := range cc.dims {
+		if d.name == name {
+			return true
+		}
+	}
+	return false
+}
+
+func withConstantKey(n plan.Node, key string) (plan.Node, error) {
+	one, err := plan.NewLiteral(int64(1), plan.Int64)
+	if err != nil {
+		return nil, err
+	}
+	exprs := []plan.Named{{Name: key, Expr: one}}
+	for _, f := range n.Schema().Fields() {
+		exprs = append(exprs, plan.Named{Name: f.Name, Expr: plan.NewColumn(f.Name, f.Type)})
+	}
+	return plan.NewProject(n, exprs)
+}
+
+func projectExcept(n plan.Node, drop ...string) (plan.Node, error) {
+	var exprs []plan.Named
+	for _, f := range n.Schema().Fields() {
+		skip := false
+		for _, d := range drop {
+			skip = skip || f.Name == d
+		}
+		if !skip {
+			exprs = append(exprs, plan.Named{Name: f.Name, Expr: plan.NewColumn(f.Name, f.Type)})
+		}
+	}
+	return plan.NewProject(n, exprs)
+}
+
+// finalProject yields the output columns: the dimensions, then each metric, composite metrics
+// computed from the aggregated values.
+func (cc *compiler) finalProject(in plan.Node) (plan.Node, error) {
+	var exprs []plan.Named
+	for _, d := range cc.dims {
+		c, err := plan.ColumnOf(in.Schema(), d.name)
+		if err != nil {
+			return nil, err
+		}
+		exprs = append(exprs, plan.Named{Name: d.name, Expr: c})
+	}
+	for _, m := range cc.metrics {
+		e, err := cc.metricExpr(m, in.Schema())
+		if err != nil {
+			return nil, fmt.Errorf("metric %s: %w", m.Name, err)
+		}
+		exprs = append(exprs, plan.Named{Name: m.Name, Expr: e})
+	}
+	return plan.NewProject(in, exprs)
+}
+
+// metricExpr is m's value over the combined aggregates.
+func (cc *compiler) metricExpr(m *Metric, s *arrow.Schema) (plan.Expr, error) {
+	if m.Kind != Composite {
+		l := cc.leafOf(m, nil)
+		if l == nil {
+			return nil, fmt.Errorf("no aggregate for metric %s", m.Name)
+		}
+		return plan.ColumnOf(s, l.name)
+	}
+	return cc.formulaExpr(m.Formula, s)
+}
+
+func (cc *compiler) formulaExpr(f *Formula, s *arrow.Schema) (plan.Expr, error) {
+	switch {
+	case f.Metric != nil:
+		return cc.metricExpr(f.Metric, s)
+	case f.Number != "":
+		return formulaNumber(f.Number)
+	case f.Negate:
+		x, err := cc.formulaExpr(f.Left, s)
+		if err != nil {
+			return nil, err
+		}
+		return plan.NewNegate(x)
+	}
+	l, err := cc.formulaExpr(f.Left, s)
+	if err != nil {
+		return nil, err
+	}
+	r, err := cc.formulaExpr(f.Right, s)
+	if err != nil {
+		return nil, err
+	}
+	return plan.NewBinary(f.Op, l, r)
+}
+
+// formulaNumber reads a number from a formula exactly: an integer, or a decimal of the scale
+// written.
+func formulaNumber(text string) (plan.Expr, error) {
+	if _, frac, ok := strings.Cut(text, "."); ok {
+		return plan.ParseLiteral(text, plan.Decimal(plan.MaxDecimalPrecision, int32(len(frac))), time.UTC)
+	}
+	return plan.ParseLiteral(text, plan.Int64, time.UTC)
+}
+
+// order sorts by the requested keys and then by every grouping column, so that equal keys
+// come out in a stable order and limits cut the same rows every time. With no keys, the time
+// column comes first, then the first metric, largest first.
+func (cc *compiler) order(in plan.Node) (plan.Node, error) {
+	var keys []plan.SortKey
+	used := map[string]bool{}
+	add := func(name string, desc bool) error {
+		c, err := plan.ColumnOf(in.Schema(), name)
+		if err != nil {
+			return err
+		}
+		if !used[name] {
+			used[name] = true
+			keys = append(keys, plan.SortKey{Expr: c, Desc: desc})
+		}
+		return nil
+	}
+	for _, o := range cc.q.OrderBy {
+		name := o.Field
+		if td := cc.q.TimeDimension; td != nil && name == td.Dimension && !cc.isDimColumn(name) {
+			name = cc.timeColumnName()
+		}
+		if _, err := plan.ColumnOf(in.Schema(), name); err != nil {
+			var names []string
+			for _, f := range in.Schema().Fields() {
+				names = append(names, f.Name)
+			}
+			return nil, invalid("cannot order by %q: it is not an output column; order by one of %s", o.Field, strings.Join(names, ", "))
+		}
+		if err := add(name, o.Desc); err != nil {
+			return nil, err
+		}
+	}
+	if len(cc.q.OrderBy) == 0 {
+		if name := cc.timeColumnName(); name != "" {
+			if err := add(name, false); err != nil {
+				return nil, err
+			}
+		}
+		if err := add(cc.metrics[0].Name, true); err != nil {
+			return nil, err
+		}
+	}
+	for _, d := range cc.dims {
+		if err := add(d.name, false); err != nil {
+			return nil, err
+		}
+	}
+	return plan.NewSort(in, keys)
+}
+
+func (cc *compiler) timeColumnName() string {
+	for _, d := range cc.dims {
+		if d.unit != nil {
+			return d.name
+		}
+	}
+	return ""
+}

@@ -1,0 +1,128 @@
+package semantic_test
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/apache/arrow-go/v18/arrow/memory"
+
+	"github.com/koujing/koujing/engine"
+	"github.com/koujing/koujing/engine/plan"
+	"github.com/koujing/koujing/semantic"
+	"github.com/koujing/koujing/semantic/demo"
+	"github.com/koujing/koujing/semantic/oracletest"
+)
+
+// updating reports whether the -update flag (registered by the package's internal tests) asks
+// for golden files to be rewritten.
+func updating() bool {
+	f := flag.Lookup("update")
+	return f != nil && f.Value.String() == "true"
+}
+
+// demoCatalog loads the shipped demo definitions; compiling needs only their schemas, no data.
+func demoCatalog(t *testing.T) *semantic.Catalog {
+	t.Helper()
+	src := engine.NewSources(memory.NewGoAllocator())
+	t.Cleanup(src.Close)
+	cat, err := semantic.LoadFS(context.Background(), demo.FS, semantic.SourcesResolver(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cat
+}
+
+// TestCompilePlans compiles every oracle case and compares the plan with its golden file, so a
+// change in how a query is planned shows up in review as a diff of readable text.
+func TestCompilePlans(t *testing.T) {
+	cat := demoCatalog(t)
+	nonWord := regexp.MustCompile(`[^a-z0-9]+`)
+	for _, c := range oracletest.Cases(t) {
+		t.Run(c.Name, func(t *testing.T) {
+			cq, err := cat.Compile(c.Query.MetricQuery(), semantic.CompileOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := plan.Format(cq.Plan)
+			path := filepath.Join("testdata", "plans", strings.Trim(nonWord.ReplaceAllString(strings.ToLower(c.Name), "_"), "_")+".txt")
+			if updating() {
+				if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			want, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatalf("%v (run go test ./semantic -run TestCompilePlans -update to create it)", err)
+			}
+			if got != string(want) {
+				t.Errorf("plan differs from %s (rerun with -update if the change is intended):\n--- got\n%s--- want\n%s", path, got, want)
+			}
+		})
+	}
+}
+
+func limit(n int64) *int64 { return &n }
+
+// TestCompileErrors checks that each kind of bad query gets an error of the right class whose
+// message says what is wrong.
+func TestCompileErrors(t *testing.T) {
+	cat := demoCatalog(t)
+	month := &semantic.TimeGrouping{Dimension: "orders.created_at", Granularity: "month"}
+	tests := []struct {
+		name  string
+		q     semantic.MetricQuery
+		class error
+		want  string
+	}{
+		{"no metric", semantic.MetricQuery{}, semantic.ErrInvalidQuery, "names no metric"},
+		{"unknown metric with a near name", semantic.MetricQuery{Metrics: []string{"gmv_piad"}}, semantic.ErrNotFound, `unknown metric "gmv_piad". Did you mean "gmv_paid"?`},
+		{"unknown metric far from any", semantic.MetricQuery{Metrics: []string{"zzzzzzzzzz"}}, semantic.ErrNotFound, `unknown metric "zzzzzzzzzz".`},
+		{"metric twice", semantic.MetricQuery{Metrics: []string{"aov", "aov"}}, semantic.ErrInvalidQuery, "listed twice"},
+		{"unknown dimension", semantic.MetricQuery{Metrics: []string{"aov"}, Dimensions: []string{"orders.regoin"}}, semantic.ErrNotFound, `Did you mean "orders.region"?`},
+		{"unqualified dimension", semantic.MetricQuery{Metrics: []string{"aov"}, Dimensions: []string{"region"}}, semantic.ErrNotFound, "model.dimension"},
+		{"dimension twice", semantic.MetricQuery{Metrics: []string{"aov"}, Dimensions: []string{"orders.region", "orders.region"}}, semantic.ErrInvalidQuery, "listed twice"},
+		{"malformed time zone", semantic.MetricQuery{Metrics: []string{"aov"}, Timezone: "Mars/Olympus"}, semantic.ErrInvalidQuery, `unknown time zone "Mars/Olympus"`},
+		{"local time zone", semantic.MetricQuery{Metrics: []string{"aov"}, Timezone: "Local"}, semantic.ErrInvalidQuery, "unknown time zone"},
+		{"negative limit", semantic.MetricQuery{Metrics: []string{"aov"}, Limit: limit(-1)}, semantic.ErrInvalidQuery, "limit -1 is negative"},
+		{"huge limit", semantic.MetricQuery{Metrics: []string{"aov"}, Limit: limit(1 << 40)}, semantic.ErrInvalidQuery, "more than the maximum"},
+		{"negative offset", semantic.MetricQuery{Metrics: []string{"aov"}, Offset: -5}, semantic.ErrInvalidQuery, "offset -5 is negative"},
+		{"time dimension that is not a time", semantic.MetricQuery{Metrics: []string{"aov"}, TimeDimension: &semantic.TimeGrouping{Dimension: "orders.region", Granularity: "month"}}, semantic.ErrInvalidQuery, "not a time dimension"},
+		{"unknown granularity", semantic.MetricQuery{Metrics: []string{"aov"}, TimeDimension: &semantic.TimeGrouping{Dimension: "orders.created_at", Granularity: "fortnight"}}, semantic.ErrInvalidQuery, `unknown granularity "fortnight"`},
+		{"time range without a time dimension", semantic.MetricQuery{Metrics: []string{"aov"}, TimeRange: &semantic.TimeRange{From: "2024-01-01"}}, semantic.ErrInvalidQuery, "timeRange needs a time dimension"},
+		{"time range backwards", semantic.MetricQuery{Metrics: []string{"aov"}, TimeDimension: month, TimeRange: &semantic.TimeRange{From: "2025-01-01", To: "2024-01-01"}}, semantic.ErrInvalidQuery, "is not before"},
+		{"time range that is not a time", semantic.MetricQuery{Metrics: []string{"aov"}, TimeDimension: month, TimeRange: &semantic.TimeRange{From: "last tuesday"}}, semantic.ErrInvalidQuery, "is not a time"},
+		{"empty time range", semantic.MetricQuery{Metrics: []string{"aov"}, TimeDimension: month, TimeRange: &semantic.TimeRange{}}, semantic.ErrInvalidQuery, "neither from nor to"},
+		{"unknown filter operator", semantic.MetricQuery{Metrics: []string{"aov"}, Filters: []semantic.QueryFilter{{Dimension: "orders.region", Op: "like", Values: []string{"e%"}}}}, semantic.ErrInvalidQuery, `unknown operator "like"`},
+		{"filter value of the wrong type", semantic.MetricQuery{Metrics: []string{"aov"}, Filters: []semantic.QueryFilter{{Dimension: "orders.created_at", Op: semantic.Gte, Values: []string{"yesterday"}}}}, semantic.ErrInvalidQuery, `"yesterday" is not a time`},
+		{"between with one value", semantic.MetricQuery{Metrics: []string{"aov"}, Filters: []semantic.QueryFilter{{Dimension: "customers.signup_date", Op: semantic.Between, Values: []string{"2021-01-01"}}}}, semantic.ErrInvalidQuery, "takes two values"},
+		{"equals with no value", semantic.MetricQuery{Metrics: []string{"aov"}, Filters: []semantic.QueryFilter{{Dimension: "orders.region", Op: semantic.Equals}}}, semantic.ErrInvalidQuery, "needs at least one value"},
+		{"is_null with a value", semantic.MetricQuery{Metrics: []string{"aov"}, Filters: []semantic.QueryFilter{{Dimension: "orders.region", Op: semantic.IsNullOp, Values: []string{"x"}}}}, semantic.ErrInvalidQuery, "takes no values"},
+		{"contains on a time", semantic.MetricQuery{Metrics: []string{"aov"}, Filters: []semantic.QueryFilter{{Dimension: "orders.created_at", Op: semantic.ContainsOp, Values: []string{"2024"}}}}, semantic.ErrInvalidQuery, "needs a string dimension"},
+		{"filter on an unknown dimension", semantic.MetricQuery{Metrics: []string{"aov"}, Filters: []semantic.QueryFilter{{Dimension: "orders.nope", Op: semantic.Equals, Values: []string{"x"}}}}, semantic.ErrNotFound, `unknown dimension "orders.nope"`},
+		{"order by a column not in the output", semantic.MetricQuery{Metrics: []string{"aov"}, OrderBy: []semantic.OrderBy{{Field: "gmv_paid"}}}, semantic.ErrInvalidQuery, `cannot order by "gmv_paid"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := cat.Compile(tt.q, semantic.CompileOptions{})
+			if err == nil {
+				t.Fatal("compiled; want an error")
+			}
+			if !errors.Is(err, tt.class) {
+				t.Errorf("error %q is not %v", err, tt.class)
+			}
+			if !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("error %q does not say %q", err, tt.want)
+			}
+		})
+	}
+}

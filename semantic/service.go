@@ -1,0 +1,66 @@
+package semantic
+
+import (
+	"context"
+	"time"
+
+	"github.com/koujing/koujing/engine"
+	"github.com/koujing/koujing/engine/plan"
+)
+
+// ServiceOptions configure a Service.
+type ServiceOptions struct {
+	CompileOptions
+	// QueryTimeout bounds each query; zero means one minute.
+	QueryTimeout time.Duration
+}
+
+// Service answers metric queries over one catalog with one engine. Every surface — GraphQL, SQL,
+// MCP, the command line — asks it, so all of them compute every number the same way. It is safe
+// for concurrent use.
+type Service struct {
+	catalog *Catalog
+	engine  *engine.Engine
+	opts    ServiceOptions
+}
+
+// NewService returns a service over the catalog's definitions, running queries on eng.
+func NewService(cat *Catalog, eng *engine.Engine, opts ServiceOptions) *Service {
+	if opts.QueryTimeout <= 0 {
+		opts.QueryTimeout = time.Minute
+	}
+	return &Service{catalog: cat, engine: eng, opts: opts}
+}
+
+// Catalog returns the definitions the service answers from.
+func (s *Service) Catalog() *Catalog { return s.catalog }
+
+// Compile checks a query against the definitions and returns its plan.
+func (s *Service) Compile(q MetricQuery) (*CompiledQuery, error) {
+	return s.catalog.Compile(q, s.opts.CompileOptions)
+}
+
+// Query compiles and runs a query. Errors are QueryErrors for bad queries, and the engine's
+// errors (engine.ErrTooManyRows, exec.ErrMemoryLimit, context errors) for runs that fail.
+func (s *Service) Query(ctx context.Context, q MetricQuery) (*Result, error) {
+	cq, err := s.Compile(q)
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithTimeout(ctx, s.opts.QueryTimeout)
+	defer cancel()
+	res, err := s.engine.Execute(ctx, cq.Plan)
+	if err != nil {
+		return nil, err
+	}
+	return &Result{Columns: cq.Columns, Batches: res.Batches, Rows: res.Rows}, nil
+}
+
+// Explain returns the plan a query would run, as an indented tree.
+func (s *Service) Explain(q MetricQuery) (string, error) {
+	cq, err := s.Compile(q)
+	if err != nil {
+		return "", err
+	}
+	return plan.Format(cq.Plan), nil
+}
