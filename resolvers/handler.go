@@ -1,0 +1,243 @@
+package resolvers
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"mime"
+	"net/http"
+	"runtime/debug"
+	"time"
+
+	"github.com/99designs/gqlgen/graphql/handler"
+	"github.com/99designs/gqlgen/graphql/handler/extension"
+	"github.com/99designs/gqlgen/graphql/handler/lru"
+	"github.com/99designs/gqlgen/graphql/handler/transport"
+	"github.com/99designs/gqlgen/graphql/playground"
+	"github.com/vektah/gqlparser/v2/ast"
+
+	"github.com/koujing/koujing/graph"
+	"github.com/koujing/koujing/semantic"
+)
+
+// HandlerOptions configure the GraphQL handler. The zero value of each field picks its default.
+type HandlerOptions struct {
+	// Logger receives one line per HTTP request and the details of internal errors, which clients
+	// never see; default slog.Default().
+	Logger *slog.Logger
+	// MaxDepth is how many fields deep an operation may nest; default 12. Deeper operations are
+	// refused with QUERY_TOO_DEEP before they run.
+	MaxDepth int
+	// MaxComplexity caps an operation's cost, default 20,000: one per field, a connection's
+	// selection once per item of its page (first), and 1,000 per metric query run. Costlier
+	// operations are refused with COMPLEXITY_LIMIT_EXCEEDED before they run.
+	MaxComplexity int
+	// MaxBodyBytes caps the size of a request body; default 1 MiB. Larger ones are refused with
+	// HTTP 413 and REQUEST_TOO_LARGE.
+	MaxBodyBytes int64
+	// MaxTokens caps the tokens of a GraphQL document, bounding the work of parsing it; default
+	// 15,000.
+	MaxTokens int
+	// BatchWait is how long a dataloader gathers keys before reading them in one batch; default
+	// 2ms. Each level of nested lists waits that long once, so it is kept short; on a busy machine
+	// a batch may then split in two (gqlgen starts each parent's resolvers in a goroutine of its
+	// own), which costs a lookup, never a wrong answer.
+	BatchWait time.Duration
+	// Catalog reads the definitions that nested fields need, in batches; default
+	// NewCatalogReader over the service's catalog. Tests wrap it to count batches.
+	Catalog CatalogReader
+	// DisableIntrospection refuses introspection queries (GraphiQL needs them).
+	DisableIntrospection bool
+}
+
+func (o *HandlerOptions) setDefaults(svc *semantic.Service) {
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	if o.MaxDepth <= 0 {
+		o.MaxDepth = 12
+	}
+	if o.MaxComplexity <= 0 {
+		o.MaxComplexity = 20_000
+	}
+	if o.MaxBodyBytes <= 0 {
+		o.MaxBodyBytes = 1 << 20
+	}
+	if o.MaxTokens <= 0 {
+		o.MaxTokens = 15_000
+	}
+	if o.BatchWait <= 0 {
+		o.BatchWait = 2 * time.Millisecond
+	}
+	if o.Catalog == nil {
+		o.Catalog = NewCatalogReader(svc.Catalog())
+	}
+}
+
+// NewHandler returns the HTTP handler of the GraphQL API over svc:
+//
+//	POST /graphql, GET /graphql   GraphQL over HTTP (application/json bodies, or query parameters)
+//	GET  /                        GraphiQL, to explore the API in a browser
+//	GET  /healthz                 200 "ok" while the server is up
+//
+// Each request is logged, gets its own dataloaders, and has its panics recovered into INTERNAL
+// errors.
+func NewHandler(svc *semantic.Service, opts HandlerOptions) http.Handler {
+	opts.setDefaults(svc)
+	log := opts.Logger.With("component", "graphql")
+	gql := withRequestLoaders(opts.Catalog, opts.BatchWait, log, newGraphQLServer(svc, opts, log))
+	mux := http.NewServeMux()
+	mux.Handle("POST /graphql", requireJSON(limitBody(opts.MaxBodyBytes, gql)))
+	mux.Handle("GET /graphql", gql)
+	mux.Handle("GET /{$}", playground.Handler("Koujing", "/graphql"))
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		_, _ = io.WriteString(w, "ok")
+	})
+	return logRequests(log, recoverPanics(log, mux))
+}
+
+// newGraphQLServer returns the GraphQL executor: the schema with its resolvers, the transports,
+// the error presenter and the operation limits. It expects the request's dataloaders in the
+// context.
+func newGraphQLServer(svc *semantic.Service, opts HandlerOptions, log *slog.Logger) *handler.Server {
+	errs := errorPresenter{log: log}
+	cfg := graph.Config{Resolvers: &Resolver{svc: svc}}
+	setComplexity(&cfg.Complexity)
+	srv := handler.New(graph.NewExecutableSchema(cfg))
+	srv.AddTransport(transport.GET{})
+	srv.AddTransport(transport.POST{})
+	srv.SetQueryCache(lru.New[*ast.QueryDocument](1000))
+	srv.SetParserTokenLimit(opts.MaxTokens)
+	srv.SetErrorPresenter(errs.present)
+	srv.SetRecoverFunc(errs.recoverPanic)
+	if opts.DisableIntrospection {
+		srv.Use(introspectionOff{})
+	} else {
+		srv.Use(extension.Introspection{})
+	}
+	srv.Use(depthLimit{max: opts.MaxDepth})
+	srv.Use(extension.FixedComplexityLimit(opts.MaxComplexity))
+	return srv
+}
+
+// withRequestLoaders gives each request its own dataloaders.
+func withRequestLoaders(r CatalogReader, wait time.Duration, log *slog.Logger, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		next.ServeHTTP(w, req.WithContext(withLoaders(req.Context(), newLoaders(r, wait, log))))
+	})
+}
+
+// requireJSON refuses a POST whose body is not JSON with 415, rather than gqlgen's bare
+// "transport not supported".
+func requireJSON(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/json" {
+			writeError(w, http.StatusUnsupportedMediaType, CodeBadRequest,
+				`send the request as Content-Type: application/json, with a body such as {"query": "{ domains { name } }"}`)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// limitBody refuses request bodies of more than max bytes with 413 and REQUEST_TOO_LARGE. It
+// reads the body itself, so that the refusal does not depend on how a transport reports a
+// failed read.
+func limitBody(max int64, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		tooLarge := func() {
+			writeError(w, http.StatusRequestEntityTooLarge, CodeRequestTooLarge,
+				fmt.Sprintf("the request body is larger than the limit of %d bytes; send a shorter document, with large values as variables", max))
+		}
+		if r.ContentLength > max {
+			tooLarge()
+			return
+		}
+		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, max))
+		var maxErr *http.MaxBytesError
+		switch {
+		case errors.As(err, &maxErr):
+			tooLarge()
+			return
+		case err != nil:
+			writeError(w, http.StatusBadRequest, CodeBadRequest, "the request body could not be read")
+			return
+		}
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		next.ServeHTTP(w, r)
+	})
+}
+
+// recoverPanics answers a request whose handler panicked outside the resolvers (whose panics
+// gqlgen recovers) with 500 and INTERNAL, and logs the panic.
+func recoverPanics(log *slog.Logger, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer func() {
+			v := recover()
+			if v == nil {
+				return
+			}
+			if v == http.ErrAbortHandler {
+				panic(v)
+			}
+			log.ErrorContext(r.Context(), "http handler panicked", "method", r.Method, "path", r.URL.Path,
+				"panic", fmt.Sprint(v), "stack", string(debug.Stack()))
+			writeError(w, http.StatusInternalServerError, CodeInternal, internalMessage)
+		}()
+		next.ServeHTTP(w, r)
+	})
+}
+
+// writeError answers with a GraphQL response that carries only an error.
+func writeError(w http.ResponseWriter, status int, code, message string) {
+	type gqlError struct {
+		Message    string         `json:"message"`
+		Extensions map[string]any `json:"extensions"`
+	}
+	body, _ := json.Marshal(struct {
+		Errors []gqlError `json:"errors"`
+	}{[]gqlError{{Message: message, Extensions: map[string]any{"code": code}}}})
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_, _ = w.Write(body)
+}
+
+// logRequests logs one line per request once it is answered.
+func logRequests(log *slog.Logger, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
+		next.ServeHTTP(rec, r)
+		log.InfoContext(r.Context(), "http request", "method", r.Method, "path", r.URL.Path,
+			"status", rec.status, "bytes", rec.bytes, "duration", time.Since(start))
+	})
+}
+
+// statusRecorder remembers the status and size of a response.
+type statusRecorder struct {
+	http.ResponseWriter
+	status      int
+	bytes       int64
+	wroteHeader bool
+}
+
+func (s *statusRecorder) WriteHeader(code int) {
+	if !s.wroteHeader {
+		s.status, s.wroteHeader = code, true
+	}
+	s.ResponseWriter.WriteHeader(code)
+}
+
+func (s *statusRecorder) Write(b []byte) (int, error) {
+	s.wroteHeader = true
+	n, err := s.ResponseWriter.Write(b)
+	s.bytes += int64(n)
+	return n, err
+}
+
+// Unwrap lets http.ResponseController reach the underlying writer.
+func (s *statusRecorder) Unwrap() http.ResponseWriter { return s.ResponseWriter }

@@ -1,0 +1,69 @@
+package resolvers
+
+import (
+	"encoding/base64"
+	"strings"
+
+	"github.com/koujing/koujing/resolvers/gqltype"
+	"github.com/koujing/koujing/semantic"
+)
+
+// The GraphQL type names that global IDs carry.
+const (
+	metricType    = "Metric"
+	dimensionType = "Dimension"
+	dataModelType = "DataModel"
+	measureType   = "Measure"
+	domainType    = "Domain"
+)
+
+// globalID returns the opaque ID of the object of that GraphQL type and key: base64 of
+// "Type:key". Keys are names, so an ID stays valid for as long as its object keeps its name.
+func globalID(typ, key string) string {
+	return base64.StdEncoding.EncodeToString([]byte(typ + ":" + key))
+}
+
+// parseGlobalID returns the type and key of a global ID.
+func parseGlobalID(id string) (typ, key string, ok bool) {
+	raw, err := base64.StdEncoding.DecodeString(id)
+	if err != nil {
+		return "", "", false
+	}
+	typ, key, ok = strings.Cut(string(raw), ":")
+	return typ, key, ok && typ != "" && key != ""
+}
+
+// lookupNode returns the object a global ID names.
+func lookupNode(cat *semantic.Catalog, id string) (gqltype.Node, error) {
+	typ, key, ok := parseGlobalID(id)
+	if !ok {
+		return nil, notFoundf("%q is not a global ID; pass the id field of an object as it is", id)
+	}
+	var node gqltype.Node
+	switch typ {
+	case metricType:
+		if m := cat.Metric(key); m != nil {
+			node = m
+		}
+	case dimensionType:
+		if d := cat.Dimension(key); d != nil {
+			node = d
+		}
+	case dataModelType:
+		if m := cat.Model(key); m != nil {
+			node = m
+		}
+	case measureType:
+		if m := cat.Measure(key); m != nil {
+			node = m
+		}
+	case domainType:
+		if d := cat.Domain(key); d != nil {
+			node = d
+		}
+	}
+	if node == nil {
+		return nil, notFoundf("no object has the ID %q; it may have been renamed or removed", id)
+	}
+	return node, nil
+}

@@ -1,0 +1,176 @@
+package resolvers
+
+import (
+	"context"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/koujing/koujing/semantic"
+)
+
+// countingReader counts the batches each CatalogReader method is asked for.
+type countingReader struct {
+	CatalogReader
+	mu    sync.Mutex
+	calls map[string]int
+	keys  map[string]int
+}
+
+func newCountingReader(cat *semantic.Catalog) *countingReader {
+	return &countingReader{CatalogReader: NewCatalogReader(cat), calls: map[string]int{}, keys: map[string]int{}}
+}
+
+func (c *countingReader) count(method string, keys []string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.calls[method]++
+	c.keys[method] += len(keys)
+}
+
+func (c *countingReader) Domains(ctx context.Context, names []string) ([]*semantic.Domain, error) {
+	c.count("Domains", names)
+	return c.CatalogReader.Domains(ctx, names)
+}
+
+func (c *countingReader) Dimensions(ctx context.Context, names []string) ([]*semantic.Dimension, error) {
+	c.count("Dimensions", names)
+	return c.CatalogReader.Dimensions(ctx, names)
+}
+
+func (c *countingReader) DependenciesOf(ctx context.Context, metrics []string) ([][]*semantic.Metric, error) {
+	c.count("DependenciesOf", metrics)
+	return c.CatalogReader.DependenciesOf(ctx, metrics)
+}
+
+func (c *countingReader) ModelsOf(ctx context.Context, metrics []string) ([][]*semantic.DataModel, error) {
+	c.count("ModelsOf", metrics)
+	return c.CatalogReader.ModelsOf(ctx, metrics)
+}
+
+func (c *countingReader) DimensionsOf(ctx context.Context, metrics []string) ([][]*semantic.Dimension, error) {
+	c.count("DimensionsOf", metrics)
+	return c.CatalogReader.DimensionsOf(ctx, metrics)
+}
+
+func (c *countingReader) MetricsInDomains(ctx context.Context, domains []string) ([][]*semantic.Metric, error) {
+	c.count("MetricsInDomains", domains)
+	return c.CatalogReader.MetricsInDomains(ctx, domains)
+}
+
+func (c *countingReader) MetricsOnModels(ctx context.Context, models []string) ([][]*semantic.Metric, error) {
+	c.count("MetricsOnModels", models)
+	return c.CatalogReader.MetricsOnModels(ctx, models)
+}
+
+// TestNoNPlusOne lists 20 metrics with four nested fields each and checks that each field's
+// loader read the catalog once, for all 20 metrics, rather than 20 times.
+func TestNoNPlusOne(t *testing.T) {
+	svc := fixture.withRates
+	if n := len(svc.Catalog().Metrics()); n != 20 {
+		t.Fatalf("the catalog has %d metrics, want 20", n)
+	}
+	reader := newCountingReader(svc.Catalog())
+	// A generous batch window, so that a slow test machine does not split a batch in two.
+	srv := server(t, svc, HandlerOptions{Catalog: reader, BatchWait: 50 * time.Millisecond})
+	var data struct {
+		Metrics struct {
+			Edges []struct {
+				Node struct {
+					Name       string
+					DependsOn  []nameNode
+					Models     []nameNode
+					Dimensions nameConnection
+					Domain     *nameNode
+				}
+			}
+		}
+	}
+	mustData(t, post(t, srv, `{
+  metrics(first: 20) {
+    edges { node {
+      name
+      dependsOn { name }
+      models { name }
+      dimensions(first: 5) { edges { node { name } } }
+      domain { name }
+    } }
+  }
+}`, nil), &data)
+
+	edges := data.Metrics.Edges
+	if len(edges) != 20 {
+		t.Fatalf("got %d metrics, want 20", len(edges))
+	}
+	byName := map[string]int{}
+	for i, e := range edges {
+		byName[e.Node.Name] = i
+	}
+	aov := edges[byName["aov"]].Node
+	if len(aov.DependsOn) != 2 || aov.DependsOn[0].Name != "gmv_paid" || len(aov.Models) != 1 || aov.Models[0].Name != "orders" ||
+		len(aov.Dimensions.Edges) != 5 || aov.Domain == nil || aov.Domain.Name != "sales" {
+		t.Errorf("aov = %+v", aov)
+	}
+	rates := edges[byName["rate_count"]].Node
+	if len(rates.Models) != 1 || rates.Models[0].Name != "rates" || len(rates.Dimensions.Edges) != 1 ||
+		rates.Dimensions.Edges[0].Node.Name != "rates.currency" || rates.Domain.Name != "finance" {
+		t.Errorf("rate_count = %+v", rates)
+	}
+
+	reader.mu.Lock()
+	defer reader.mu.Unlock()
+	want := map[string]struct{ calls, keys int }{
+		"DependenciesOf": {1, 20},
+		"ModelsOf":       {1, 20},
+		"DimensionsOf":   {1, 20},
+		"Domains":        {1, 3}, // 20 metrics in 3 domains: each domain is read once
+	}
+	for method, w := range want {
+		if reader.calls[method] != w.calls || reader.keys[method] != w.keys {
+			t.Errorf("%s: %d batches of %d keys in all, want %d of %d", method, reader.calls[method], reader.keys[method], w.calls, w.keys)
+		}
+	}
+	for method, n := range reader.calls {
+		if _, ok := want[method]; !ok {
+			t.Errorf("%s was called %d times, want none", method, n)
+		}
+	}
+}
+
+// TestLoadersAreBatchedPerLevel checks the other loaders: the metrics of every data model and
+// of every domain in a list are each read in one batch, and so are the dimensions of filters.
+func TestLoadersAreBatchedPerLevel(t *testing.T) {
+	reader := newCountingReader(fixture.demo.Catalog())
+	srv := server(t, fixture.demo, HandlerOptions{Catalog: reader, BatchWait: 50 * time.Millisecond})
+	var data struct {
+		DataModels struct {
+			Edges []struct{ Node struct{ Metrics []nameNode } }
+		}
+		Domains []struct{ Metrics []nameNode }
+		Metrics struct {
+			Edges []struct {
+				Node struct {
+					Filters []struct{ Dimension nameNode }
+				}
+			}
+		}
+	}
+	mustData(t, post(t, srv, `{
+  dataModels { edges { node { metrics { name } } } }
+  domains { metrics { name } }
+  metrics { edges { node { filters { dimension { name } } } } }
+}`, nil), &data)
+	if len(data.DataModels.Edges) != 4 || len(data.Domains) != 3 {
+		t.Fatalf("data = %+v", data)
+	}
+	reader.mu.Lock()
+	defer reader.mu.Unlock()
+	for _, method := range []string{"MetricsOnModels", "MetricsInDomains", "Dimensions"} {
+		if reader.calls[method] != 1 {
+			t.Errorf("%s was called %d times, want once", method, reader.calls[method])
+		}
+	}
+	if reader.keys["Dimensions"] != 1 {
+		t.Errorf("filter dimensions: %d keys read, want orders.status once", reader.keys["Dimensions"])
+	}
+}
