@@ -1,0 +1,229 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+)
+
+// koujing runs the command in-process and returns its exit status and output.
+func koujing(t *testing.T, ctx context.Context, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	code = run(ctx, args, &out, &errOut)
+	return code, out.String(), errOut.String()
+}
+
+func writeFiles(t *testing.T, files map[string]string) string {
+	t.Helper()
+	dir := t.TempDir()
+	for name, text := range files {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
+const ratesModel = `models:
+  - name: rates
+    source: {file: rates.csv}
+    primary_key: currency
+    dimensions:
+      - name: currency
+    measures:
+      - name: rate_total
+        agg: sum
+        expr: rate
+metrics:
+  - name: total_rate
+    measure: rates.rate_total
+`
+
+func TestValidate(t *testing.T) {
+	ctx := context.Background()
+	good := writeFiles(t, map[string]string{"rates.yaml": ratesModel, "rates.csv": "currency,rate\nCNY,1.00\nUSD,7.10\n"})
+	code, out, _ := koujing(t, ctx, "validate", good)
+	if code != 0 || !strings.Contains(out, "ok (1 models, 1 metrics)") {
+		t.Errorf("valid definitions: exit %d, output %q", code, out)
+	}
+
+	bad := writeFiles(t, map[string]string{
+		"rates.yaml": strings.Replace(ratesModel, "expr: rate", "expr: rat", 1),
+		"rates.csv":  "currency,rate\nCNY,1.00\n",
+	})
+	code, out, errOut := koujing(t, ctx, "validate", bad)
+	if code != 1 {
+		t.Errorf("exit %d, want 1", code)
+	}
+	want := filepath.Join(bad, "rates.yaml") + ":10:15: measure rates.rate_total: model rates has no column rat"
+	if !strings.Contains(out, want) || !strings.Contains(out, "did you mean rate?") {
+		t.Errorf("output %q does not contain %q with a hint", out, want)
+	}
+	if !strings.Contains(errOut, "1 problem(s)") {
+		t.Errorf("stderr %q does not count the problems", errOut)
+	}
+
+	if code, _, errOut := koujing(t, ctx, "validate"); code != 2 || !strings.Contains(errOut, "give exactly one definitions directory") {
+		t.Errorf("no directory: exit %d, stderr %q", code, errOut)
+	}
+	if code, _, errOut := koujing(t, ctx, "validate", filepath.Join(good, "missing")); code != 1 || !strings.Contains(errOut, "no such file") {
+		t.Errorf("missing directory: exit %d, stderr %q", code, errOut)
+	}
+}
+
+func TestQuery(t *testing.T) {
+	ctx := context.Background()
+	code, out, errOut := koujing(t, ctx, "query", "--demo-scale", "0.01", "--metric", "gmv_paid,order_count", "--by", "orders.region")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if len(lines) != 8 || !strings.HasPrefix(lines[0], "orders.region") || !strings.Contains(lines[0], "gmv_paid") || lines[7] != "(5 rows)" {
+		t.Fatalf("unexpected table:\n%s", out)
+	}
+
+	code, out, errOut = koujing(t, ctx, "query", "--demo-scale", "0.01", "--metric", "aov", "--by", "orders.channel",
+		"--filter", "orders.channel in app,web", "--order", "-aov", "--format", "json")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	var rows [][]any
+	if err := json.Unmarshal([]byte(out), &rows); err != nil || len(rows) != 2 {
+		t.Fatalf("json output %q: %v", out, err)
+	}
+	if rows[0][1].(float64) < rows[1][1].(float64) {
+		t.Errorf("rows are not ordered by aov descending: %v", rows)
+	}
+
+	code, out, _ = koujing(t, ctx, "query", "--demo-scale", "0.01", "--metric", "refund_rate,aov", "--by", "orders.channel")
+	if code != 0 || !regexp.MustCompile(`\n(app|web|store) +\d+\.\d\d% +\d+\.\d\d\n`).MatchString(out) {
+		t.Errorf("the table should show refund_rate as a percentage and aov to the cent: exit %d\n%s", code, out)
+	}
+
+	code, out, _ = koujing(t, ctx, "query", "--metric", "gmv_paid", "--by", "products.category", "--explain")
+	if code != 0 || !strings.Contains(out, "Aggregate") || !strings.Contains(out, "#b0") {
+		t.Errorf("explain: exit %d, output %q", code, out)
+	}
+
+	for _, tt := range []struct {
+		args []string
+		code int
+		want string
+	}{
+		{[]string{"query"}, 2, "name at least one metric"},
+		{[]string{"query", "--metric", "gmv_piad"}, 1, `Did you mean "gmv_paid"?`},
+		{[]string{"query", "--metric", "aov", "--time", "orders.created_at"}, 2, "model.dimension:granularity"},
+		{[]string{"query", "--metric", "aov", "--filter", "orders.channel"}, 2, "--filter"},
+		{[]string{"query", "--metric", "aov", "--format", "xml"}, 2, "unknown format"},
+		{[]string{"query", "--metric", "aov", "--timezone", "Nowhere/City"}, 2, "unknown time zone"},
+		{[]string{"query", "--metric", "aov", "--limit", "99999999999"}, 1, "more than the maximum"},
+	} {
+		code, _, errOut := koujing(t, ctx, tt.args...)
+		if code != tt.code || !strings.Contains(errOut, tt.want) {
+			t.Errorf("%v: exit %d, stderr %q; want exit %d saying %q", tt.args, code, errOut, tt.code, tt.want)
+		}
+	}
+}
+
+func TestDemoExport(t *testing.T) {
+	dir := t.TempDir()
+	code, out, errOut := koujing(t, context.Background(), "demo", "export", "--dir", dir, "--scale", "0.001")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	for _, table := range []string{"customers", "products", "orders", "order_items"} {
+		data, err := os.ReadFile(filepath.Join(dir, table+".csv"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(out, table+".csv") || len(strings.Split(strings.TrimSpace(string(data)), "\n")) < 2 {
+			t.Errorf("%s.csv: missing from the output or empty", table)
+		}
+	}
+	orders, _ := os.ReadFile(filepath.Join(dir, "orders.csv"))
+	if header := strings.SplitN(string(orders), "\n", 2)[0]; header != "order_id,customer_id,channel,status,created_at,paid_at,amount,coupon_amount,region" {
+		t.Errorf("orders.csv header %q", header)
+	}
+	if code, _, errOut := koujing(t, context.Background(), "demo", "export"); code != 2 || !strings.Contains(errOut, "--dir") {
+		t.Errorf("no --dir: exit %d, stderr %q", code, errOut)
+	}
+}
+
+// TestServe starts the server, asks it a question over HTTP, and stops it as a signal would.
+func TestServe(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	ctx, stop := context.WithCancel(context.Background())
+	done := make(chan int, 1)
+	var errOut bytes.Buffer
+	go func() {
+		done <- run(ctx, []string{"serve", "--addr", addr, "--demo-scale", "0.01"}, &bytes.Buffer{}, &errOut)
+	}()
+	base := "http://" + addr
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		resp, err := http.Get(base + "/healthz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("server did not come up: %v\n%s", err, errOut.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	body := `{"query":"{ query(input: {metrics: [\"order_count\"]}) { rows rowCount } }"}`
+	resp, err := http.Post(base+"/graphql", "application/json", strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got struct {
+		Data struct {
+			Query struct {
+				Rows     [][]int64
+				RowCount int
+			}
+		}
+	}
+	err = json.NewDecoder(resp.Body).Decode(&got)
+	resp.Body.Close()
+	if err != nil || got.Data.Query.RowCount != 1 || got.Data.Query.Rows[0][0] != 10000 {
+		t.Errorf("order_count at scale 0.01: %+v, %v; want 10000 orders", got, err)
+	}
+	if resp, err := http.Get(base + "/"); err != nil || resp.StatusCode != http.StatusOK {
+		t.Errorf("GraphiQL: %v %v", resp, err)
+	}
+	stop()
+	select {
+	case code := <-done:
+		if code != 0 {
+			t.Errorf("serve exited %d: %s", code, errOut.String())
+		}
+	case <-time.After(15 * time.Second):
+		t.Fatal("serve did not stop after the signal")
+	}
+}
+
+func TestUsage(t *testing.T) {
+	if code, out, _ := koujing(t, context.Background()); code != 0 || !strings.Contains(out, "serve") {
+		t.Errorf("no arguments: exit %d, output %q", code, out)
+	}
+	if code, _, errOut := koujing(t, context.Background(), "frobnicate"); code != 2 || !strings.Contains(errOut, `unknown command "frobnicate"`) {
+		t.Errorf("unknown command: exit %d, stderr %q", code, errOut)
+	}
+}

@@ -1,0 +1,62 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/koujing/koujing/resolvers"
+)
+
+// runServe loads the definitions and serves GraphQL at /graphql and GraphiQL at / until it is
+// interrupted, then drains in-flight requests.
+func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("serve", "[--addr HOST:PORT] [--models DIR] [--demo-scale S]", stderr)
+	var rt runtimeFlags
+	rt.register(fs)
+	addr := fs.String("addr", "127.0.0.1:8080", "address to listen on")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return usageError("unexpected argument %q", fs.Arg(0))
+	}
+	r, err := rt.load(ctx)
+	if err != nil {
+		return err
+	}
+	defer r.Close()
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{
+		Handler:           resolvers.NewHandler(r.service, resolvers.HandlerOptions{}),
+		ReadHeaderTimeout: 10 * time.Second,
+	}
+	log := slog.With("component", "http")
+	log.Info("serving", "graphiql", fmt.Sprintf("http://%s/", ln.Addr()), "graphql", fmt.Sprintf("http://%s/graphql", ln.Addr()),
+		"models", len(r.catalog.Models()), "metrics", len(r.catalog.Metrics()))
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	log.Info("shutting down")
+	shutdown, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shutdown); err != nil {
+		return err
+	}
+	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
