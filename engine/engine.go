@@ -151,21 +151,25 @@ func (b *builder) build(n plan.Node) (exec.Operator, error) {
 	case *plan.Join:
 		return b.join(x)
 	case *plan.Aggregate:
+		input, where, err := peelFilter(x.Input)
+		if err != nil {
+			return nil, err
+		}
 		ways := 1
-		if partitionable(x.Input) {
+		if partitionable(input) {
 			ways = b.engine.opts.Parallelism
 		}
 		restore := b.newScope()
 		defer restore()
 		inputs := make([]exec.Operator, ways)
 		for i := range inputs {
-			in, err := b.build(x.Input)
+			in, err := b.build(input)
 			if err != nil {
 				return nil, err
 			}
 			inputs[i] = in
 		}
-		return exec.NewHashAggregate(b.env, inputs, x.GroupBy, x.Aggs, x.Schema())
+		return exec.NewHashAggregate(b.env, inputs, x.GroupBy, x.Aggs, where, x.Schema())
 	case *plan.Sort:
 		in, err := b.build(x.Input)
 		if err != nil {
@@ -236,6 +240,22 @@ func (b *builder) join(j *plan.Join) (exec.Operator, error) {
 		return nil, err
 	}
 	return exec.NewHashJoin(b.env, j.Kind, left, jb, j.LeftKeys, j.Schema())
+}
+
+// peelFilter splits the filter directly below an aggregation — a Filter node, or a scan's own
+// predicate — from its input, so the aggregation can apply it as a selection instead of copying
+// the rows that pass.
+func peelFilter(n plan.Node) (plan.Node, plan.Expr, error) {
+	switch x := n.(type) {
+	case *plan.Filter:
+		return x.Input, x.Predicate, nil
+	case *plan.Scan:
+		if x.Filter != nil {
+			s, err := x.WithFilter(nil)
+			return s, x.Filter, err
+		}
+	}
+	return n, nil, nil
 }
 
 // partitionable reports whether n can run as several pipelines over disjoint parts of its

@@ -24,6 +24,7 @@ type HashAggregate struct {
 	inputs  []Operator
 	groupBy []plan.Named
 	aggs    []plan.AggExpr
+	where   plan.Expr
 	schema  *arrow.Schema
 
 	result []arrow.Array
@@ -35,16 +36,20 @@ type HashAggregate struct {
 var _ Operator = (*HashAggregate)(nil)
 
 // NewHashAggregate returns the aggregation of inputs (which share a schema) by groupBy, yielding
-// batches of schema: the group columns, then the aggregates.
-func NewHashAggregate(env *Env, inputs []Operator, groupBy []plan.Named, aggs []plan.AggExpr, schema *arrow.Schema) (*HashAggregate, error) {
+// batches of schema: the group columns, then the aggregates. When where is set, only the rows for
+// which it is true are aggregated — as if a Filter stood below, but without copying the rows that
+// pass: the predicate becomes a selection that group assignment and every aggregate skip by.
+func NewHashAggregate(env *Env, inputs []Operator, groupBy []plan.Named, aggs []plan.AggExpr, where plan.Expr, schema *arrow.Schema) (*HashAggregate, error) {
 	if len(inputs) == 0 {
 		return nil, fmt.Errorf("aggregate needs an input")
 	}
 	// Compile once here, so that a bad expression fails before anything runs.
-	if _, err := newHashAggregator(env, groupBy, aggs, inputs[0].Schema()); err != nil {
+	agg, err := newHashAggregator(env, groupBy, aggs, where, inputs[0].Schema())
+	if err != nil {
 		return nil, err
 	}
-	return &HashAggregate{env: env, inputs: inputs, groupBy: groupBy, aggs: aggs, schema: schema}, nil
+	agg.closeEvaluators()
+	return &HashAggregate{env: env, inputs: inputs, groupBy: groupBy, aggs: aggs, where: where, schema: schema}, nil
 }
 
 func (h *HashAggregate) Schema() *arrow.Schema { return h.schema }
@@ -55,7 +60,7 @@ func (h *HashAggregate) Open(ctx context.Context) error {
 	errs := make([]error, len(h.inputs))
 	run := func(i int) {
 		defer RecoverMemoryLimit(&errs[i])
-		agg, err := newHashAggregator(h.env, h.groupBy, h.aggs, h.inputs[i].Schema())
+		agg, err := newHashAggregator(h.env, h.groupBy, h.aggs, h.where, h.inputs[i].Schema())
 		if err != nil {
 			errs[i] = err
 			return
@@ -145,13 +150,26 @@ type hashAggregator struct {
 	groupCodes [][]uint32   // per key column, the code of each group
 	groups     int
 
+	// where selects the rows to aggregate (nil: all); sel is its bitmap for the current batch,
+	// nil when every row is selected, kept in selBuf.
+	where  evaluator
+	sel    []byte
+	selBuf []byte
+
 	codes [][]uint32
 	gids  []uint32
 	rows  [][]byte
 }
 
-func newHashAggregator(env *Env, groupBy []plan.Named, aggs []plan.AggExpr, schema *arrow.Schema) (*hashAggregator, error) {
+func newHashAggregator(env *Env, groupBy []plan.Named, aggs []plan.AggExpr, where plan.Expr, schema *arrow.Schema) (*hashAggregator, error) {
 	h := &hashAggregator{env: env, aggs: aggs}
+	if where != nil {
+		ev, err := compileExpr(env, where, schema)
+		if err != nil {
+			return nil, fmt.Errorf("aggregate filter %s: %w", where, err)
+		}
+		h.where = ev
+	}
 	for _, g := range groupBy {
 		ev, err := compileExpr(env, g.Expr, schema)
 		if err != nil {
@@ -211,6 +229,9 @@ func newHashAggregator(env *Env, groupBy []plan.Named, aggs []plan.AggExpr, sche
 }
 
 func (h *hashAggregator) closeEvaluators() {
+	if h.where != nil {
+		closeEvaluator(h.where)
+	}
 	for _, list := range [][]evaluator{h.keyEvals, h.args, h.filters} {
 		for _, ev := range list {
 			closeEvaluator(ev)
@@ -242,6 +263,15 @@ func (h *hashAggregator) add(b arrow.RecordBatch) error {
 	n := int(b.NumRows())
 	if n == 0 {
 		return nil
+	}
+	if h.where != nil {
+		selected, err := h.selectRows(b)
+		if err != nil || selected == 0 {
+			return err
+		}
+		if selected == n {
+			h.sel = nil
+		}
 	}
 	for j, ev := range h.keyEvals {
 		arr, err := ev.eval(b)
@@ -292,18 +322,44 @@ func (h *hashAggregator) add(b arrow.RecordBatch) error {
 	return nil
 }
 
-// rowsFor returns the bitmap of rows aggregate k folds in — its filter holds and its argument is
-// not NULL — or nil when that is every row.
+// selectRows evaluates the where predicate over b into h.sel and returns how many rows it
+// selects.
+func (h *hashAggregator) selectRows(b arrow.RecordBatch) (int, error) {
+	n := int(b.NumRows())
+	mask, err := h.where.eval(b)
+	if err != nil {
+		return 0, err
+	}
+	defer mask.Release()
+	vals, valid, release := boolOperand(h.env.Mem, mask)
+	defer release()
+	h.selBuf = growTo(h.selBuf[:0], len(vals))
+	h.sel = h.selBuf
+	copy(h.sel, vals)
+	if valid != nil {
+		for i := range h.sel {
+			h.sel[i] &= valid[i]
+		}
+	}
+	return bitutil.CountSetBits(h.sel, 0, n), nil
+}
+
+// rowsFor returns the bitmap of rows aggregate k folds in — selected, its filter holds and its
+// argument is not NULL — or nil when that is every row.
 func (h *hashAggregator) rowsFor(k, n int, arg, filter arrow.Array) []byte {
 	argNulls := arg != nil && arg.NullN() > 0
-	if filter == nil && !argNulls {
+	if filter == nil && !argNulls && h.sel == nil {
 		return nil
 	}
 	nb := int(bitutil.BytesForBits(int64(n)))
 	rows := growTo(h.rows[k][:0], nb)
 	h.rows[k] = rows
-	for i := range rows {
-		rows[i] = 0xff
+	if h.sel != nil {
+		copy(rows, h.sel)
+	} else {
+		for i := range rows {
+			rows[i] = 0xff
+		}
 	}
 	if filter != nil {
 		if filter.DataType().ID() == arrow.NULL {
@@ -325,24 +381,37 @@ func (h *hashAggregator) rowsFor(k, n int, arg, filter arrow.Array) []byte {
 	return rows
 }
 
-// assignGroups fills h.gids with the group of each of the first n rows, from h.codes.
+// assignGroups fills h.gids with the group of each of the first n rows, from h.codes. Rows the
+// selection leaves out get group 0 and create no group; every aggregate skips them.
 func (h *hashAggregator) assignGroups(n int) error {
 	h.gids = growTo(h.gids[:0], n)
 	gids := h.gids
+	sel := h.sel
+	if sel != nil && h.groups == 0 {
+		// Skipped rows point at group 0, so the states need a slot for it even before it exists.
+		for _, st := range h.states {
+			st.grow(1)
+		}
+	}
 	switch len(h.keyCodes) {
 	case 0:
 		clear(gids)
 		return nil
 	case 1:
 		codes := h.codes[0][:n]
+		if len(h.byCode) < h.keyCodes[0].len() {
+			h.byCode = growTo(h.byCode, h.keyCodes[0].len())
+		}
+		byCode := h.byCode
 		for i, c := range codes {
-			if int(c) >= len(h.byCode) {
-				h.byCode = growTo(h.byCode, h.keyCodes[0].len())
+			if sel != nil && sel[i>>3]&(1<<(i&7)) == 0 {
+				gids[i] = 0
+				continue
 			}
-			g := h.byCode[c]
+			g := byCode[c]
 			if g == 0 {
 				g = uint32(h.newGroup(i)) + 1
-				h.byCode[c] = g
+				byCode[c] = g
 			}
 			gids[i] = g - 1
 		}
@@ -352,8 +421,20 @@ func (h *hashAggregator) assignGroups(n int) error {
 	for lvl, m := range h.levels {
 		next := h.codes[lvl+1][:n]
 		last := lvl == len(h.levels)-1
+		var prevKey uint64
+		var prevID uint32
+		havePrev := false
 		for i := range gids {
-			id, err := m.intern(uint64(gids[i])<<32 | uint64(next[i]))
+			if sel != nil && sel[i>>3]&(1<<(i&7)) == 0 {
+				gids[i] = 0
+				continue
+			}
+			key := uint64(gids[i])<<32 | uint64(next[i])
+			if havePrev && key == prevKey {
+				gids[i] = prevID
+				continue
+			}
+			id, err := m.intern(key)
 			if err != nil {
 				return err
 			}
@@ -361,6 +442,7 @@ func (h *hashAggregator) assignGroups(n int) error {
 				h.newGroup(i)
 			}
 			gids[i] = id
+			prevKey, prevID, havePrev = key, id, true
 		}
 	}
 	return nil
@@ -393,6 +475,7 @@ func (h *hashAggregator) mergeFrom(o *hashAggregator) error {
 		remaps[j] = r
 	}
 	into := make([]uint32, o.groups)
+	h.sel = nil
 	if len(h.keyCodes) > 0 {
 		// Feed the other's groups through assignGroups as one batch of rows.
 		for j := range h.codes {

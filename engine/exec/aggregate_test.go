@@ -52,7 +52,7 @@ func agg(name string, fn plan.AggFunc, arg, filter plan.Expr) plan.AggExpr {
 func aggregateRows(t *testing.T, env *Env, inputs []Operator, groupBy []plan.Named, aggs []plan.AggExpr) ([]string, error) {
 	t.Helper()
 	node := must(plan.NewAggregate(schemaNode(inputs[0].Schema()), groupBy, aggs))
-	h, err := NewHashAggregate(env, inputs, groupBy, aggs, node.Schema())
+	h, err := NewHashAggregate(env, inputs, groupBy, aggs, nil, node.Schema())
 	if err != nil {
 		return nil, err
 	}
@@ -743,6 +743,72 @@ func TestHashAggregateMatchesOracle(t *testing.T) {
 							}
 							t.Fatalf("\n got: %s\nwant: %s", got[i], want[i])
 						}
+					}
+				})
+			}
+		}
+	}
+}
+
+// TestHashAggregateWhere checks that a predicate applied as the aggregation's selection gives
+// what a Filter operator below the aggregation gives, for every key shape and aggregate, with
+// batches where every row, some rows and no row pass, and NULL predicate values.
+func TestHashAggregateWhere(t *testing.T) {
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	defer mem.AssertSize(t, 0)
+	rng := rand.New(rand.NewPCG(7, 11))
+	g := makeGenTable(t, mem, rng, 6, 200)
+	defer g.release()
+	tbl := newTable(t, g.schema, g.batches)
+	defer tbl.Release()
+	aggs := oracleAggs(g)
+	exprs := make([]plan.AggExpr, len(aggs))
+	for i, a := range aggs {
+		exprs[i] = a.expr
+	}
+	flag := g.col("flag")
+	never := must(plan.NewBinary(plan.And, flag, must(plan.NewNot(flag))))
+	preds := map[string]plan.Expr{
+		"flag":         flag,
+		"not flag":     must(plan.NewNot(flag)),
+		"never":        never,
+		"always":       plan.NewIsNull(flag, true),
+		"flag or null": must(plan.NewBinary(plan.Or, flag, plan.NewIsNull(g.col("k_str"), false))),
+		// Predicates on the keys leave whole groups without a selected row: those groups must
+		// not appear.
+		"on a key":       must(plan.NewIn(g.col("k_dshared"), []*plan.Literal{must(plan.NewLiteral("x", plan.String))}, false)),
+		"on another key": must(plan.NewBinary(plan.Gt, g.col("k_i64"), must(plan.NewLiteral(int64(5), plan.Int64)))),
+	}
+	for _, keys := range [][]string{{}, {"k_dshared"}, {"k_i64"}, {"k_str", "k_bool"}, {"k_i64", "k_dshared"}, {"k_date", "k_dec", "k_f64"}} {
+		groupBy := make([]plan.Named, len(keys))
+		for i, k := range keys {
+			groupBy[i] = plan.Named{Name: k, Expr: g.col(k)}
+		}
+		for name, pred := range preds {
+			for _, inputs := range []int{1, 3} {
+				t.Run(fmt.Sprintf("by %s where %s/%d inputs", strings.Join(keys, ","), name, inputs), func(t *testing.T) {
+					env := &Env{Mem: mem}
+					filtered := scansOf(t, tbl, inputs)
+					for i, in := range filtered {
+						filtered[i] = must(NewFilter(env, in, pred))
+					}
+					want, err := aggregateRows(t, env, filtered, groupBy, exprs)
+					if err != nil {
+						t.Fatal(err)
+					}
+					node := must(plan.NewAggregate(schemaNode(g.schema), groupBy, exprs))
+					h, err := NewHashAggregate(env, scansOf(t, tbl, inputs), groupBy, exprs, pred, node.Schema())
+					if err != nil {
+						t.Fatal(err)
+					}
+					batches, err := Collect(context.Background(), h)
+					if err != nil {
+						t.Fatal(err)
+					}
+					defer releaseBatches(batches)
+					got := sorted(rowsOf(batches))
+					if !slices.Equal(got, want) {
+						t.Errorf("with the selection:\n%s\nwith a Filter below:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 					}
 				})
 			}

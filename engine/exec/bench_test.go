@@ -171,7 +171,7 @@ func BenchmarkHashAggregateDecimalSumByDictAndMonth(b *testing.B) {
 			b.ReportAllocs()
 			ops := 0
 			for b.Loop() {
-				h := must(NewHashAggregate(env, benchScans(b, orders, ways, "region", "ts", "amount"), groupBy, aggs, schema))
+				h := must(NewHashAggregate(env, benchScans(b, orders, ways, "region", "ts", "amount"), groupBy, aggs, nil, schema))
 				if n := drain(b, h); n != 20*24 {
 					b.Fatalf("%d groups", n)
 				}
@@ -201,7 +201,7 @@ func BenchmarkCountDistinctInt(b *testing.B) {
 			b.ReportAllocs()
 			ops := 0
 			for b.Loop() {
-				h := must(NewHashAggregate(env, benchScans(b, orders, 1, "region", "customer"), tc.groupBy, aggs, tc.schema))
+				h := must(NewHashAggregate(env, benchScans(b, orders, 1, "region", "customer"), tc.groupBy, aggs, nil, tc.schema))
 				drain(b, h)
 				ops++
 			}

@@ -102,12 +102,12 @@ func TestOperatorsOverBudget(t *testing.T) {
 		{"aggregate by many keys", func(t *testing.T, env *Env) (Operator, func()) {
 			aggs := []plan.AggExpr{agg("n", plan.CountDistinct, s, nil), agg("t", plan.Sum, v, nil)}
 			node := must(plan.NewAggregate(schemaNode(schema), []plan.Named{{Name: "k", Expr: k}}, aggs))
-			return must(NewHashAggregate(env, scansOf(t, tbl, 1), node.GroupBy, aggs, node.Schema())), func() {}
+			return must(NewHashAggregate(env, scansOf(t, tbl, 1), node.GroupBy, aggs, nil, node.Schema())), func() {}
 		}},
 		{"parallel aggregate", func(t *testing.T, env *Env) (Operator, func()) {
 			aggs := []plan.AggExpr{agg("n", plan.CountDistinct, k, nil)}
 			node := must(plan.NewAggregate(schemaNode(schema), []plan.Named{{Name: "s", Expr: s}}, aggs))
-			return must(NewHashAggregate(env, scansOf(t, tbl, 4), node.GroupBy, aggs, node.Schema())), func() {}
+			return must(NewHashAggregate(env, scansOf(t, tbl, 4), node.GroupBy, aggs, nil, node.Schema())), func() {}
 		}},
 		{"sort", func(t *testing.T, env *Env) (Operator, func()) {
 			return NewSort(env, scansOf(t, tbl, 1)[0], []plan.SortKey{{Expr: s, Desc: true}}, -1), func() {}

@@ -7,6 +7,7 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/bitutil"
 	"github.com/apache/arrow-go/v18/arrow/decimal128"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
@@ -70,9 +71,16 @@ func (c *intCodes) encode(a arrow.Array, codes []uint32) error {
 	vals := c.tmp[:n]
 	c.valuesOf(a, vals)
 	valid, off := validity(a)
+	var prev int64
+	var prevCode uint32
 	for i, v := range vals {
-		if !isValid(valid, off, i) {
+		if valid != nil && !bitutil.BitIsSet(valid, off+i) {
 			codes[i] = 0
+			continue
+		}
+		// Runs of equal values are common (time buckets of ordered data): skip the hash.
+		if prevCode != 0 && v == prev {
+			codes[i] = prevCode
 			continue
 		}
 		id, err := c.m.intern(uint64(v))
@@ -83,6 +91,7 @@ func (c *intCodes) encode(a arrow.Array, codes []uint32) error {
 			c.vals = append(c.vals, v)
 		}
 		codes[i] = id + 1
+		prev, prevCode = v, id+1
 	}
 	return nil
 }
