@@ -82,7 +82,9 @@ func (r *Result) Release() {
 
 // Execute runs the plan to the end and returns all of its rows.
 func (e *Engine) Execute(ctx context.Context, root plan.Node) (res *Result, err error) {
-	budget := exec.NewBudget(e.opts.Allocator, e.opts.MemoryLimit)
+	recycler := exec.NewRecycler(e.opts.Allocator)
+	defer recycler.Close()
+	budget := exec.NewBudget(recycler, e.opts.MemoryLimit)
 	env := &exec.Env{Mem: budget.Allocator(), Budget: budget, BatchRows: e.opts.BatchRows}
 	b := &builder{engine: e, env: env}
 	b.newScope()

@@ -3,6 +3,7 @@ package exec
 import (
 	"context"
 	"fmt"
+	"math/bits"
 	"sync"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -145,16 +146,19 @@ type hashAggregator struct {
 	argOf      []int // per aggregate: index into args, or -1 for counting rows
 	filterOf   []int // per aggregate: index into filters, or -1
 	states     []aggState
-	levels     []*internMap // combine key codes pairwise into group ids (two or more keys)
+	levels     []*pairIndex // combine key codes pairwise into group ids (two or more keys)
 	byCode     []uint32     // group+1 per code (one key)
 	groupCodes [][]uint32   // per key column, the code of each group
 	groups     int
 
 	// where selects the rows to aggregate (nil: all); sel is its bitmap for the current batch,
-	// nil when every row is selected, kept in selBuf.
+	// nil when every row is selected, kept in selBuf; rowIdx lists the selected rows (or all
+	// rows), so that group assignment visits only them without a branch per row.
 	where  evaluator
 	sel    []byte
 	selBuf []byte
+	rowIdx []int32
+	allIdx []int32
 
 	codes [][]uint32
 	gids  []uint32
@@ -185,7 +189,7 @@ func newHashAggregator(env *Env, groupBy []plan.Named, aggs []plan.AggExpr, wher
 		h.codes = append(h.codes, nil)
 	}
 	for i := 1; i < len(groupBy); i++ {
-		h.levels = append(h.levels, newInternMap(env))
+		h.levels = append(h.levels, newPairIndex(env))
 	}
 	argIdx, filterIdx := map[string]int{}, map[string]int{}
 	shared := func(e plan.Expr, idx map[string]int, list *[]evaluator) (int, error) {
@@ -386,66 +390,88 @@ func (h *hashAggregator) rowsFor(k, n int, arg, filter arrow.Array) []byte {
 func (h *hashAggregator) assignGroups(n int) error {
 	h.gids = growTo(h.gids[:0], n)
 	gids := h.gids
-	sel := h.sel
-	if sel != nil && h.groups == 0 {
-		// Skipped rows point at group 0, so the states need a slot for it even before it exists.
-		for _, st := range h.states {
-			st.grow(1)
-		}
-	}
-	switch len(h.keyCodes) {
-	case 0:
+	if len(h.keyCodes) == 0 {
 		clear(gids)
 		return nil
-	case 1:
-		codes := h.codes[0][:n]
+	}
+	rows := h.selectedRows(n)
+	if h.sel != nil {
+		clear(gids)
+		if h.groups == 0 {
+			// Skipped rows point at group 0, so the states need a slot for it before it exists.
+			for _, st := range h.states {
+				st.grow(1)
+			}
+		}
+	}
+	first := h.codes[0]
+	if len(h.keyCodes) == 1 {
 		if len(h.byCode) < h.keyCodes[0].len() {
 			h.byCode = growTo(h.byCode, h.keyCodes[0].len())
 		}
 		byCode := h.byCode
-		for i, c := range codes {
-			if sel != nil && sel[i>>3]&(1<<(i&7)) == 0 {
-				gids[i] = 0
-				continue
-			}
+		for _, i := range rows {
+			c := first[i]
 			g := byCode[c]
 			if g == 0 {
-				g = uint32(h.newGroup(i)) + 1
+				g = uint32(h.newGroup(int(i))) + 1
 				byCode[c] = g
 			}
 			gids[i] = g - 1
 		}
 		return nil
 	}
-	copy(gids, h.codes[0][:n])
+	for _, i := range rows {
+		gids[i] = first[i]
+	}
 	for lvl, m := range h.levels {
-		next := h.codes[lvl+1][:n]
+		next := h.codes[lvl+1]
 		last := lvl == len(h.levels)-1
-		var prevKey uint64
-		var prevID uint32
-		havePrev := false
-		for i := range gids {
-			if sel != nil && sel[i>>3]&(1<<(i&7)) == 0 {
-				gids[i] = 0
-				continue
+		table := m.rows
+		for _, i := range rows {
+			l, r := gids[i], next[i]
+			// A pair already in the direct table: two loads, no call. Only new pairs (and
+			// hashed ones) go through intern, which may also create a group.
+			if int(l) < len(table) {
+				if row := table[l]; int(r) < len(row) && row[r] != 0 {
+					gids[i] = row[r] - 1
+					continue
+				}
 			}
-			key := uint64(gids[i])<<32 | uint64(next[i])
-			if havePrev && key == prevKey {
-				gids[i] = prevID
-				continue
-			}
-			id, err := m.intern(key)
+			id, err := m.intern(l, r)
 			if err != nil {
 				return err
 			}
+			table = m.rows
 			if last && int(id) == h.groups {
-				h.newGroup(i)
+				h.newGroup(int(i))
 			}
 			gids[i] = id
-			prevKey, prevID, havePrev = key, id, true
 		}
 	}
 	return nil
+}
+
+// selectedRows returns the indices of the rows the selection keeps among the first n: every row
+// when there is no selection.
+func (h *hashAggregator) selectedRows(n int) []int32 {
+	if h.sel == nil {
+		for len(h.allIdx) < n {
+			h.allIdx = append(h.allIdx, int32(len(h.allIdx)))
+		}
+		return h.allIdx[:n]
+	}
+	h.rowIdx = h.rowIdx[:0]
+	for b, byt := range h.sel[:(n+7)/8] {
+		for byt != 0 {
+			i := b*8 + bits.TrailingZeros8(byt)
+			if i < n {
+				h.rowIdx = append(h.rowIdx, int32(i))
+			}
+			byt &= byt - 1
+		}
+	}
+	return h.rowIdx
 }
 
 // newGroup records a group first seen at row i of the current batch and returns its id.

@@ -252,11 +252,14 @@ func (s *sumDecimalState) update(groups []uint32, arg arrow.Array, rows []byte) 
 		}
 		return nil
 	}
+	// Without branches: a row that does not count adds zero, so a filter that keeps rows at
+	// random costs no mispredictions.
 	for i, g := range groups {
-		if rows[i>>3]&(1<<(i&7)) != 0 {
-			sums[g] = sums[g].Add(vals[i])
-			counts[g]++
-		}
+		bit := uint64(rows[i>>3]>>(i&7)) & 1
+		mask := -bit
+		v := vals[i]
+		sums[g] = sums[g].Add(decimal128.New(v.HighBits()&int64(mask), v.LowBits()&mask))
+		counts[g] += int64(bit)
 	}
 	return nil
 }

@@ -207,39 +207,12 @@ func dictIndex(indices arrow.Array, i int) int {
 	panic(fmt.Sprintf("dictionary indices of type %s", indices.DataType()))
 }
 
-// dictIndices returns an integer index array's values widened to int32, into buf (grown as
-// needed).
-func dictIndices(indices arrow.Array, buf []int32) []int32 {
-	n := indices.Len()
-	if cap(buf) < n {
-		buf = make([]int32, n)
-	}
-	buf = buf[:n]
-	switch indices.DataType().ID() {
-	case arrow.INT8:
-		for i, v := range values[int8](indices) {
-			buf[i] = int32(v)
-		}
-	case arrow.INT16:
-		for i, v := range values[int16](indices) {
-			buf[i] = int32(v)
-		}
-	case arrow.INT32:
-		copy(buf, values[int32](indices))
-	default:
-		for i := range buf {
-			buf[i] = int32(dictIndex(indices, i))
-		}
-	}
-	return buf
-}
-
 // dictPredicate evaluates a string predicate once per entry of a dictionary and remembers the
 // answers for as long as batches keep the same dictionary.
 type dictPredicate struct {
 	dict    arrow.ArrayData
 	answers []bool
-	idx     []int32
+	rows    []bool
 }
 
 func (p *dictPredicate) eval(mem memory.Allocator, d *array.Dictionary, pred func(string) bool) arrow.Array {
@@ -255,13 +228,9 @@ func (p *dictPredicate) eval(mem memory.Allocator, d *array.Dictionary, pred fun
 	n := d.Len()
 	valid, nulls := andValidity(mem, n, d)
 	vbuf, out := newBitmap(mem, n)
-	p.idx = dictIndices(d.Indices(), p.idx)
-	ans := p.answers
-	for i, j := range p.idx {
-		if ans[j] {
-			out[i>>3] |= 1 << (i & 7)
-		}
-	}
+	p.rows = growTo(p.rows[:0], n)
+	dictLookup(d.Indices(), p.answers, p.rows)
+	packBools(p.rows, out)
 	return makeFixedArray(plan.Boolean, n, valid, vbuf, nulls)
 }
 

@@ -61,8 +61,18 @@ func (e *timeTruncEval) eval(b arrow.RecordBatch) (arrow.Array, error) {
 		return makeFixedArray(e.typ, n, valid, buf, nulls), nil
 	}
 	buf, out := newFixed[int64](e.mem, n)
+	// The common case — the same period as the row before — is tested here, inline; only a
+	// change of period calls truncate.
+	var cur period
 	for i, v := range values[int64](in) {
+		if v >= cur.start && v < cur.end {
+			out[i] = cur.start
+			continue
+		}
 		out[i] = e.truncate(v)
+		if e.last < len(e.periods) && e.periods[e.last].start == out[i] {
+			cur = e.periods[e.last]
+		}
 	}
 	return makeFixedArray(e.typ, n, valid, buf, nulls), nil
 }

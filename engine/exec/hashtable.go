@@ -181,3 +181,92 @@ func (s *pairSet) each(fn func(g uint32, v uint64) error) error {
 	}
 	return nil
 }
+
+// pairIndex gives dense ids 0, 1, 2, … to pairs of small codes, in the order first seen: how two
+// group key columns (or a combination so far and the next column) become one id. While the codes
+// are small it is a table indexed by both codes — two loads, no hashing — and past a size it moves
+// its pairs into an internMap.
+type pairIndex struct {
+	rows   [][]uint32 // rows[left][right] = id+1, or 0
+	cells  int
+	hashed *internMap
+	n      int
+	env    *Env
+}
+
+// The direct table is used while the left codes stay below maxPairRows and the table below
+// maxPairCells ids (4 MiB); larger key spaces are hashed.
+const (
+	maxPairRows  = 1 << 12
+	maxPairCells = 1 << 20
+)
+
+func newPairIndex(env *Env) *pairIndex { return &pairIndex{env: env} }
+
+// intern returns the id of (left, right), giving it the next one if it has none.
+func (p *pairIndex) intern(left, right uint32) (uint32, error) {
+	if p.hashed != nil {
+		return p.hashed.intern(uint64(left)<<32 | uint64(right))
+	}
+	if int(left) < len(p.rows) {
+		if row := p.rows[left]; int(right) < len(row) && row[right] != 0 {
+			return row[right] - 1, nil
+		}
+	}
+	if err := p.makeRoom(left, right); err != nil {
+		return 0, err
+	}
+	if p.hashed != nil {
+		return p.hashed.intern(uint64(left)<<32 | uint64(right))
+	}
+	p.rows[left][right] = uint32(p.n + 1)
+	p.n++
+	return uint32(p.n - 1), nil
+}
+
+// makeRoom grows the table to hold (left, right), or moves everything to a hash table when that
+// would make the table too big.
+func (p *pairIndex) makeRoom(left, right uint32) error {
+	if left >= maxPairRows {
+		return p.toHash()
+	}
+	if int(left) >= len(p.rows) {
+		p.rows = growTo(p.rows, int(left)+1)
+	}
+	row := p.rows[left]
+	if int(right) < len(row) {
+		return nil
+	}
+	size := max(int(right)+1, 2*len(row), 8)
+	if p.cells+size-len(row) > maxPairCells {
+		return p.toHash()
+	}
+	if err := p.env.reserve(int64(size-len(row)) * 4); err != nil {
+		return err
+	}
+	p.cells += size - len(row)
+	grown := make([]uint32, size)
+	copy(grown, row)
+	p.rows[left] = grown
+	return nil
+}
+
+// toHash moves every pair, keeping its id, into an internMap.
+func (p *pairIndex) toHash() error {
+	m := newInternMap(p.env)
+	byID := make([]uint64, p.n)
+	for left, row := range p.rows {
+		for right, id := range row {
+			if id != 0 {
+				byID[id-1] = uint64(left)<<32 | uint64(right)
+			}
+		}
+	}
+	for _, key := range byID {
+		if _, err := m.intern(key); err != nil {
+			return err
+		}
+	}
+	p.hashed, p.rows = m, nil
+	return nil
+}

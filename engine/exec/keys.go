@@ -195,7 +195,6 @@ type stringCodes struct {
 	vals    []string
 	dict    arrow.ArrayData
 	dictMap []uint32
-	idx     []int32
 }
 
 func (c *stringCodes) len() int { return len(c.vals) + 1 }
@@ -225,13 +224,12 @@ func (c *stringCodes) encode(a arrow.Array, codes []uint32) error {
 			}
 			c.dict = dict.Data()
 		}
-		c.idx = dictIndices(d.Indices(), c.idx)
-		dm := c.dictMap
-		for i, j := range c.idx {
-			if isValid(valid, off, i) {
-				codes[i] = dm[j]
-			} else {
-				codes[i] = 0
+		dictLookup(d.Indices(), c.dictMap, codes)
+		if valid != nil {
+			for i := range codes {
+				if !bitutil.BitIsSet(valid, off+i) {
+					codes[i] = 0
+				}
 			}
 		}
 		return nil

@@ -1,6 +1,7 @@
 package exec
 
 import (
+	"fmt"
 	"unsafe"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -13,7 +14,70 @@ import (
 // fixedWidth is every physical value type the kernels read as a plain slice: integers (also
 // timestamps and dates), floats and 128-bit decimals.
 type fixedWidth interface {
-	~int8 | ~int16 | ~int32 | ~int64 | ~float32 | ~float64 | decimal128.Num
+	~int8 | ~int16 | ~int32 | ~int64 | ~uint8 | ~uint16 | ~uint32 | ~uint64 | ~float32 | ~float64 | decimal128.Num
+}
+
+// indexWidth is every integer type a dictionary's indices may have.
+type indexWidth interface {
+	~int8 | ~int16 | ~int32 | ~int64 | ~uint8 | ~uint16 | ~uint32 | ~uint64
+}
+
+// dictLookup sets out[i] = table[indices[i]] for every row of a dictionary's index array,
+// whatever the indices' width; rows that are NULL get whatever their index slot points at.
+func dictLookup[V any](indices arrow.Array, table, out []V) {
+	switch indices.DataType().ID() {
+	case arrow.INT8:
+		lookup(values[int8](indices), table, out)
+	case arrow.INT16:
+		lookup(values[int16](indices), table, out)
+	case arrow.INT32:
+		lookup(values[int32](indices), table, out)
+	case arrow.INT64:
+		lookup(values[int64](indices), table, out)
+	case arrow.UINT8:
+		lookup(values[uint8](indices), table, out)
+	case arrow.UINT16:
+		lookup(values[uint16](indices), table, out)
+	case arrow.UINT32:
+		lookup(values[uint32](indices), table, out)
+	case arrow.UINT64:
+		lookup(values[uint64](indices), table, out)
+	default:
+		panic(fmt.Sprintf("dictionary indices of type %s", indices.DataType()))
+	}
+}
+
+func lookup[T indexWidth, V any](idx []T, table, out []V) {
+	out = out[:len(idx)]
+	var zero V
+	for i, j := range idx {
+		// A NULL row's index slot may hold anything; never read past the table for it.
+		if uint64(j) < uint64(len(table)) {
+			out[i] = table[j]
+		} else {
+			out[i] = zero
+		}
+	}
+}
+
+// packBools sets bit i of out (len(out) >= (len(b)+7)/8) to b[i], eight rows per byte.
+func packBools(b []bool, out []byte) {
+	n := len(b)
+	i := 0
+	for ; i+8 <= n; i += 8 {
+		out[i>>3] = b2u8(b[i]) | b2u8(b[i+1])<<1 | b2u8(b[i+2])<<2 | b2u8(b[i+3])<<3 |
+			b2u8(b[i+4])<<4 | b2u8(b[i+5])<<5 | b2u8(b[i+6])<<6 | b2u8(b[i+7])<<7
+	}
+	for ; i < n; i++ {
+		out[i>>3] |= b2u8(b[i]) << (i & 7)
+	}
+}
+
+func b2u8(b bool) byte {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 // values returns the value buffer of a fixed-width array as a typed slice, honouring the
