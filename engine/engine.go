@@ -86,11 +86,11 @@ func (e *Engine) Execute(ctx context.Context, root plan.Node) (res *Result, err 
 	defer recycler.Close()
 	budget := exec.NewBudget(recycler, e.opts.MemoryLimit)
 	env := &exec.Env{Mem: budget.Allocator(), Budget: budget, BatchRows: e.opts.BatchRows}
-	b := &builder{engine: e, env: env}
+	b := &builder{engine: e, env: env, peeled: map[plan.Node]peeledFilter{}}
 	b.newScope()
 	defer b.release()
 	defer exec.RecoverMemoryLimit(&err)
-	op, err := b.build(root)
+	op, err := b.build(root, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -119,6 +119,14 @@ type builder struct {
 	morsels map[*plan.Scan]*exec.Morsels
 	builds  map[*plan.Join]*exec.JoinBuild
 	all     []*exec.JoinBuild
+	// peeled remembers each node split by peelFilter, so that every copy of a pipeline scans
+	// the same (peeled) scan node and therefore shares its morsels.
+	peeled map[plan.Node]peeledFilter
+}
+
+type peeledFilter struct {
+	input plan.Node
+	where plan.Expr
 }
 
 // newScope starts a sharing scope and returns a function that restores the previous one.
@@ -134,28 +142,70 @@ func (b *builder) release() {
 	}
 }
 
-func (b *builder) build(n plan.Node) (exec.Operator, error) {
+// columns is the set of column names an operator's parent reads; nil means all of them.
+type columns map[string]bool
+
+// with returns the set plus the columns the expressions read; a nil set stays nil (all).
+func (c columns) with(exprs ...plan.Expr) columns {
+	if c == nil {
+		return nil
+	}
+	out := make(columns, len(c))
+	for k := range c {
+		out[k] = true
+	}
+	for _, e := range exprs {
+		if e == nil {
+			continue
+		}
+		for _, name := range plan.ColumnsOf(e) {
+			out[name] = true
+		}
+	}
+	return out
+}
+
+// readBy returns the columns the expressions read.
+func readBy(exprs ...plan.Expr) columns { return columns{}.with(exprs...) }
+
+// has reports whether the set includes name.
+func (c columns) has(name string) bool { return c == nil || c[name] }
+
+// build returns the operators for n. need says which of n's columns its parent reads; operators
+// may leave the others out of their batches (joins do, which spares gathering them).
+func (b *builder) build(n plan.Node, need columns) (exec.Operator, error) {
 	switch x := n.(type) {
 	case *plan.Scan:
-		return b.scan(x)
+		return b.scan(x, need)
 	case *plan.Filter:
-		in, err := b.build(x.Input)
+		in, err := b.build(x.Input, need.with(x.Predicate))
 		if err != nil {
 			return nil, err
 		}
 		return exec.NewFilter(b.env, in, x.Predicate)
 	case *plan.Project:
-		in, err := b.build(x.Input)
+		exprs := make([]plan.Expr, len(x.Exprs))
+		for i, e := range x.Exprs {
+			exprs[i] = e.Expr
+		}
+		in, err := b.build(x.Input, readBy(exprs...))
 		if err != nil {
 			return nil, err
 		}
 		return exec.NewProject(b.env, in, x.Exprs, x.Schema())
 	case *plan.Join:
-		return b.join(x)
+		return b.join(x, need)
 	case *plan.Aggregate:
-		input, where, err := peelFilter(x.Input)
+		input, where, err := b.peelFilter(x.Input)
 		if err != nil {
 			return nil, err
+		}
+		read := readBy(where)
+		for _, g := range x.GroupBy {
+			read = read.with(g.Expr)
+		}
+		for _, a := range x.Aggs {
+			read = read.with(a.Arg, a.Filter)
 		}
 		ways := 1
 		if partitionable(input) {
@@ -165,7 +215,7 @@ func (b *builder) build(n plan.Node) (exec.Operator, error) {
 		defer restore()
 		inputs := make([]exec.Operator, ways)
 		for i := range inputs {
-			in, err := b.build(input)
+			in, err := b.build(input, read)
 			if err != nil {
 				return nil, err
 			}
@@ -173,20 +223,20 @@ func (b *builder) build(n plan.Node) (exec.Operator, error) {
 		}
 		return exec.NewHashAggregate(b.env, inputs, x.GroupBy, x.Aggs, where, x.Schema())
 	case *plan.Sort:
-		in, err := b.build(x.Input)
+		in, err := b.build(x.Input, nil)
 		if err != nil {
 			return nil, err
 		}
 		return exec.NewSort(b.env, in, x.Keys, -1), nil
 	case *plan.Limit:
 		if s, ok := x.Input.(*plan.Sort); ok && x.Count >= 0 {
-			in, err := b.build(s.Input)
+			in, err := b.build(s.Input, nil)
 			if err != nil {
 				return nil, err
 			}
 			return exec.NewLimit(exec.NewSort(b.env, in, s.Keys, x.Offset+x.Count), x.Offset, x.Count), nil
 		}
-		in, err := b.build(x.Input)
+		in, err := b.build(x.Input, need)
 		if err != nil {
 			return nil, err
 		}
@@ -195,7 +245,9 @@ func (b *builder) build(n plan.Node) (exec.Operator, error) {
 	return nil, fmt.Errorf("cannot execute %T plans", n)
 }
 
-func (b *builder) scan(s *plan.Scan) (exec.Operator, error) {
+// scan reads the scan's columns that are needed (all of them when need is nil), keeping at least
+// one so that batches still carry their row counts.
+func (b *builder) scan(s *plan.Scan, need columns) (exec.Operator, error) {
 	m, ok := b.morsels[s]
 	if !ok {
 		t, err := b.engine.tables.Table(s.Source, s.Table)
@@ -205,16 +257,23 @@ func (b *builder) scan(s *plan.Scan) (exec.Operator, error) {
 		m = exec.NewMorsels(t)
 		b.morsels[s] = m
 	}
+	need = need.with(s.Filter)
 	t := m.Table()
-	cols := make([]int, len(s.Columns))
+	var cols []int
+	var fields []arrow.Field
 	for i, c := range s.Columns {
+		f := s.Schema().Field(i)
+		if !need.has(f.Name) && !(len(fields) == 0 && i == len(s.Columns)-1) {
+			continue
+		}
 		idx := t.Schema().FieldIndices(c)
 		if len(idx) != 1 {
 			return nil, fmt.Errorf("table %s has no column %q", s.Table, c)
 		}
-		cols[i] = idx[0]
+		cols = append(cols, idx[0])
+		fields = append(fields, f)
 	}
-	op, err := exec.NewTableScan(m, cols, s.Schema())
+	op, err := exec.NewTableScan(m, cols, arrow.NewSchema(fields, nil))
 	if err != nil {
 		return nil, err
 	}
@@ -224,40 +283,95 @@ func (b *builder) scan(s *plan.Scan) (exec.Operator, error) {
 	return exec.NewFilter(b.env, op, s.Filter)
 }
 
-func (b *builder) join(j *plan.Join) (exec.Operator, error) {
+// join builds a hash join: the right side is the build side (shared by parallel probes), the left
+// side probes it. A filter directly on the left side becomes the join's selection, and only the
+// columns the parent reads are emitted.
+func (b *builder) join(j *plan.Join, need columns) (exec.Operator, error) {
+	right := j.Right.Schema()
+	buildNeed := columns{}
+	for _, f := range right.Fields() {
+		if need.has(f.Name) {
+			buildNeed[f.Name] = true
+		}
+	}
+	buildNeed = buildNeed.with(j.RightKeys...)
 	jb, ok := b.builds[j]
 	if !ok {
 		restore := b.newScope()
-		right, err := b.build(j.Right)
+		op, err := b.build(j.Right, buildNeed)
 		restore()
 		if err != nil {
 			return nil, err
 		}
-		jb = exec.NewJoinBuild(b.env, right, j.RightKeys, j.NullSafe)
+		jb = exec.NewJoinBuild(b.env, op, j.RightKeys, j.NullSafe)
 		b.builds[j] = jb
 		b.all = append(b.all, jb)
 	}
-	left, err := b.build(j.Left)
+	probeInput, where := j.Left, plan.Expr(nil)
+	if j.Kind != plan.FullJoin {
+		// A probe row a filter drops joins nothing, so filtering while probing is the same.
+		var err error
+		if probeInput, where, err = b.peelFilter(j.Left); err != nil {
+			return nil, err
+		}
+	}
+	probeNeed := columns{}
+	for _, f := range j.Left.Schema().Fields() {
+		if need.has(f.Name) {
+			probeNeed[f.Name] = true
+		}
+	}
+	probe, err := b.build(probeInput, probeNeed.with(append(append([]plan.Expr{}, j.LeftKeys...), where)...))
 	if err != nil {
 		return nil, err
 	}
-	return exec.NewHashJoin(b.env, j.Kind, left, jb, j.LeftKeys, j.Schema())
+	spec := exec.JoinSpec{Kind: j.Kind, ProbeKeys: j.LeftKeys, Where: where}
+	var fields []arrow.Field
+	for i, f := range probe.Schema().Fields() {
+		if need.has(f.Name) {
+			spec.OutProbe = append(spec.OutProbe, i)
+			fields = append(fields, outField(j, f.Name))
+		}
+	}
+	for i, f := range jb.Schema().Fields() {
+		if need.has(f.Name) {
+			spec.OutBuild = append(spec.OutBuild, i)
+			fields = append(fields, outField(j, f.Name))
+		}
+	}
+	spec.Schema = arrow.NewSchema(fields, nil)
+	return exec.NewHashJoin(b.env, probe, jb, spec)
 }
 
-// peelFilter splits the filter directly below an aggregation — a Filter node, or a scan's own
-// predicate — from its input, so the aggregation can apply it as a selection instead of copying
-// the rows that pass.
-func peelFilter(n plan.Node) (plan.Node, plan.Expr, error) {
+// outField is the join's output field of that name, with the nullability the join gives it.
+func outField(j *plan.Join, name string) arrow.Field {
+	idx := j.Schema().FieldIndices(name)
+	return j.Schema().Field(idx[0])
+}
+
+// peelFilter splits the filter directly below an aggregation or a join's probe — a Filter node,
+// or a scan's own predicate — from its input, so the operator can apply it as a selection instead
+// of copying the rows that pass. The split is made once per node: parallel copies of a pipeline
+// must build the very same scan node to share its morsels.
+func (b *builder) peelFilter(n plan.Node) (plan.Node, plan.Expr, error) {
+	if p, ok := b.peeled[n]; ok {
+		return p.input, p.where, nil
+	}
+	p := peeledFilter{input: n}
 	switch x := n.(type) {
 	case *plan.Filter:
-		return x.Input, x.Predicate, nil
+		p = peeledFilter{input: x.Input, where: x.Predicate}
 	case *plan.Scan:
 		if x.Filter != nil {
 			s, err := x.WithFilter(nil)
-			return s, x.Filter, err
+			if err != nil {
+				return nil, nil, err
+			}
+			p = peeledFilter{input: s, where: x.Filter}
 		}
 	}
-	return n, nil, nil
+	b.peeled[n] = p
+	return p.input, p.where, nil
 }
 
 // partitionable reports whether n can run as several pipelines over disjoint parts of its

@@ -236,6 +236,29 @@ func demoQueries() []demoQuery {
 			}))
 		}, []string{"NULL|17.00|3", "retail|271.49|5", "wholesale|8.25|2"}, false},
 
+		{"filtered probe of a join under an aggregate", func() plan.Node {
+			// The probe's filter becomes the join's selection; every pipeline must still share
+			// one scan of orders, or each would count every paid order again.
+			o := scanOrders(func(s *plan.Scan) plan.Expr {
+				return mustBuild(plan.NewBinary(plan.Eq, colOf(s, "o.status"), strLit("paid")))
+			})
+			c := scanCustomers()
+			j := mustBuild(plan.NewJoin(plan.LeftJoin, o, c, []plan.Expr{colOf(o, "o.customer_id")}, []plan.Expr{colOf(c, "c.id")}, false))
+			return mustBuild(plan.NewAggregate(j, []plan.Named{{Name: "segment", Expr: colOf(j, "c.segment")}}, []plan.AggExpr{
+				aggExpr("gmv", plan.Sum, colOf(j, "o.amount"), nil),
+				aggExpr("orders", plan.Count, nil, nil),
+			}))
+		}, []string{"NULL|17.00|2", "retail|101.00|2", "wholesale|5.25|1"}, false},
+
+		{"filter node over a join's probe", func() plan.Node {
+			o, c := scanOrders(nil), scanCustomers()
+			f := mustBuild(plan.NewFilter(o, mustBuild(plan.NewBinary(plan.Eq, colOf(o, "o.status"), strLit("paid")))))
+			j := mustBuild(plan.NewJoin(plan.InnerJoin, f, c, []plan.Expr{colOf(f, "o.customer_id")}, []plan.Expr{colOf(c, "c.id")}, false))
+			return mustBuild(plan.NewAggregate(j, []plan.Named{{Name: "city", Expr: colOf(j, "c.city")}}, []plan.AggExpr{
+				aggExpr("buyers", plan.CountDistinct, colOf(j, "o.customer_id"), nil),
+			}))
+		}, []string{"NULL|1", "shanghai|2"}, false},
+
 		{"inner join, aggregate by dictionary", func() plan.Node {
 			o, c := scanOrders(nil), scanCustomers()
 			j := mustBuild(plan.NewJoin(plan.InnerJoin, o, c, []plan.Expr{colOf(o, "o.customer_id")}, []plan.Expr{colOf(c, "c.id")}, false))

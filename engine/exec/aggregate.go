@@ -163,6 +163,20 @@ type hashAggregator struct {
 	codes [][]uint32
 	gids  []uint32
 	rows  [][]byte
+
+	// distinctBits holds the keys of a DISTINCT over one integer key (no aggregates) as a
+	// bitmap of non-negative values, while they fit: one bit set per row, in a bitmap small
+	// enough to stay in cache, instead of a hash table lookup. Past maxDistinctWords, or on a
+	// negative value, the keys move into ordinary groups.
+	distinctBits *distinctBitmap
+	keyType      arrow.DataType
+	keyBuf       []int64
+}
+
+// distinctBitmap is the state of the bitmap DISTINCT.
+type distinctBitmap struct {
+	words   []uint64
+	sawNull bool
 }
 
 func newHashAggregator(env *Env, groupBy []plan.Named, aggs []plan.AggExpr, where plan.Expr, schema *arrow.Schema) (*hashAggregator, error) {
@@ -229,6 +243,10 @@ func newHashAggregator(env *Env, groupBy []plan.Named, aggs []plan.AggExpr, wher
 		h.groups = 1
 		h.growStates()
 	}
+	if len(groupBy) == 1 && len(aggs) == 0 && isIntegerLike(groupBy[0].Expr.DataType()) {
+		h.distinctBits = &distinctBitmap{}
+		h.keyType = groupBy[0].Expr.DataType()
+	}
 	return h, nil
 }
 
@@ -275,6 +293,12 @@ func (h *hashAggregator) add(b arrow.RecordBatch) error {
 		}
 		if selected == n {
 			h.sel = nil
+		}
+	}
+	if h.distinctBits != nil {
+		done, err := h.addDistinctBits(b)
+		if done || err != nil {
+			return err
 		}
 	}
 	for j, ev := range h.keyEvals {
@@ -324,6 +348,80 @@ func (h *hashAggregator) add(b arrow.RecordBatch) error {
 		}
 	}
 	return nil
+}
+
+// addDistinctBits adds the batch's keys to the DISTINCT bitmap and reports whether it could; when
+// a key does not fit, it moves the keys seen so far into ordinary groups and leaves the batch to
+// the ordinary path.
+func (h *hashAggregator) addDistinctBits(b arrow.RecordBatch) (bool, error) {
+	arr, err := h.keyEvals[0].eval(b)
+	if err != nil {
+		return false, err
+	}
+	defer arr.Release()
+	vals := int64View(arr, &h.keyBuf)
+	valid, off := validity(arr)
+	d := h.distinctBits
+	for i, v := range vals {
+		if h.sel != nil && h.sel[i>>3]&(1<<(i&7)) == 0 {
+			continue
+		}
+		if valid != nil && !bitutil.BitIsSet(valid, off+i) {
+			d.sawNull = true
+			continue
+		}
+		w := v >> 6
+		if v < 0 || w >= maxDistinctWords {
+			return false, h.materializeDistinctBits()
+		}
+		if int(w) >= len(d.words) {
+			size := max(int(w)+1, 2*len(d.words), 16)
+			if err := h.env.reserve(int64(size-len(d.words)) * 8); err != nil {
+				return false, err
+			}
+			d.words = growTo(d.words, size)
+		}
+		d.words[w] |= 1 << (v & 63)
+	}
+	return true, nil
+}
+
+// materializeDistinctBits turns the DISTINCT bitmap into ordinary groups (in ascending key order)
+// and ends bitmap mode.
+func (h *hashAggregator) materializeDistinctBits() error {
+	d := h.distinctBits
+	if d == nil {
+		return nil
+	}
+	h.distinctBits = nil
+	var keys []int64
+	for w, word := range d.words {
+		for word != 0 {
+			keys = append(keys, int64(w*64+bits.TrailingZeros64(word)))
+			word &= word - 1
+		}
+	}
+	codes, ok := h.keyCodes[0].(*intCodes)
+	if !ok {
+		return fmt.Errorf("distinct bitmap over %T keys", h.keyCodes[0])
+	}
+	h.codes[0] = growTo(h.codes[0][:0], len(keys)+1)
+	for i, k := range keys {
+		c, err := codes.code(k)
+		if err != nil {
+			return err
+		}
+		h.codes[0][i] = c
+	}
+	n := len(keys)
+	if d.sawNull {
+		h.codes[0][n] = 0
+		n++
+	}
+	saved := h.sel
+	h.sel = nil
+	defer func() { h.sel = saved }()
+	return h.assignGroups(n)
 }
 
 // selectRows evaluates the where predicate over b into h.sel and returns how many rows it
@@ -492,6 +590,23 @@ func (h *hashAggregator) growStates() {
 
 // mergeFrom folds another partial aggregation of the same aggregates into this one.
 func (h *hashAggregator) mergeFrom(o *hashAggregator) error {
+	if h.distinctBits != nil && o.distinctBits != nil {
+		a, b := h.distinctBits, o.distinctBits
+		if len(b.words) > len(a.words) {
+			a.words = growTo(a.words, len(b.words))
+		}
+		for i, w := range b.words {
+			a.words[i] |= w
+		}
+		a.sawNull = a.sawNull || b.sawNull
+		return nil
+	}
+	if err := h.materializeDistinctBits(); err != nil {
+		return err
+	}
+	if err := o.materializeDistinctBits(); err != nil {
+		return err
+	}
 	remaps := make([][]uint32, len(h.keyCodes))
 	for j, c := range h.keyCodes {
 		r, err := c.remap(o.keyCodes[j])
@@ -525,6 +640,24 @@ func (h *hashAggregator) mergeFrom(o *hashAggregator) error {
 
 // build returns the result columns — keys, then aggregates — and the number of groups.
 func (h *hashAggregator) build() ([]arrow.Array, int, error) {
+	if d := h.distinctBits; d != nil {
+		// The keys come straight from the bitmap, ascending, then NULL if there was one.
+		bld := array.NewBuilder(h.env.Mem, h.keyType)
+		defer bld.Release()
+		for w, word := range d.words {
+			for word != 0 {
+				if err := appendKey(bld, int64(w*64+bits.TrailingZeros64(word))); err != nil {
+					return nil, 0, err
+				}
+				word &= word - 1
+			}
+		}
+		if d.sawNull {
+			bld.AppendNull()
+		}
+		keys := bld.NewArray()
+		return []arrow.Array{keys}, keys.Len(), nil
+	}
 	cols := make([]arrow.Array, 0, len(h.keyCodes)+len(h.states))
 	fail := func(err error) ([]arrow.Array, int, error) {
 		releaseAll(cols)

@@ -815,3 +815,126 @@ func TestHashAggregateWhere(t *testing.T) {
 		}
 	}
 }
+
+// TestDistinctModes checks count_distinct through its bitmap and hash-set modes: sets that stay
+// small, a set that meets a negative or a huge value mid-way, and partials in different modes
+// merged together — against counts done with Go maps.
+func TestDistinctModes(t *testing.T) {
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	defer mem.AssertSize(t, 0)
+	schema := schemaOf("g", plan.Int64, "v", plan.Int64)
+	rng := rand.New(rand.NewPCG(5, 8))
+	cases := map[string]func(batch, row int) int64{
+		"small values":            func(int, int) int64 { return rng.Int64N(5000) },
+		"a negative value late":   func(b, r int) int64 { return map[bool]int64{true: -7, false: rng.Int64N(3000)}[b == 3 && r == 10] },
+		"a huge value late":       func(b, r int) int64 { return map[bool]int64{true: 1 << 50, false: rng.Int64N(3000)}[b == 2 && r == 0] },
+		"huge only in one batch":  func(b, r int) int64 { return map[bool]int64{true: rng.Int64N(1 << 40), false: rng.Int64N(100)}[b == 1] },
+		"beyond the bitmap limit": func(int, int) int64 { return rng.Int64N(maxDistinctWords * 64 * 2) },
+	}
+	for name, value := range cases {
+		t.Run(name, func(t *testing.T) {
+			var batches []arrow.RecordBatch
+			want := map[int64]map[int64]bool{}
+			for b := 0; b < 6; b++ {
+				var rows []string
+				for r := 0; r < 300; r++ {
+					g, v := rng.Int64N(7), value(b, r)
+					if want[g] == nil {
+						want[g] = map[int64]bool{}
+					}
+					want[g][v] = true
+					rows = append(rows, fmt.Sprintf(`{"g":%d,"v":%d}`, g, v))
+				}
+				batches = append(batches, recordJSON(t, mem, schema, "["+strings.Join(rows, ",")+"]"))
+			}
+			tbl := newTable(t, schema, batches)
+			releaseBatches(batches)
+			defer tbl.Release()
+			var wantRows []string
+			for g, vs := range want {
+				wantRows = append(wantRows, fmt.Sprintf("%d|%d", g, len(vs)))
+			}
+			for _, inputs := range []int{1, 3} {
+				got, err := aggregateRows(t, &Env{Mem: mem}, scansOf(t, tbl, inputs),
+					[]plan.Named{{Name: "g", Expr: col("g", plan.Int64)}},
+					[]plan.AggExpr{agg("n", plan.CountDistinct, col("v", plan.Int64), nil)})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if !slices.Equal(got, sorted(wantRows)) {
+					t.Errorf("%d inputs: got %v, want %v", inputs, got, sorted(wantRows))
+				}
+			}
+		})
+	}
+}
+
+// TestDistinctKeys checks a DISTINCT over one integer key — the bitmap path, and its move to
+// ordinary groups on a negative or huge key, with NULLs, a selection and parallel partials —
+// against the set of keys computed with a Go map.
+func TestDistinctKeys(t *testing.T) {
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	defer mem.AssertSize(t, 0)
+	schema := schemaOf("v", plan.Int64, "keep", plan.Boolean)
+	rng := rand.New(rand.NewPCG(3, 9))
+	cases := map[string]func(batch, row int) string{
+		"small keys": func(int, int) string { return strconv.Itoa(rng.IntN(2000)) },
+		"keys and NULLs": func(_, r int) string {
+			return map[bool]string{true: "null", false: strconv.Itoa(rng.IntN(50))}[r%7 == 0]
+		},
+		"a negative key late": func(b, r int) string {
+			return map[bool]string{true: "-3", false: strconv.Itoa(rng.IntN(500))}[b == 4 && r == 5]
+		},
+		"a huge key in one batch": func(b, _ int) string {
+			return map[bool]string{true: strconv.FormatInt(rng.Int64N(1<<45), 10), false: strconv.Itoa(rng.IntN(100))}[b == 2]
+		},
+	}
+	for name, key := range cases {
+		t.Run(name, func(t *testing.T) {
+			var batches []arrow.RecordBatch
+			all, kept := map[string]bool{}, map[string]bool{}
+			for b := 0; b < 6; b++ {
+				var rows []string
+				for r := 0; r < 200; r++ {
+					k, keep := key(b, r), rng.IntN(3) > 0
+					all[k] = true
+					if keep {
+						kept[k] = true
+					}
+					rows = append(rows, fmt.Sprintf(`{"v":%s,"keep":%t}`, k, keep))
+				}
+				batches = append(batches, recordJSON(t, mem, schema, "["+strings.Join(rows, ",")+"]"))
+			}
+			tbl := newTable(t, schema, batches)
+			releaseBatches(batches)
+			defer tbl.Release()
+			keys := func(set map[string]bool) []string {
+				var out []string
+				for k := range set {
+					out = append(out, strings.ReplaceAll(k, "null", "NULL"))
+				}
+				return sorted(out)
+			}
+			groupBy := []plan.Named{{Name: "v", Expr: col("v", plan.Int64)}}
+			node := must(plan.NewAggregate(schemaNode(schema), groupBy, nil))
+			for _, where := range []plan.Expr{nil, col("keep", plan.Boolean)} {
+				want := keys(all)
+				if where != nil {
+					want = keys(kept)
+				}
+				for _, inputs := range []int{1, 3} {
+					h := must(NewHashAggregate(&Env{Mem: mem, BatchRows: 64}, scansOf(t, tbl, inputs), groupBy, nil, where, node.Schema()))
+					batches, err := Collect(context.Background(), h)
+					if err != nil {
+						t.Fatal(err)
+					}
+					got := sorted(rowsOf(batches))
+					releaseBatches(batches)
+					if !slices.Equal(got, want) {
+						t.Errorf("where %v, %d inputs: got %d keys %v, want %d keys %v", where, inputs, len(got), got, len(want), want)
+					}
+				}
+			}
+		})
+	}
+}

@@ -2,6 +2,7 @@ package exec
 
 import (
 	"fmt"
+	"math/bits"
 	"strings"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -300,6 +301,7 @@ func (s *sumDecimalState) build(mem memory.Allocator, n int) (arrow.Array, error
 // minMaxState keeps the smallest or largest value per group, of any ordered type.
 type minMaxState struct {
 	max  bool
+	buf  []int64
 	typ  arrow.DataType
 	has  []bool
 	ints []int64 // integers, timestamps, dates
@@ -370,8 +372,7 @@ func (s *minMaxState) update(groups []uint32, arg arrow.Array, rows []byte) erro
 			}
 		})
 	default:
-		vals := make([]int64, arg.Len())
-		intsOf(arg, vals)
+		vals := int64View(arg, &s.buf)
 		forRows(len(groups), rows, func(i int) {
 			g, v := groups[i], vals[i]
 			if !s.has[g] || s.better(cmpInt(v, s.ints[g])) {
@@ -478,17 +479,28 @@ func (s *minMaxState) build(mem memory.Allocator, n int) (arrow.Array, error) {
 }
 
 // distinctState counts distinct non-NULL values per group. Integer-like values are their own
-// codes; other values are coded by a valueCodes first.
+// codes; other values are coded by a valueCodes first (so they are small and dense).
+//
+// While every value is a non-negative number of moderate size, each group's set is a bitmap
+// indexed by the value: adding is one bit test and set, touching one cache line, which matters
+// when the sets outgrow the caches (distinct customers per city over millions of orders). A
+// negative or huge value, or bitmaps past maxDistinctWords in all, move the sets into a pairSet.
 type distinctState struct {
-	set    *pairSet
-	codes  valueCodes // nil for integer-like values
+	env    *Env
+	bits   [][]uint64 // per group, while in bitmap mode
+	words  int
+	set    *pairSet // once out of bitmap mode
+	codes  valueCodes
 	counts []int64
 	buf    []uint32
 	vals   []int64
 }
 
+// maxDistinctWords bounds the bitmaps of one count_distinct: 32 MiB.
+const maxDistinctWords = 4 << 20
+
 func newDistinctState(env *Env, t arrow.DataType) (*distinctState, error) {
-	s := &distinctState{set: newPairSet(env)}
+	s := &distinctState{env: env}
 	if !plan.IsInteger(t) && !plan.IsTemporal(t) {
 		codes, err := newValueCodes(env, t)
 		if err != nil {
@@ -499,14 +511,16 @@ func newDistinctState(env *Env, t arrow.DataType) (*distinctState, error) {
 	return s, nil
 }
 
-func (s *distinctState) grow(n int) { s.counts = growTo(s.counts, n) }
+func (s *distinctState) grow(n int) {
+	s.counts = growTo(s.counts, n)
+	if s.set == nil {
+		s.bits = growTo(s.bits, n)
+	}
+}
 
 func (s *distinctState) update(groups []uint32, arg arrow.Array, rows []byte) error {
 	n := len(groups)
-	if cap(s.vals) < n {
-		s.vals = make([]int64, n)
-	}
-	vals := s.vals[:n]
+	var vals []int64
 	if s.codes != nil {
 		if cap(s.buf) < n {
 			s.buf = make([]uint32, n)
@@ -515,22 +529,105 @@ func (s *distinctState) update(groups []uint32, arg arrow.Array, rows []byte) er
 		if err := s.codes.encode(arg, codes); err != nil {
 			return err
 		}
+		s.vals = growTo(s.vals[:0], n)
+		vals = s.vals
 		for i, c := range codes {
 			vals[i] = int64(c)
 		}
 	} else {
-		intsOf(arg, vals)
+		vals = int64View(arg, &s.vals)
 	}
 	for i, g := range groups {
 		if rows != nil && rows[i>>3]&(1<<(i&7)) == 0 {
 			continue
 		}
-		added, err := s.set.add(g, uint64(vals[i]))
-		if err != nil {
+		v := vals[i]
+		if s.set == nil && v >= 0 {
+			// The bitmap fast path, inline.
+			if bm := s.bits[g]; int(v>>6) < len(bm) {
+				bit := uint64(1) << (v & 63)
+				if w := bm[v>>6]; w&bit == 0 {
+					bm[v>>6] = w | bit
+					s.counts[g]++
+				}
+				continue
+			}
+		}
+		if err := s.add(g, v); err != nil {
 			return err
 		}
-		if added {
-			s.counts[g]++
+	}
+	return nil
+}
+
+// add inserts value v into group g's set, growing a bitmap or leaving bitmap mode as needed.
+func (s *distinctState) add(g uint32, v int64) error {
+	if s.set == nil {
+		if v >= 0 && v < maxDistinctWords*64 {
+			bm := s.bits[g]
+			w := int(v >> 6)
+			if w >= len(bm) {
+				size := max(w+1, 2*len(bm), 16)
+				if s.words+size-len(bm) <= maxDistinctWords {
+					if err := s.env.reserve(int64(size-len(bm)) * 8); err != nil {
+						return err
+					}
+					s.words += size - len(bm)
+					grown := make([]uint64, size)
+					copy(grown, bm)
+					s.bits[g], bm = grown, grown
+				}
+			}
+			if w < len(bm) {
+				bit := uint64(1) << (v & 63)
+				if bm[w]&bit == 0 {
+					bm[w] |= bit
+					s.counts[g]++
+				}
+				return nil
+			}
+		}
+		if err := s.toSet(); err != nil {
+			return err
+		}
+	}
+	added, err := s.set.add(g, uint64(v))
+	if added {
+		s.counts[g]++
+	}
+	return err
+}
+
+// toSet moves every group's values from bitmaps into a pairSet.
+func (s *distinctState) toSet() error {
+	set := newPairSet(s.env)
+	for g, bm := range s.bits {
+		for w, word := range bm {
+			for word != 0 {
+				if _, err := set.add(uint32(g), uint64(w*64+bits.TrailingZeros64(word))); err != nil {
+					return err
+				}
+				word &= word - 1
+			}
+		}
+	}
+	s.set, s.bits = set, nil
+	return nil
+}
+
+// each calls fn for every (group, value) in the sets.
+func (s *distinctState) each(fn func(g uint32, v int64) error) error {
+	if s.set != nil {
+		return s.set.each(func(g uint32, v uint64) error { return fn(g, int64(v)) })
+	}
+	for g, bm := range s.bits {
+		for w, word := range bm {
+			for word != 0 {
+				if err := fn(uint32(g), int64(w*64+bits.TrailingZeros64(word))); err != nil {
+					return err
+				}
+				word &= word - 1
+			}
 		}
 	}
 	return nil
@@ -545,15 +642,11 @@ func (s *distinctState) merge(other aggState, into []uint32) error {
 			return err
 		}
 	}
-	return o.set.each(func(g uint32, v uint64) error {
+	return o.each(func(g uint32, v int64) error {
 		if remap != nil {
-			v = uint64(remap[v])
+			v = int64(remap[v])
 		}
-		added, err := s.set.add(into[g], v)
-		if added {
-			s.counts[into[g]]++
-		}
-		return err
+		return s.add(into[g], v)
 	})
 }
 

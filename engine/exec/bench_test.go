@@ -222,7 +222,7 @@ func BenchmarkHashJoinDenseInt(b *testing.B) {
 	for b.Loop() {
 		probe := benchScans(b, orders, 1, probeCols...)[0]
 		build := NewJoinBuild(env, benchScans(b, products, 1, "p.id", "p.price")[0], []plan.Expr{col("p.id", plan.Int64)}, false)
-		j := must(NewHashJoin(env, plan.InnerJoin, probe, build, []plan.Expr{col("product", plan.Int64)}, joinSchema(probe.Schema(), products.Schema())))
+		j := must(NewHashJoin(env, probe, build, allColumns(plan.InnerJoin, []plan.Expr{col("product", plan.Int64)}, probe.Schema(), products.Schema())))
 		if n := drain(b, j); n != orders.NumRows() {
 			b.Fatalf("%d rows", n)
 		}

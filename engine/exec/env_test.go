@@ -115,7 +115,7 @@ func TestOperatorsOverBudget(t *testing.T) {
 		{"join build", func(t *testing.T, env *Env) (Operator, func()) {
 			jb := NewJoinBuild(env, scansOf(t, tbl, 1)[0], []plan.Expr{s}, false)
 			probe := newBatchSource(t, schema, batches[0])
-			j := must(NewHashJoin(env, plan.InnerJoin, probe, jb, []plan.Expr{s}, joinSchema(schema, schema)))
+			j := must(NewHashJoin(env, probe, jb, allColumns(plan.InnerJoin, []plan.Expr{s}, schema, schema)))
 			return j, jb.Release
 		}},
 		// Kernels that allocate a second buffer after a first one leak the first when the

@@ -113,6 +113,18 @@ func (c *castEval) eval(b arrow.RecordBatch) (arrow.Array, error) {
 	return nil, fmt.Errorf("cannot convert %s to %s", c.from, c.to)
 }
 
+// int64View returns a's values as int64s: the array's own buffer when it holds 64-bit integers
+// or timestamps (no copy), otherwise widened into *buf, which is grown as needed and reused.
+func int64View(a arrow.Array, buf *[]int64) []int64 {
+	switch a.DataType().ID() {
+	case arrow.INT64, arrow.TIMESTAMP:
+		return values[int64](a)
+	}
+	*buf = growTo((*buf)[:0], a.Len())
+	intsOf(a, *buf)
+	return *buf
+}
+
 // intsOf copies an integer array of any width, or the days of a date array, or the microseconds
 // of a timestamp array, into out as int64s.
 func intsOf(a arrow.Array, out []int64) {

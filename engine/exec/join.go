@@ -26,6 +26,9 @@ type JoinBuild struct {
 	table *joinTable
 }
 
+// Schema is the schema of the build side's batches.
+func (jb *JoinBuild) Schema() *arrow.Schema { return jb.input.Schema() }
+
 // NewJoinBuild returns the build side of a join on keys over input.
 func NewJoinBuild(env *Env, input Operator, keys []plan.Expr, nullSafe bool) *JoinBuild {
 	return &JoinBuild{env: env, input: input, keys: keys, nullSafe: nullSafe}
@@ -115,6 +118,9 @@ type joinTable struct {
 	nullSafe bool
 	first    []int32
 	next     []int32
+	// unique is set when no two build rows share a key: probes then never walk a chain, which
+	// saves a random read of next per matched row.
+	unique bool
 
 	dense    bool
 	min, max int64
@@ -125,7 +131,7 @@ type joinTable struct {
 
 func newJoinTable(env *Env, keys []arrow.Array, nullSafe bool) (*joinTable, error) {
 	n := keys[0].Len()
-	t := &joinTable{nullSafe: nullSafe, next: make([]int32, n)}
+	t := &joinTable{nullSafe: nullSafe, next: make([]int32, n), unique: true}
 	if err := env.reserve(int64(n) * 4); err != nil {
 		return nil, err
 	}
@@ -147,6 +153,7 @@ func newJoinTable(env *Env, keys []arrow.Array, nullSafe bool) (*joinTable, erro
 			}
 			for r := n - 1; r >= 0; r-- {
 				k := vals[r] - t.min
+				t.unique = t.unique && t.first[k] < 0
 				t.next[r], t.first[k] = t.first[k], int32(r)
 			}
 			return t, nil
@@ -173,6 +180,7 @@ func newJoinTable(env *Env, keys []arrow.Array, nullSafe bool) (*joinTable, erro
 		if id := ids[r]; id == noCode {
 			t.next[r] = -1
 		} else {
+			t.unique = t.unique && t.first[id] < 0
 			t.next[r], t.first[id] = t.first[id], int32(r)
 		}
 	}
@@ -237,14 +245,15 @@ func (t *joinTable) keyIDs(env *Env, keys []arrow.Array, building bool) ([]uint3
 }
 
 // heads writes, for each probe row, its first matching build row or -1.
-func (t *joinTable) heads(keys []arrow.Array, out []int32) error {
+//
+// The table is shared by parallel probes and only read here; buf is the caller's own scratch.
+func (t *joinTable) heads(keys []arrow.Array, out []int32, buf *[]int64) error {
 	if t.dense {
 		k := keys[0]
 		if !isIntegerLike(k.DataType()) {
 			return fmt.Errorf("join key types differ: %s against integers", k.DataType())
 		}
-		vals := make([]int64, k.Len())
-		intsOf(k, vals)
+		vals := int64View(k, buf)
 		valid, off := validity(k)
 		for i, v := range vals {
 			if v < t.min || v > t.max || !isValid(valid, off, i) {
@@ -279,6 +288,9 @@ type HashJoin struct {
 	build     *JoinBuild
 	probeKeys []plan.Expr
 	keyEvals  []evaluator
+	where     evaluator
+	outProbe  []int // the probe columns emitted, by index
+	outBuild  []int // the build columns emitted, by index
 	schema    *arrow.Schema
 
 	batch     arrow.RecordBatch // the probe batch being joined
@@ -289,22 +301,45 @@ type HashJoin struct {
 	unmatched int    // full joins: the next build row to look at for unmatched ones
 	done      bool
 	pi, bi    []int32 // the pairs of probe and build rows of the batch being emitted
+	keyBuf    []int64
 	out       arrow.RecordBatch
 }
 
 var _ Operator = (*HashJoin)(nil)
 
-// NewHashJoin returns the join of probe with build on probeKeys (paired with build's keys), as
-// batches of schema. Joins do not release their build: parallel probes share it, and whoever
-// made it releases it after they have all closed.
-func NewHashJoin(env *Env, kind plan.JoinKind, probe Operator, build *JoinBuild, probeKeys []plan.Expr, schema *arrow.Schema) (*HashJoin, error) {
-	j := &HashJoin{env: env, kind: kind, probe: probe, build: build, probeKeys: probeKeys, schema: schema, chain: -1}
-	for _, k := range probeKeys {
+// JoinSpec says what a HashJoin computes beyond its inputs.
+type JoinSpec struct {
+	Kind plan.JoinKind
+	// ProbeKeys pair with the build's keys.
+	ProbeKeys []plan.Expr
+	// Where, when set, keeps only the probe rows for which it is true — as if a Filter stood
+	// below the probe, without copying the rows that pass.
+	Where plan.Expr
+	// OutProbe and OutBuild list, by index, the probe and build columns the join emits, in that
+	// order: the columns the operators above read, not every column of both sides.
+	OutProbe, OutBuild []int
+	// Schema is the schema of the emitted batches.
+	Schema *arrow.Schema
+}
+
+// NewHashJoin returns the join of probe with build. Joins do not release their build: parallel
+// probes share it, and whoever made it releases it after they have all closed.
+func NewHashJoin(env *Env, probe Operator, build *JoinBuild, spec JoinSpec) (*HashJoin, error) {
+	j := &HashJoin{env: env, kind: spec.Kind, probe: probe, build: build, probeKeys: spec.ProbeKeys,
+		outProbe: spec.OutProbe, outBuild: spec.OutBuild, schema: spec.Schema, chain: -1}
+	for _, k := range spec.ProbeKeys {
 		ev, err := compileExpr(env, k, probe.Schema())
 		if err != nil {
 			return nil, fmt.Errorf("join key %s: %w", k, err)
 		}
 		j.keyEvals = append(j.keyEvals, ev)
+	}
+	if spec.Where != nil {
+		ev, err := compileExpr(env, spec.Where, probe.Schema())
+		if err != nil {
+			return nil, fmt.Errorf("join filter %s: %w", spec.Where, err)
+		}
+		j.where = ev
 	}
 	return j, nil
 }
@@ -365,21 +400,43 @@ func (j *HashJoin) nextProbe(ctx context.Context) error {
 		}
 	}
 	j.heads = growTo(j.heads[:0], int(b.NumRows()))
-	if err := j.build.table.heads(keys, j.heads); err != nil {
+	if err := j.build.table.heads(keys, j.heads, &j.keyBuf); err != nil {
 		return err
+	}
+	if j.where != nil {
+		mask, err := j.where.eval(b)
+		if err != nil {
+			return fmt.Errorf("join filter: %w", err)
+		}
+		vals, valid, release := boolOperand(j.env.Mem, mask)
+		for i := range j.heads {
+			if !selected(vals, valid, i) {
+				j.heads[i] = skipRow
+			}
+		}
+		release()
+		mask.Release()
 	}
 	b.Retain()
 	j.batch, j.row, j.chain = b, 0, -1
 	return nil
 }
 
+// skipRow marks a probe row the join's filter drops: it joins nothing and is not kept.
+const skipRow = -2
+
 // joinRows appends (probe row, build row) pairs of the current batch until limit pairs.
 func (j *HashJoin) joinRows(limit int) {
 	next := j.build.table.next
+	unique := j.build.table.unique
 	n := int32(j.batch.NumRows())
 	for j.row < n && len(j.pi) < limit {
 		if j.chain < 0 {
 			h := j.heads[j.row]
+			if h == skipRow {
+				j.row++
+				continue
+			}
 			if h < 0 {
 				if j.kind != plan.InnerJoin {
 					j.pi, j.bi = append(j.pi, j.row), append(j.bi, -1)
@@ -394,7 +451,11 @@ func (j *HashJoin) joinRows(limit int) {
 			if j.matched != nil {
 				j.matched[j.chain] = true
 			}
-			j.chain = next[j.chain]
+			if unique {
+				j.chain = -1
+			} else {
+				j.chain = next[j.chain]
+			}
 		}
 		if j.chain < 0 {
 			j.row++
@@ -405,11 +466,11 @@ func (j *HashJoin) joinRows(limit int) {
 func (j *HashJoin) emit(probe arrow.RecordBatch, pi, bi []int32) (arrow.RecordBatch, error) {
 	cols := make([]arrow.Array, 0, j.schema.NumFields())
 	defer func() { releaseAll(cols) }()
-	for c := 0; c < int(j.probe.Schema().NumFields()); c++ {
+	for k, c := range j.outProbe {
 		var a arrow.Array
 		var err error
 		if probe == nil {
-			a, err = nullArray(j.env.Mem, j.schema.Field(c).Type, len(pi))
+			a, err = nullArray(j.env.Mem, j.schema.Field(k).Type, len(pi))
 		} else {
 			a, err = take(j.env.Mem, probe.Column(c), pi)
 		}
@@ -418,8 +479,8 @@ func (j *HashJoin) emit(probe arrow.RecordBatch, pi, bi []int32) (arrow.RecordBa
 		}
 		cols = append(cols, a)
 	}
-	for _, col := range j.build.batch.Columns() {
-		a, err := take(j.env.Mem, col, bi)
+	for _, c := range j.outBuild {
+		a, err := take(j.env.Mem, j.build.batch.Column(c), bi)
 		if err != nil {
 			return nil, err
 		}
@@ -455,6 +516,9 @@ func (j *HashJoin) Close() error {
 	}
 	for _, ev := range j.keyEvals {
 		closeEvaluator(ev)
+	}
+	if j.where != nil {
+		closeEvaluator(j.where)
 	}
 	return j.probe.Close()
 }

@@ -148,6 +148,18 @@ func joinSchema(left, right *arrow.Schema) *arrow.Schema {
 	return arrow.NewSchema(append(slices.Clone(left.Fields()), right.Fields()...), nil)
 }
 
+// allColumns is a join of the given kind and keys that emits every column of both sides.
+func allColumns(kind plan.JoinKind, keys []plan.Expr, left, right *arrow.Schema) JoinSpec {
+	spec := JoinSpec{Kind: kind, ProbeKeys: keys, Schema: joinSchema(left, right)}
+	for i := range left.Fields() {
+		spec.OutProbe = append(spec.OutProbe, i)
+	}
+	for i := range right.Fields() {
+		spec.OutBuild = append(spec.OutBuild, i)
+	}
+	return spec
+}
+
 // TestHashJoinMatchesNestedLoop joins random inputs with every kind of key, join kind, NULL
 // handling and batch size, and with empty sides, and compares with a nested-loop join.
 func TestHashJoinMatchesNestedLoop(t *testing.T) {
@@ -182,7 +194,7 @@ func TestHashJoinMatchesNestedLoop(t *testing.T) {
 								env := &Env{Mem: mem, BatchRows: batchRows}
 								jb := NewJoinBuild(env, newBatchSource(t, right.schema, right.batches...), right.keys, nullSafe)
 								defer jb.Release()
-								j, err := NewHashJoin(env, kind, newBatchSource(t, left.schema, left.batches...), jb, left.keys, joinSchema(left.schema, right.schema))
+								j, err := NewHashJoin(env, newBatchSource(t, left.schema, left.batches...), jb, allColumns(kind, left.keys, left.schema, right.schema))
 								if err != nil {
 									t.Fatal(err)
 								}
@@ -233,7 +245,7 @@ func TestHashJoinFanOut(t *testing.T) {
 			env := &Env{Mem: mem, BatchRows: 3}
 			jb := NewJoinBuild(env, newBatchSource(t, rschema, right), []plan.Expr{col("r.k", plan.Int64)}, tc.nullSafe)
 			defer jb.Release()
-			j, err := NewHashJoin(env, tc.kind, newBatchSource(t, lschema, left), jb, []plan.Expr{col("l.k", plan.Int64)}, joinSchema(lschema, rschema))
+			j, err := NewHashJoin(env, newBatchSource(t, lschema, left), jb, allColumns(tc.kind, []plan.Expr{col("l.k", plan.Int64)}, lschema, rschema))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -263,7 +275,7 @@ func TestHashJoinExpressionKeys(t *testing.T) {
 	jb := NewJoinBuild(env, newBatchSource(t, rschema, right), []plan.Expr{col("r.k", plan.Int64)}, false)
 	defer jb.Release()
 	key := bin(t, plan.Add, col("l.k", arrow.PrimitiveTypes.Int32), lit(t, int64(1), plan.Int64))
-	j, err := NewHashJoin(env, plan.LeftJoin, newBatchSource(t, lschema, left), jb, []plan.Expr{key}, joinSchema(lschema, rschema))
+	j, err := NewHashJoin(env, newBatchSource(t, lschema, left), jb, allColumns(plan.LeftJoin, []plan.Expr{key}, lschema, rschema))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -293,7 +305,7 @@ func TestHashJoinParallelProbes(t *testing.T) {
 			errs := make([]error, 4)
 			var wg sync.WaitGroup
 			for i, scan := range scansOf(t, tbl, 4) {
-				j, err := NewHashJoin(env, plan.LeftJoin, scan, jb, left.keys, joinSchema(left.schema, right.schema))
+				j, err := NewHashJoin(env, scan, jb, allColumns(plan.LeftJoin, left.keys, left.schema, right.schema))
 				if err != nil {
 					t.Fatal(err)
 				}

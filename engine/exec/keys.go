@@ -83,15 +83,12 @@ func (c *intCodes) encode(a arrow.Array, codes []uint32) error {
 			codes[i] = prevCode
 			continue
 		}
-		id, err := c.m.intern(uint64(v))
+		code, err := c.code(v)
 		if err != nil {
 			return err
 		}
-		if int(id) == len(c.vals) {
-			c.vals = append(c.vals, v)
-		}
-		codes[i] = id + 1
-		prev, prevCode = v, id+1
+		codes[i] = code
+		prev, prevCode = v, code
 	}
 	return nil
 }
@@ -132,29 +129,37 @@ func (c *intCodes) build(mem memory.Allocator, codes []uint32) (arrow.Array, err
 			bld.AppendNull()
 			continue
 		}
-		v := c.vals[code-1]
-		switch b := bld.(type) {
-		case *array.Int8Builder:
-			b.Append(int8(v))
-		case *array.Int16Builder:
-			b.Append(int16(v))
-		case *array.Int32Builder:
-			b.Append(int32(v))
-		case *array.Int64Builder:
-			b.Append(v)
-		case *array.TimestampBuilder:
-			b.Append(arrow.Timestamp(v))
-		case *array.Date32Builder:
-			b.Append(arrow.Date32(v))
-		case *array.Float32Builder:
-			b.Append(float32(math.Float64frombits(uint64(v))))
-		case *array.Float64Builder:
-			b.Append(math.Float64frombits(uint64(v)))
-		default:
-			return nil, fmt.Errorf("cannot build %s keys", c.typ)
+		if err := appendKey(bld, c.vals[code-1]); err != nil {
+			return nil, err
 		}
 	}
 	return bld.NewArray(), nil
+}
+
+// appendKey appends a key held in its int64 form (see intCodes.valuesOf) to a builder of the
+// key's own type.
+func appendKey(bld array.Builder, v int64) error {
+	switch b := bld.(type) {
+	case *array.Int8Builder:
+		b.Append(int8(v))
+	case *array.Int16Builder:
+		b.Append(int16(v))
+	case *array.Int32Builder:
+		b.Append(int32(v))
+	case *array.Int64Builder:
+		b.Append(v)
+	case *array.TimestampBuilder:
+		b.Append(arrow.Timestamp(v))
+	case *array.Date32Builder:
+		b.Append(arrow.Date32(v))
+	case *array.Float32Builder:
+		b.Append(float32(math.Float64frombits(uint64(v))))
+	case *array.Float64Builder:
+		b.Append(math.Float64frombits(uint64(v)))
+	default:
+		return fmt.Errorf("cannot build %s keys", bld.Type())
+	}
+	return nil
 }
 
 func (c *intCodes) lookup(a arrow.Array, codes []uint32) {
@@ -172,18 +177,27 @@ func (c *intCodes) lookup(a arrow.Array, codes []uint32) {
 	}
 }
 
+// code returns the code of one value, giving it the next one if it has none.
+func (c *intCodes) code(v int64) (uint32, error) {
+	id, err := c.m.intern(uint64(v))
+	if err != nil {
+		return 0, err
+	}
+	if int(id) == len(c.vals) {
+		c.vals = append(c.vals, v)
+	}
+	return id + 1, nil
+}
+
 func (c *intCodes) remap(other valueCodes) ([]uint32, error) {
 	o := other.(*intCodes)
 	out := make([]uint32, o.len())
 	for i, v := range o.vals {
-		id, err := c.m.intern(uint64(v))
+		code, err := c.code(v)
 		if err != nil {
 			return nil, err
 		}
-		if int(id) == len(c.vals) {
-			c.vals = append(c.vals, v)
-		}
-		out[i+1] = id + 1
+		out[i+1] = code
 	}
 	return out, nil
 }
