@@ -227,6 +227,12 @@ func (cc *compiler) groupPlan(g *measureGroup) (plan.Node, error) {
 		clear(leafFilters)
 	}
 
+	if len(bridges) == 0 {
+		if k := distinctKey(g, main, leafFilters); k != nil {
+			return cc.distinctFirstPlan(g, main, k, mainFilters)
+		}
+	}
+
 	node, err := main.plan()
 	if err != nil {
 		return nil, err
@@ -255,12 +261,8 @@ func (cc *compiler) groupPlan(g *measureGroup) (plan.Node, error) {
 			return nil, err
 		}
 	}
-	if f, err := plan.AndAll(mainFilters); err != nil {
+	if node, err = filtered(node, mainFilters); err != nil {
 		return nil, err
-	} else if f != nil {
-		if node, err = plan.NewFilter(node, f); err != nil {
-			return nil, err
-		}
 	}
 
 	groupBy := make([]plan.Named, len(cc.dims))
@@ -278,6 +280,129 @@ func (cc *compiler) groupPlan(g *measureGroup) (plan.Node, error) {
 		groupBy[i] = plan.Named{Name: d.name, Expr: value}
 	}
 	return cc.aggregateLeaves(node, groupBy, g.leaves, leafFilters)
+}
+
+// distinctKey returns the column k when every leaf counts the distinct values of k, a column of
+// the base model with no filter of its own, and every join out of the base model is on k alone:
+// then every dimension of a joined model is a function of k. Otherwise it returns nil.
+func distinctKey(g *measureGroup, main *modelTree, leafFilters []plan.Expr) *plan.Column {
+	var k *plan.Column
+	for i, l := range g.leaves {
+		c, ok := l.measure.Expr.(*plan.Column)
+		if l.measure.Agg != plan.CountDistinct || !ok || leafFilters[i] != nil || (k != nil && c.Name != k.Name) {
+			return nil
+		}
+		k = c
+	}
+	for _, e := range main.edges {
+		if e.From == g.model && !(len(e.FromColumns) == 1 && g.model.Name+"."+e.FromColumns[0] == k.Name) {
+			return nil
+		}
+	}
+	return k
+}
+
+// distinctFirstPlan counts distinct values of k by reducing the base model's rows to their
+// distinct (k, base dimensions) first and joining only those: "buyers by city" joins each buyer
+// once instead of each of their orders. Filters on the base model run before the reduction;
+// filters on joined models are functions of k and run after the join. Counting the non-NULL k of
+// the distinct tuples then counts distinct values per group, and a group whose rows all have a
+// NULL k still appears, with 0.
+func (cc *compiler) distinctFirstPlan(g *measureGroup, main *modelTree, k *plan.Column, filters []plan.Expr) (plan.Node, error) {
+	base := g.model
+	var baseFilters, joinedFilters []plan.Expr
+	for _, f := range filters {
+		if readsOnlyModel(f, base) {
+			baseFilters = append(baseFilters, f)
+		} else {
+			joinedFilters = append(joinedFilters, f)
+		}
+	}
+	var node plan.Node
+	node, err := scanModel(base, main.columns[base])
+	if err != nil {
+		return nil, err
+	}
+	if node, err = filtered(node, baseFilters); err != nil {
+		return nil, err
+	}
+	distinct := []plan.Named{{Name: k.Name, Expr: k}}
+	for _, d := range cc.dims {
+		if d.dim.Model == base {
+			v, err := truncated(d, d.dim.Expr, cc.loc)
+			if err != nil {
+				return nil, err
+			}
+			distinct = append(distinct, plan.Named{Name: "#d:" + d.name, Expr: v})
+		}
+	}
+	if node, err = plan.NewAggregate(node, distinct, nil); err != nil {
+		return nil, err
+	}
+	keyCol, err := plan.ColumnOf(node.Schema(), k.Name)
+	if err != nil {
+		return nil, err
+	}
+	for _, e := range main.edges {
+		right, err := scanModel(e.To, main.columns[e.To])
+		if err != nil {
+			return nil, err
+		}
+		lk := []plan.Expr{keyCol}
+		if e.From != base {
+			if lk, err = modelColumns(e.From, e.FromColumns); err != nil {
+				return nil, err
+			}
+		}
+		rk, err := modelColumns(e.To, e.ToColumns)
+		if err != nil {
+			return nil, err
+		}
+		if node, err = plan.NewJoin(plan.LeftJoin, node, right, lk, rk, false); err != nil {
+			return nil, fmt.Errorf("join %s to %s: %w", e.From.Name, e.To.Name, err)
+		}
+	}
+	if node, err = filtered(node, joinedFilters); err != nil {
+		return nil, err
+	}
+	groupBy := make([]plan.Named, len(cc.dims))
+	for i, d := range cc.dims {
+		var value plan.Expr
+		if d.dim.Model == base {
+			if value, err = plan.ColumnOf(node.Schema(), "#d:"+d.name); err != nil {
+				return nil, err
+			}
+		} else if value, err = truncated(d, d.dim.Expr, cc.loc); err != nil {
+			return nil, err
+		}
+		groupBy[i] = plan.Named{Name: d.name, Expr: value}
+	}
+	aggs := make([]plan.AggExpr, len(g.leaves))
+	for i, l := range g.leaves {
+		if aggs[i], err = plan.NewAggExpr(l.name, plan.Count, keyCol, nil); err != nil {
+			return nil, err
+		}
+	}
+	return plan.NewAggregate(node, groupBy, aggs)
+}
+
+// filtered is n under a filter of the conjunction of terms, or n when there are none.
+func filtered(n plan.Node, terms []plan.Expr) (plan.Node, error) {
+	p, err := plan.AndAll(terms)
+	if err != nil || p == nil {
+		return n, err
+	}
+	return plan.NewFilter(n, p)
+}
+
+// readsOnlyModel reports whether e reads columns of model m alone.
+func readsOnlyModel(e plan.Expr, m *DataModel) bool {
+	for _, c := range plan.ColumnsOf(e) {
+		if !strings.HasPrefix(c, m.Name+".") {
+			return false
+		}
+	}
+	return true
 }
 
 // leafFilters returns each leaf's metric filters as one predicate over its model's rows (nil for
