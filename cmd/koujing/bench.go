@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"runtime"
+	"runtime/pprof"
 	"slices"
 	"strconv"
 	"strings"
@@ -48,6 +49,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	scale := fs.Float64("scale", 10, "size of the demo dataset; 10 = 10,000,000 orders")
 	runs := fs.Int("runs", 5, "timed runs per query (after one warm-up run); the median is reported")
 	only := fs.String("query", "", "run only the queries whose name contains this text")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the timed runs to this file")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -73,6 +75,17 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	ways := []int{1}
 	if cpus > 1 {
 		ways = append(ways, cpus)
+	}
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
 	}
 	fmt.Fprintf(stdout, "\n%-40s %8s %10s %14s %16s\n", "query", "threads", "median", "rows/s", "rows/s per core")
 	for _, bc := range benchCases() {
