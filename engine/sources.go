@@ -124,6 +124,24 @@ func (s *Sources) Files() []string {
 	return out
 }
 
+// SizeBytes returns the bytes the demo dataset and the files read so far hold in memory.
+func (s *Sources) SizeBytes() int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var total int64
+	if s.demo != nil {
+		for _, t := range s.demo.Tables() {
+			total += t.SizeBytes()
+		}
+	}
+	for _, f := range s.files {
+		if f.table != nil {
+			total += f.table.SizeBytes()
+		}
+	}
+	return total
+}
+
 // Close releases every table.
 func (s *Sources) Close() {
 	s.mu.Lock()

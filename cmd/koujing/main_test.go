@@ -227,3 +227,16 @@ func TestUsage(t *testing.T) {
 		t.Errorf("unknown command: exit %d, stderr %q", code, errOut)
 	}
 }
+
+func TestParseBytes(t *testing.T) {
+	for in, want := range map[string]int64{"3GiB": 3 << 30, "512MiB": 512 << 20, "2GB": 2e9, "1048576": 1 << 20, " 1.5 GiB ": 3 << 29, "10B": 10} {
+		if got, err := parseBytes(in); err != nil || got != want {
+			t.Errorf("parseBytes(%q) = %d, %v; want %d", in, got, err, want)
+		}
+	}
+	for _, in := range []string{"", "lots", "-1GiB", "0", "3 parsecs", "1e30GiB"} {
+		if _, err := parseBytes(in); err == nil {
+			t.Errorf("parseBytes(%q) accepted a size that is not one", in)
+		}
+	}
+}

@@ -164,23 +164,29 @@ type hashAggregator struct {
 	gids  []uint32
 	rows  [][]byte
 
-	// distinctBits holds the keys of a DISTINCT over one integer key (no aggregates) as a
-	// bitmap of non-negative values, while they fit: one bit set per row, in a bitmap small
-	// enough to stay in cache, instead of a hash table lookup. Past maxDistinctWords, or on a
-	// negative value, the keys move into ordinary groups.
-	distinctBits *distinctBitmap
-	keyType      arrow.DataType
-	keyBuf       []int64
-}
-
-// distinctBitmap is the state of the bitmap DISTINCT.
-type distinctBitmap struct {
-	words   []uint64
-	sawNull bool
+	// A DISTINCT (grouping with no aggregates) with an integer key keeps that key — setKey, its
+	// position in the grouping — out of the groups: the other keys form the groups, and each group
+	// keeps the set of its values of the set key (a bitmap while they are small, see
+	// distinctState), plus whether it saw NULL. A bridge of distinct (order, category) pairs is
+	// then a few bitmaps of order ids, not a hash table of every pair.
+	setKey   int
+	setEval  evaluator
+	setType  arrow.DataType
+	set      *distinctState
+	setNulls []bool
+	setRows  []byte
 }
 
 func newHashAggregator(env *Env, groupBy []plan.Named, aggs []plan.AggExpr, where plan.Expr, schema *arrow.Schema) (*hashAggregator, error) {
-	h := &hashAggregator{env: env, aggs: aggs}
+	h := &hashAggregator{env: env, aggs: aggs, setKey: -1}
+	if len(aggs) == 0 {
+		for i, g := range groupBy {
+			if isIntegerLike(g.Expr.DataType()) {
+				h.setKey = i
+				break
+			}
+		}
+	}
 	if where != nil {
 		ev, err := compileExpr(env, where, schema)
 		if err != nil {
@@ -188,10 +194,18 @@ func newHashAggregator(env *Env, groupBy []plan.Named, aggs []plan.AggExpr, wher
 		}
 		h.where = ev
 	}
-	for _, g := range groupBy {
+	for i, g := range groupBy {
 		ev, err := compileExpr(env, g.Expr, schema)
 		if err != nil {
 			return nil, fmt.Errorf("group %s: %w", g.Name, err)
+		}
+		if i == h.setKey {
+			set, err := newDistinctState(env, g.Expr.DataType())
+			if err != nil {
+				return nil, err
+			}
+			h.setEval, h.setType, h.set = ev, g.Expr.DataType(), set
+			continue
 		}
 		codes, err := newValueCodes(env, g.Expr.DataType())
 		if err != nil {
@@ -202,7 +216,7 @@ func newHashAggregator(env *Env, groupBy []plan.Named, aggs []plan.AggExpr, wher
 		h.groupCodes = append(h.groupCodes, nil)
 		h.codes = append(h.codes, nil)
 	}
-	for i := 1; i < len(groupBy); i++ {
+	for i := 1; i < len(h.keyEvals); i++ {
 		h.levels = append(h.levels, newPairIndex(env))
 	}
 	argIdx, filterIdx := map[string]int{}, map[string]int{}
@@ -239,13 +253,9 @@ func newHashAggregator(env *Env, groupBy []plan.Named, aggs []plan.AggExpr, wher
 		h.states = append(h.states, st)
 		h.rows = append(h.rows, nil)
 	}
-	if len(groupBy) == 0 {
+	if len(h.keyEvals) == 0 {
 		h.groups = 1
 		h.growStates()
-	}
-	if len(groupBy) == 1 && len(aggs) == 0 && isIntegerLike(groupBy[0].Expr.DataType()) {
-		h.distinctBits = &distinctBitmap{}
-		h.keyType = groupBy[0].Expr.DataType()
 	}
 	return h, nil
 }
@@ -253,6 +263,9 @@ func newHashAggregator(env *Env, groupBy []plan.Named, aggs []plan.AggExpr, wher
 func (h *hashAggregator) closeEvaluators() {
 	if h.where != nil {
 		closeEvaluator(h.where)
+	}
+	if h.setEval != nil {
+		closeEvaluator(h.setEval)
 	}
 	for _, list := range [][]evaluator{h.keyEvals, h.args, h.filters} {
 		for _, ev := range list {
@@ -295,12 +308,6 @@ func (h *hashAggregator) add(b arrow.RecordBatch) error {
 			h.sel = nil
 		}
 	}
-	if h.distinctBits != nil {
-		done, err := h.addDistinctBits(b)
-		if done || err != nil {
-			return err
-		}
-	}
 	for j, ev := range h.keyEvals {
 		arr, err := ev.eval(b)
 		if err != nil {
@@ -315,6 +322,9 @@ func (h *hashAggregator) add(b arrow.RecordBatch) error {
 	}
 	if err := h.assignGroups(n); err != nil {
 		return err
+	}
+	if h.set != nil {
+		return h.addToSets(b)
 	}
 	args := make([]arrow.Array, len(h.args))
 	defer releaseAll(args)
@@ -350,78 +360,36 @@ func (h *hashAggregator) add(b arrow.RecordBatch) error {
 	return nil
 }
 
-// addDistinctBits adds the batch's keys to the DISTINCT bitmap and reports whether it could; when
-// a key does not fit, it moves the keys seen so far into ordinary groups and leaves the batch to
-// the ordinary path.
-func (h *hashAggregator) addDistinctBits(b arrow.RecordBatch) (bool, error) {
-	arr, err := h.keyEvals[0].eval(b)
+// addToSets adds each selected row's set-key value to its group's set (a DISTINCT with an
+// integer key, see setKey).
+func (h *hashAggregator) addToSets(b arrow.RecordBatch) error {
+	arr, err := h.setEval.eval(b)
 	if err != nil {
-		return false, err
+		return err
 	}
 	defer arr.Release()
-	vals := int64View(arr, &h.keyBuf)
-	valid, off := validity(arr)
-	d := h.distinctBits
-	for i, v := range vals {
-		if h.sel != nil && h.sel[i>>3]&(1<<(i&7)) == 0 {
-			continue
-		}
-		if valid != nil && !bitutil.BitIsSet(valid, off+i) {
-			d.sawNull = true
-			continue
-		}
-		w := v >> 6
-		if v < 0 || w >= maxDistinctWords {
-			return false, h.materializeDistinctBits()
-		}
-		if int(w) >= len(d.words) {
-			size := max(int(w)+1, 2*len(d.words), 16)
-			if err := h.env.reserve(int64(size-len(d.words)) * 8); err != nil {
-				return false, err
+	n := arr.Len()
+	rows := h.sel
+	if arr.NullN() > 0 {
+		nb := (n + 7) / 8
+		h.setRows = growTo(h.setRows[:0], nb)
+		if rows != nil {
+			copy(h.setRows, rows)
+		} else {
+			for i := range h.setRows {
+				h.setRows[i] = 0xff
 			}
-			d.words = growTo(d.words, size)
 		}
-		d.words[w] |= 1 << (v & 63)
-	}
-	return true, nil
-}
-
-// materializeDistinctBits turns the DISTINCT bitmap into ordinary groups (in ascending key order)
-// and ends bitmap mode.
-func (h *hashAggregator) materializeDistinctBits() error {
-	d := h.distinctBits
-	if d == nil {
-		return nil
-	}
-	h.distinctBits = nil
-	var keys []int64
-	for w, word := range d.words {
-		for word != 0 {
-			keys = append(keys, int64(w*64+bits.TrailingZeros64(word)))
-			word &= word - 1
+		valid, off := validity(arr)
+		for i := 0; i < n; i++ {
+			if h.setRows[i>>3]&(1<<(i&7)) != 0 && !bitutil.BitIsSet(valid, off+i) {
+				h.setNulls[h.gids[i]] = true
+				h.setRows[i>>3] &^= 1 << (i & 7)
+			}
 		}
+		rows = h.setRows
 	}
-	codes, ok := h.keyCodes[0].(*intCodes)
-	if !ok {
-		return fmt.Errorf("distinct bitmap over %T keys", h.keyCodes[0])
-	}
-	h.codes[0] = growTo(h.codes[0][:0], len(keys)+1)
-	for i, k := range keys {
-		c, err := codes.code(k)
-		if err != nil {
-			return err
-		}
-		h.codes[0][i] = c
-	}
-	n := len(keys)
-	if d.sawNull {
-		h.codes[0][n] = 0
-		n++
-	}
-	saved := h.sel
-	h.sel = nil
-	defer func() { h.sel = saved }()
-	return h.assignGroups(n)
+	return h.set.update(h.gids, arr, rows)
 }
 
 // selectRows evaluates the where predicate over b into h.sel and returns how many rows it
@@ -586,27 +554,14 @@ func (h *hashAggregator) growStates() {
 	for _, st := range h.states {
 		st.grow(h.groups)
 	}
+	if h.set != nil {
+		h.set.grow(h.groups)
+		h.setNulls = growTo(h.setNulls, h.groups)
+	}
 }
 
 // mergeFrom folds another partial aggregation of the same aggregates into this one.
 func (h *hashAggregator) mergeFrom(o *hashAggregator) error {
-	if h.distinctBits != nil && o.distinctBits != nil {
-		a, b := h.distinctBits, o.distinctBits
-		if len(b.words) > len(a.words) {
-			a.words = growTo(a.words, len(b.words))
-		}
-		for i, w := range b.words {
-			a.words[i] |= w
-		}
-		a.sawNull = a.sawNull || b.sawNull
-		return nil
-	}
-	if err := h.materializeDistinctBits(); err != nil {
-		return err
-	}
-	if err := o.materializeDistinctBits(); err != nil {
-		return err
-	}
 	remaps := make([][]uint32, len(h.keyCodes))
 	for j, c := range h.keyCodes {
 		r, err := c.remap(o.keyCodes[j])
@@ -635,28 +590,19 @@ func (h *hashAggregator) mergeFrom(o *hashAggregator) error {
 			return fmt.Errorf("aggregate %s: %w", h.aggs[k].Name, err)
 		}
 	}
+	if h.set != nil {
+		for g, null := range o.setNulls[:o.groups] {
+			h.setNulls[into[g]] = h.setNulls[into[g]] || null
+		}
+		return h.set.merge(o.set, into)
+	}
 	return nil
 }
 
 // build returns the result columns — keys, then aggregates — and the number of groups.
 func (h *hashAggregator) build() ([]arrow.Array, int, error) {
-	if d := h.distinctBits; d != nil {
-		// The keys come straight from the bitmap, ascending, then NULL if there was one.
-		bld := array.NewBuilder(h.env.Mem, h.keyType)
-		defer bld.Release()
-		for w, word := range d.words {
-			for word != 0 {
-				if err := appendKey(bld, int64(w*64+bits.TrailingZeros64(word))); err != nil {
-					return nil, 0, err
-				}
-				word &= word - 1
-			}
-		}
-		if d.sawNull {
-			bld.AppendNull()
-		}
-		keys := bld.NewArray()
-		return []arrow.Array{keys}, keys.Len(), nil
+	if h.set != nil {
+		return h.buildSets()
 	}
 	cols := make([]arrow.Array, 0, len(h.keyCodes)+len(h.states))
 	fail := func(err error) ([]arrow.Array, int, error) {
@@ -678,4 +624,89 @@ func (h *hashAggregator) build() ([]arrow.Array, int, error) {
 		cols = append(cols, a)
 	}
 	return cols, h.groups, nil
+}
+
+// buildSets returns the rows of a DISTINCT with a set key: for each group, one row per value in
+// its set (ascending while the sets are bitmaps), then one with a NULL set key if it saw one.
+func (h *hashAggregator) buildSets() ([]arrow.Array, int, error) {
+	total := 0
+	for g := 0; g < h.groups; g++ {
+		total += int(h.set.counts[g])
+		if h.setNulls[g] {
+			total++
+		}
+	}
+	rowGroup := make([]uint32, 0, total)
+	vals := array.NewBuilder(h.env.Mem, h.setType)
+	defer vals.Release()
+	vals.Reserve(total)
+	emit := func(g uint32, v int64) error {
+		rowGroup = append(rowGroup, g)
+		return appendKey(vals, v)
+	}
+	if h.set.bits != nil {
+		for g := 0; g < h.groups; g++ {
+			for w, word := range h.set.bits[g] {
+				for word != 0 {
+					if err := emit(uint32(g), int64(w*64+bits.TrailingZeros64(word))); err != nil {
+						return nil, 0, err
+					}
+					word &= word - 1
+				}
+			}
+			if h.setNulls[g] {
+				rowGroup = append(rowGroup, uint32(g))
+				vals.AppendNull()
+			}
+		}
+	} else {
+		// The hash set holds pairs in no order: place them group by group.
+		start := make([]int, h.groups+1)
+		for g := 0; g < h.groups; g++ {
+			start[g+1] = start[g] + int(h.set.counts[g])
+		}
+		byGroup := make([]int64, start[h.groups])
+		next := append([]int(nil), start[:h.groups]...)
+		if err := h.set.each(func(g uint32, v int64) error {
+			byGroup[next[g]] = v
+			next[g]++
+			return nil
+		}); err != nil {
+			return nil, 0, err
+		}
+		for g := 0; g < h.groups; g++ {
+			for _, v := range byGroup[start[g]:start[g+1]] {
+				if err := emit(uint32(g), v); err != nil {
+					return nil, 0, err
+				}
+			}
+			if h.setNulls[g] {
+				rowGroup = append(rowGroup, uint32(g))
+				vals.AppendNull()
+			}
+		}
+	}
+	cols := make([]arrow.Array, 0, len(h.keyCodes)+1)
+	fail := func(err error) ([]arrow.Array, int, error) {
+		releaseAll(cols)
+		return nil, 0, err
+	}
+	codes := make([]uint32, len(rowGroup))
+	for j, c := range h.keyCodes {
+		if j == h.setKey {
+			cols = append(cols, vals.NewArray())
+		}
+		for r, g := range rowGroup {
+			codes[r] = h.groupCodes[j][g]
+		}
+		a, err := c.build(h.env.Mem, codes)
+		if err != nil {
+			return fail(err)
+		}
+		cols = append(cols, a)
+	}
+	if h.setKey == len(h.keyCodes) {
+		cols = append(cols, vals.NewArray())
+	}
+	return cols, len(rowGroup), nil
 }

@@ -938,3 +938,79 @@ func TestDistinctKeys(t *testing.T) {
 		})
 	}
 }
+
+// TestDistinctPairs checks a DISTINCT over an integer key and a string key (what a bridge
+// computes) in both column orders, with NULLs in either key, values that force the sets out of
+// bitmaps, a selection and parallel partials, against the set of pairs computed with a Go map.
+func TestDistinctPairs(t *testing.T) {
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	defer mem.AssertSize(t, 0)
+	schema := schemaOf("v", plan.Int64, "s", dictString, "keep", plan.Boolean)
+	rng := rand.New(rand.NewPCG(13, 21))
+	for _, negative := range []bool{false, true} {
+		var batches []arrow.RecordBatch
+		all, kept := map[string]bool{}, map[string]bool{}
+		for b := 0; b < 5; b++ {
+			var rows []string
+			for r := 0; r < 150; r++ {
+				v := strconv.Itoa(rng.IntN(40))
+				if r%11 == 0 {
+					v = "null"
+				}
+				if negative && b == 3 && r == 7 {
+					v = "-12"
+				}
+				s := `"` + string(rune('a'+rng.IntN(4))) + `"`
+				if r%13 == 0 {
+					s = "null"
+				}
+				keep := rng.IntN(2) == 0
+				pair := strings.ReplaceAll(v+"|"+strings.Trim(s, `"`), "null", "NULL")
+				all[pair] = true
+				if keep {
+					kept[pair] = true
+				}
+				rows = append(rows, fmt.Sprintf(`{"v":%s,"s":%s,"keep":%t}`, v, s, keep))
+			}
+			batches = append(batches, recordJSON(t, mem, schema, "["+strings.Join(rows, ",")+"]"))
+		}
+		tbl := newTable(t, schema, batches)
+		releaseBatches(batches)
+		for _, where := range []plan.Expr{nil, col("keep", plan.Boolean)} {
+			want := all
+			if where != nil {
+				want = kept
+			}
+			for _, setFirst := range []bool{true, false} {
+				groupBy := []plan.Named{{Name: "v", Expr: col("v", plan.Int64)}, {Name: "s", Expr: col("s", dictString)}}
+				if !setFirst {
+					groupBy[0], groupBy[1] = groupBy[1], groupBy[0]
+				}
+				var wantRows []string
+				for p := range want {
+					if !setFirst {
+						v, s, _ := strings.Cut(p, "|")
+						p = s + "|" + v
+					}
+					wantRows = append(wantRows, p)
+				}
+				node := must(plan.NewAggregate(schemaNode(schema), groupBy, nil))
+				for _, inputs := range []int{1, 3} {
+					name := fmt.Sprintf("negative %v/where %v/int key first %v/%d inputs", negative, where, setFirst, inputs)
+					h := must(NewHashAggregate(&Env{Mem: mem, BatchRows: 50}, scansOf(t, tbl, inputs), groupBy, nil, where, node.Schema()))
+					out, err := Collect(context.Background(), h)
+					if err != nil {
+						t.Fatal(name, err)
+					}
+					checkBatches(t, node.Schema(), out, 50)
+					got := sorted(rowsOf(out))
+					releaseBatches(out)
+					if !slices.Equal(got, sorted(wantRows)) {
+						t.Errorf("%s: got %d pairs, want %d\n got %v\nwant %v", name, len(got), len(wantRows), got, sorted(wantRows))
+					}
+				}
+			}
+		}
+		tbl.Release()
+	}
+}

@@ -496,8 +496,8 @@ type distinctState struct {
 	vals   []int64
 }
 
-// maxDistinctWords bounds the bitmaps of one count_distinct: 32 MiB.
-const maxDistinctWords = 4 << 20
+// maxDistinctWords bounds the bitmaps of one count_distinct (or DISTINCT): 128 MiB.
+const maxDistinctWords = 16 << 20
 
 func newDistinctState(env *Env, t arrow.DataType) (*distinctState, error) {
 	s := &distinctState{env: env}

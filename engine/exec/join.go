@@ -102,6 +102,10 @@ func concatBatches(env *Env, schema *arrow.Schema, batches []arrow.RecordBatch) 
 		for j, b := range batches {
 			parts[j] = b.Column(i)
 		}
+		if a := joinSlices(parts); a != nil {
+			cols[i] = a
+			continue
+		}
 		a, err := array.Concatenate(parts, env.Mem)
 		if err != nil {
 			return nil, fmt.Errorf("column %s: %w", f.Name, err)
@@ -109,6 +113,46 @@ func concatBatches(env *Env, schema *arrow.Schema, batches []arrow.RecordBatch) 
 		cols[i] = a
 	}
 	return array.NewRecordBatch(schema, cols, rows), nil
+}
+
+// joinSlices returns, without copying, the one array that parts are consecutive slices of — as
+// an operator's batches are when it slices one result it built whole — or nil when they are not.
+func joinSlices(parts []arrow.Array) arrow.Array {
+	first := parts[0].Data()
+	end := first.Offset() + first.Len()
+	for _, p := range parts[1:] {
+		d := p.Data()
+		if d.Offset() != end || !sameBuffers(d, first) {
+			return nil
+		}
+		end += d.Len()
+	}
+	nulls := 0
+	for _, p := range parts {
+		nulls += p.NullN()
+	}
+	var data *array.Data
+	if first.DataType().ID() == arrow.DICTIONARY {
+		data = array.NewDataWithDictionary(first.DataType(), end-first.Offset(), first.Buffers(), nulls, first.Offset(), first.Dictionary().(*array.Data))
+	} else {
+		data = array.NewData(first.DataType(), end-first.Offset(), first.Buffers(), first.Children(), nulls, first.Offset())
+	}
+	defer data.Release()
+	return array.MakeFromData(data)
+}
+
+// sameBuffers reports whether two array datas share their buffers, children and dictionary.
+func sameBuffers(a, b arrow.ArrayData) bool {
+	ab, bb := a.Buffers(), b.Buffers()
+	if len(ab) != len(bb) || len(a.Children()) != 0 || len(b.Children()) != 0 || !arrow.TypeEqual(a.DataType(), b.DataType()) {
+		return false
+	}
+	for i := range ab {
+		if ab[i] != bb[i] {
+			return false
+		}
+	}
+	return a.DataType().ID() != arrow.DICTIONARY || a.Dictionary() == b.Dictionary()
 }
 
 // joinTable maps join keys to build rows: first[k] is the first row with key k, next[r] the next

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
 	"github.com/koujing/koujing/engine/plan"
@@ -328,6 +329,62 @@ func TestHashJoinParallelProbes(t *testing.T) {
 			want := nestedLoopJoin(plan.LeftJoin, left, right, false)
 			if !slices.Equal(sorted(got), sorted(want)) {
 				t.Fatalf("%d rows, want %d", len(got), len(want))
+			}
+		})
+	}
+}
+
+// TestJoinSlices checks that consecutive slices of one array are joined back without a copy,
+// with their NULLs, dictionaries included, and that anything else is left to concatenation.
+func TestJoinSlices(t *testing.T) {
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	defer mem.AssertSize(t, 0)
+	ints := arrayJSON(t, mem, arrow.PrimitiveTypes.Int64, `[1, null, 3, 4, null, 6, 7]`)
+	defer ints.Release()
+	dict := arrayJSON(t, mem, arrow.BinaryTypes.String, `["a", "b"]`)
+	defer dict.Release()
+	idx := arrayJSON(t, mem, arrow.PrimitiveTypes.Int32, `[0, 1, null, 1, 0]`)
+	defer idx.Release()
+	strs := array.NewDictionaryArray(plan.DictionaryOfStrings, idx, dict)
+	defer strs.Release()
+	slices := func(a arrow.Array, cuts ...int64) []arrow.Array {
+		var out []arrow.Array
+		for i := 0; i+1 < len(cuts); i++ {
+			out = append(out, array.NewSlice(a, cuts[i], cuts[i+1]))
+		}
+		return out
+	}
+	for _, tc := range []struct {
+		name  string
+		parts []arrow.Array
+		want  arrow.Array // nil: not joinable
+	}{
+		{"ints from the start", slices(ints, 0, 3, 5, 7), ints},
+		{"ints from the middle", slices(ints, 1, 2, 6), array.NewSlice(ints, 1, 6)},
+		{"dictionary strings", slices(strs, 0, 2, 5), strs},
+		{"a gap", append(slices(ints, 0, 2), slices(ints, 3, 7)...), nil},
+		{"another array", append(slices(ints, 0, 2), slices(idx, 2, 4)...), nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			defer releaseAll(tc.parts)
+			got := joinSlices(tc.parts)
+			if tc.want == nil {
+				if got != nil {
+					got.Release()
+					t.Fatal("joined parts that are not consecutive slices of one array")
+				}
+				return
+			}
+			defer tc.want.Release()
+			if got == nil {
+				t.Fatal("consecutive slices were not joined")
+			}
+			defer got.Release()
+			if !array.Equal(got, tc.want) || got.NullN() != tc.want.NullN() {
+				t.Errorf("got %v (%d nulls), want %v (%d nulls)", got, got.NullN(), tc.want, tc.want.NullN())
+			}
+			if got.Data().Buffers()[1] != tc.want.Data().Buffers()[1] {
+				t.Error("the joined array copied its values")
 			}
 		})
 	}

@@ -39,7 +39,7 @@ const noCode = ^uint32(0)
 func newValueCodes(env *Env, t arrow.DataType) (valueCodes, error) {
 	switch {
 	case plan.IsString(t):
-		return &stringCodes{ids: map[string]uint32{}}, nil
+		return &stringCodes{ids: map[string]uint32{}, dictOut: t.ID() == arrow.DICTIONARY}, nil
 	case plan.IsInteger(t), t.ID() == arrow.TIMESTAMP, t.ID() == arrow.DATE32:
 		return &intCodes{typ: t, m: newInternMap(env)}, nil
 	case plan.IsFloat(t):
@@ -209,6 +209,9 @@ type stringCodes struct {
 	vals    []string
 	dict    arrow.ArrayData
 	dictMap []uint32
+	// dictOut builds results dictionary-encoded (int32 indices over the coded values), as the
+	// column came in: a large result, such as a bridge's, then carries four bytes a row.
+	dictOut bool
 }
 
 func (c *stringCodes) len() int { return len(c.vals) + 1 }
@@ -273,6 +276,28 @@ func (c *stringCodes) lookup(a arrow.Array, codes []uint32) {
 }
 
 func (c *stringCodes) build(mem memory.Allocator, codes []uint32) (arrow.Array, error) {
+	if c.dictOut {
+		dict := array.NewStringBuilder(mem)
+		defer dict.Release()
+		dict.AppendValues(c.vals, nil)
+		values := dict.NewArray()
+		defer values.Release()
+		ibuf, idx := newFixed[int32](mem, len(codes))
+		validBuf, valid := newBitmap(mem, len(codes))
+		nulls := 0
+		for i, code := range codes {
+			if code == 0 {
+				idx[i] = 0
+				nulls++
+				continue
+			}
+			idx[i] = int32(code - 1)
+			valid[i>>3] |= 1 << (i & 7)
+		}
+		indices := makeFixedArray(arrow.PrimitiveTypes.Int32, len(codes), validBuf, ibuf, nulls)
+		defer indices.Release()
+		return array.NewDictionaryArray(plan.DictionaryOfStrings, indices, values), nil
+	}
 	bld := array.NewStringBuilder(mem)
 	defer bld.Release()
 	bld.Reserve(len(codes))

@@ -104,7 +104,7 @@ func TestConcurrentQueriesShareTable(t *testing.T) {
 		},
 		func(env *Env) Operator {
 			aggs := []plan.AggExpr{agg("s", plan.Sum, v, nil)}
-			return must(NewHashAggregate(env, scansOf(t, tbl, 2), []plan.Named{{Name: "k", Expr: k}}, aggs, nil, schemaOf("k", plan.String, "s", plan.Int64)))
+			return must(NewHashAggregate(env, scansOf(t, tbl, 2), []plan.Named{{Name: "k", Expr: k}}, aggs, nil, schemaOf("k", plan.DictionaryOfStrings, "s", plan.Int64)))
 		},
 	}
 	want := make([][]string, len(queries))

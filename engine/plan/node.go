@@ -353,8 +353,7 @@ func NewAggregate(input Node, groupBy []Named, aggs []AggExpr) (*Aggregate, erro
 		if err := checkExprInput(g.Expr, input.Schema()); err != nil {
 			return nil, fmt.Errorf("aggregate group %s: %w", g.Name, err)
 		}
-		// Group keys come out decoded: a dictionary column groups into plain strings.
-		fields = append(fields, arrow.Field{Name: g.Name, Type: ValueType(g.Expr.DataType()), Nullable: true})
+		fields = append(fields, arrow.Field{Name: g.Name, Type: groupKeyType(g.Expr.DataType()), Nullable: true})
 	}
 	for _, a := range aggs {
 		for _, e := range []Expr{a.Arg, a.Filter} {
@@ -375,6 +374,16 @@ func NewAggregate(input Node, groupBy []Named, aggs []AggExpr) (*Aggregate, erro
 		return nil, fmt.Errorf("aggregate: %w", err)
 	}
 	return n, nil
+}
+
+// groupKeyType is the type an aggregate emits a group key of type t as: strings that arrive
+// dictionary-encoded leave as DictionaryOfStrings (their indices re-numbered over every batch and
+// partial), everything else as it came.
+func groupKeyType(t arrow.DataType) arrow.DataType {
+	if t.ID() == arrow.DICTIONARY && IsString(t) {
+		return DictionaryOfStrings
+	}
+	return t
 }
 
 func (a *Aggregate) Schema() *arrow.Schema { return a.schema }

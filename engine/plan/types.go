@@ -14,6 +14,9 @@ var (
 	String  arrow.DataType = arrow.BinaryTypes.String
 	Boolean arrow.DataType = arrow.FixedWidthTypes.Boolean
 	Date    arrow.DataType = arrow.FixedWidthTypes.Date32
+	// DictionaryOfStrings is how operators emit strings they build from dictionary-encoded
+	// input: int32 indices, wide enough for every value a merge of dictionaries may hold.
+	DictionaryOfStrings arrow.DataType = &arrow.DictionaryType{IndexType: arrow.PrimitiveTypes.Int32, ValueType: arrow.BinaryTypes.String}
 )
 
 // MaxDecimalPrecision is the precision of decimals produced by arithmetic and sums: the most a

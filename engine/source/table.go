@@ -45,6 +45,39 @@ func (t *Table) Schema() *arrow.Schema { return t.schema }
 // NumRows returns the number of rows over all batches.
 func (t *Table) NumRows() int64 { return t.rows }
 
+// SizeBytes returns the bytes the table's buffers hold; a dictionary shared by batches counts
+// once.
+func (t *Table) SizeBytes() int64 {
+	seen := map[arrow.ArrayData]bool{}
+	var size func(d arrow.ArrayData) int64
+	size = func(d arrow.ArrayData) int64 {
+		if d == nil || seen[d] {
+			return 0
+		}
+		seen[d] = true
+		var n int64
+		for _, b := range d.Buffers() {
+			if b != nil {
+				n += int64(b.Len())
+			}
+		}
+		for _, c := range d.Children() {
+			n += size(c)
+		}
+		if d.DataType().ID() == arrow.DICTIONARY {
+			n += size(d.Dictionary())
+		}
+		return n
+	}
+	var total int64
+	for _, b := range t.batches {
+		for _, c := range b.Columns() {
+			total += size(c.Data())
+		}
+	}
+	return total
+}
+
 // Batches returns the table's record batches. The slice and the batches are borrowed; see Table.
 func (t *Table) Batches() []arrow.RecordBatch { return t.batches }
 
