@@ -1,6 +1,7 @@
 package semantic
 
 import (
+	"cmp"
 	"fmt"
 	"sort"
 	"strings"
@@ -284,19 +285,9 @@ func (cc *compiler) resolveTimeRange(tr *TimeRange) error {
 func compareLiterals(a, b *plan.Literal) int {
 	switch x := a.Value.(type) {
 	case int64:
-		return cmpOrdered(x, b.Value.(int64))
+		return cmp.Compare(x, b.Value.(int64))
 	case int32:
-		return cmpOrdered(x, b.Value.(int32))
-	}
-	return 0
-}
-
-func cmpOrdered[T int32 | int64](a, b T) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
+		return cmp.Compare(x, b.Value.(int32))
 	}
 	return 0
 }

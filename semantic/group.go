@@ -63,11 +63,16 @@ func (t *modelTree) useExpr(e plan.Expr) {
 // plan builds the tree: a scan of the root and a left join per edge, so that every row of the
 // root survives whether or not it has a match.
 func (t *modelTree) plan() (plan.Node, error) {
-	var node plan.Node
-	node, err := scanModel(t.root, t.columns[t.root])
+	root, err := scanModel(t.root, t.columns[t.root])
 	if err != nil {
 		return nil, err
 	}
+	return t.joinOnto(root)
+}
+
+// joinOnto left-joins the tree's models, edge by edge, onto node, which stands for the root: it
+// has the root's columns that the edges join on.
+func (t *modelTree) joinOnto(node plan.Node) (plan.Node, error) {
 	for _, e := range t.edges {
 		right, err := scanModel(e.To, t.columns[e.To])
 		if err != nil {
@@ -339,28 +344,9 @@ func (cc *compiler) distinctFirstPlan(g *measureGroup, main *modelTree, k *plan.
 	if node, err = plan.NewAggregate(node, distinct, nil); err != nil {
 		return nil, err
 	}
-	keyCol, err := plan.ColumnOf(node.Schema(), k.Name)
-	if err != nil {
+	// The distinct rows keep k under its own name, which is all the joins out of base read.
+	if node, err = main.joinOnto(node); err != nil {
 		return nil, err
-	}
-	for _, e := range main.edges {
-		right, err := scanModel(e.To, main.columns[e.To])
-		if err != nil {
-			return nil, err
-		}
-		lk := []plan.Expr{keyCol}
-		if e.From != base {
-			if lk, err = modelColumns(e.From, e.FromColumns); err != nil {
-				return nil, err
-			}
-		}
-		rk, err := modelColumns(e.To, e.ToColumns)
-		if err != nil {
-			return nil, err
-		}
-		if node, err = plan.NewJoin(plan.LeftJoin, node, right, lk, rk, false); err != nil {
-			return nil, fmt.Errorf("join %s to %s: %w", e.From.Name, e.To.Name, err)
-		}
 	}
 	if node, err = filtered(node, joinedFilters); err != nil {
 		return nil, err
@@ -379,7 +365,7 @@ func (cc *compiler) distinctFirstPlan(g *measureGroup, main *modelTree, k *plan.
 	}
 	aggs := make([]plan.AggExpr, len(g.leaves))
 	for i, l := range g.leaves {
-		if aggs[i], err = plan.NewAggExpr(l.name, plan.Count, keyCol, nil); err != nil {
+		if aggs[i], err = plan.NewAggExpr(l.name, plan.Count, k, nil); err != nil {
 			return nil, err
 		}
 	}

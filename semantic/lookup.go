@@ -55,16 +55,3 @@ func (c *Catalog) FindDimension(name string) (*Dimension, error) {
 	}
 	return nil, notFound("unknown dimension %q.%s", name, didYouMean(name, names))
 }
-
-// Measure returns the measure named "model.measure", or nil.
-func (c *Catalog) Measure(qualified string) *Measure {
-	model, name, ok := cutQualified(qualified)
-	if !ok {
-		return nil
-	}
-	m := c.modelByName[model]
-	if m == nil {
-		return nil
-	}
-	return m.Measure(name)
-}

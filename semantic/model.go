@@ -59,15 +59,27 @@ func (c *Catalog) Domain(name string) *Domain { return c.domainByName[name] }
 
 // Dimension returns the dimension named "model.dimension", or nil.
 func (c *Catalog) Dimension(qualified string) *Dimension {
+	if m, name := c.modelOf(qualified); m != nil {
+		return m.Dimension(name)
+	}
+	return nil
+}
+
+// Measure returns the measure named "model.measure", or nil.
+func (c *Catalog) Measure(qualified string) *Measure {
+	if m, name := c.modelOf(qualified); m != nil {
+		return m.Measure(name)
+	}
+	return nil
+}
+
+// modelOf splits "model.member" and returns the model (nil if there is none) and the member.
+func (c *Catalog) modelOf(qualified string) (*DataModel, string) {
 	model, name, ok := cutQualified(qualified)
 	if !ok {
-		return nil
+		return nil, ""
 	}
-	m := c.modelByName[model]
-	if m == nil {
-		return nil
-	}
-	return m.Dimension(name)
+	return c.modelByName[model], name
 }
 
 // Domain is a business area that owns metrics: sales, finance, supply chain.

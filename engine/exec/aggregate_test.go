@@ -1,6 +1,7 @@
 package exec
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -653,11 +654,11 @@ func compareAny(a, b any) int {
 	case string:
 		return strings.Compare(x, b.(string))
 	case float64:
-		return cmpFloat(x, b.(float64))
+		return cmp.Compare(x, b.(float64))
 	case bool:
 		return cmpBool(x, b.(bool))
 	}
-	return cmpInt(toInt64(a), toInt64(b))
+	return cmp.Compare(toInt64(a), toInt64(b))
 }
 
 // oracleGroupBy computes the expected rows of an aggregation of g with plain Go maps.

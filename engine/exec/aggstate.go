@@ -1,6 +1,7 @@
 package exec
 
 import (
+	"cmp"
 	"fmt"
 	"math/bits"
 	"strings"
@@ -152,16 +153,23 @@ func (s *sumIntState) merge(other aggState, into []uint32) error {
 	return nil
 }
 
-func (s *sumIntState) build(mem memory.Allocator, n int) (arrow.Array, error) {
+// countedValidity returns the validity of per-group results that are NULL where a group counted
+// no value, and how many are.
+func countedValidity(mem memory.Allocator, counts []int64, n int) (*memory.Buffer, int) {
 	validBuf, valid := newBitmap(mem, n)
 	nulls := 0
-	for g := 0; g < n; g++ {
-		if s.counts[g] == 0 {
+	for g, c := range counts[:n] {
+		if c == 0 {
 			nulls++
 		} else {
 			bitutil.SetBit(valid, g)
 		}
 	}
+	return validBuf, nulls
+}
+
+func (s *sumIntState) build(mem memory.Allocator, n int) (arrow.Array, error) {
+	validBuf, nulls := countedValidity(mem, s.counts, n)
 	if s.avg {
 		buf, out := newFixed[float64](mem, n)
 		for g := 0; g < n; g++ {
@@ -213,21 +221,17 @@ func (s *sumFloatState) merge(other aggState, into []uint32) error {
 }
 
 func (s *sumFloatState) build(mem memory.Allocator, n int) (arrow.Array, error) {
-	validBuf, valid := newBitmap(mem, n)
+	validBuf, nulls := countedValidity(mem, s.counts, n)
 	buf, out := newFixed[float64](mem, n)
-	nulls := 0
 	for g := 0; g < n; g++ {
 		switch {
 		case s.counts[g] == 0:
-			nulls++
 			out[g] = 0
-			continue
 		case s.avg:
 			out[g] = s.sums[g] / float64(s.counts[g])
 		default:
 			out[g] = s.sums[g]
 		}
-		bitutil.SetBit(valid, g)
 	}
 	return makeFixedArray(plan.Float64, n, validBuf, buf, nulls), nil
 }
@@ -275,15 +279,7 @@ func (s *sumDecimalState) merge(other aggState, into []uint32) error {
 }
 
 func (s *sumDecimalState) build(mem memory.Allocator, n int) (arrow.Array, error) {
-	validBuf, valid := newBitmap(mem, n)
-	nulls := 0
-	for g := 0; g < n; g++ {
-		if s.counts[g] == 0 {
-			nulls++
-		} else {
-			bitutil.SetBit(valid, g)
-		}
-	}
+	validBuf, nulls := countedValidity(mem, s.counts, n)
 	if s.avg {
 		buf, out := newFixed[float64](mem, n)
 		for g := 0; g < n; g++ {
@@ -359,7 +355,7 @@ func (s *minMaxState) update(groups []uint32, arg arrow.Array, rows []byte) erro
 		}
 		forRows(len(groups), rows, func(i int) {
 			g, v := groups[i], vals[i]
-			if !s.has[g] || s.better(cmpFloat(v, s.flts[g])) {
+			if !s.has[g] || s.better(cmp.Compare(v, s.flts[g])) {
 				s.flts[g], s.has[g] = v, true
 			}
 		})
@@ -375,32 +371,12 @@ func (s *minMaxState) update(groups []uint32, arg arrow.Array, rows []byte) erro
 		vals := int64View(arg, &s.buf)
 		forRows(len(groups), rows, func(i int) {
 			g, v := groups[i], vals[i]
-			if !s.has[g] || s.better(cmpInt(v, s.ints[g])) {
+			if !s.has[g] || s.better(cmp.Compare(v, s.ints[g])) {
 				s.ints[g], s.has[g] = v, true
 			}
 		})
 	}
 	return nil
-}
-
-func cmpInt(a, b int64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
-}
-
-func cmpFloat(a, b float64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 func (s *minMaxState) merge(other aggState, into []uint32) error {
@@ -416,7 +392,7 @@ func (s *minMaxState) merge(other aggState, into []uint32) error {
 				s.strs[t] = o.strs[g]
 			}
 		case s.flts != nil:
-			if !s.has[t] || s.better(cmpFloat(o.flts[g], s.flts[t])) {
+			if !s.has[t] || s.better(cmp.Compare(o.flts[g], s.flts[t])) {
 				s.flts[t] = o.flts[g]
 			}
 		case s.decs != nil:
@@ -424,7 +400,7 @@ func (s *minMaxState) merge(other aggState, into []uint32) error {
 				s.decs[t] = o.decs[g]
 			}
 		default:
-			if !s.has[t] || s.better(cmpInt(o.ints[g], s.ints[t])) {
+			if !s.has[t] || s.better(cmp.Compare(o.ints[g], s.ints[t])) {
 				s.ints[t] = o.ints[g]
 			}
 		}

@@ -39,13 +39,13 @@ const noCode = ^uint32(0)
 func newValueCodes(env *Env, t arrow.DataType) (valueCodes, error) {
 	switch {
 	case plan.IsString(t):
-		return &stringCodes{ids: map[string]uint32{}, dictOut: t.ID() == arrow.DICTIONARY}, nil
+		return &stringCodes{codeTable: newCodeTable(strings.Clone), dictOut: t.ID() == arrow.DICTIONARY}, nil
 	case plan.IsInteger(t), t.ID() == arrow.TIMESTAMP, t.ID() == arrow.DATE32:
 		return &intCodes{typ: t, m: newInternMap(env)}, nil
 	case plan.IsFloat(t):
 		return &intCodes{typ: t, m: newInternMap(env), float: true}, nil
 	case plan.IsDecimal(t):
-		return &decimalCodes{typ: t, ids: map[decimal128.Num]uint32{}}, nil
+		return &decimalCodes{typ: t, codeTable: newCodeTable(func(v decimal128.Num) decimal128.Num { return v })}, nil
 	case plan.IsBoolean(t):
 		return boolCodes{}, nil
 	}
@@ -202,29 +202,58 @@ func (c *intCodes) remap(other valueCodes) ([]uint32, error) {
 	return out, nil
 }
 
+// codeTable gives dense codes 1, 2, … to comparable values through a Go map, keeping each value
+// (copied by keep, so that a string does not pin the batch it came from).
+type codeTable[V comparable] struct {
+	ids  map[V]uint32
+	vals []V
+	keep func(V) V
+}
+
+func newCodeTable[V comparable](keep func(V) V) *codeTable[V] {
+	return &codeTable[V]{ids: map[V]uint32{}, keep: keep}
+}
+
+func (t *codeTable[V]) len() int { return len(t.vals) + 1 }
+
+// code returns v's code, giving it the next one if it has none.
+func (t *codeTable[V]) code(v V) uint32 {
+	if id, ok := t.ids[v]; ok {
+		return id
+	}
+	v = t.keep(v)
+	t.vals = append(t.vals, v)
+	id := uint32(len(t.vals))
+	t.ids[v] = id
+	return id
+}
+
+// find returns v's code, or noCode.
+func (t *codeTable[V]) find(v V) uint32 {
+	if id, ok := t.ids[v]; ok {
+		return id
+	}
+	return noCode
+}
+
+// remapFrom returns, for every code of o, the code its value has here.
+func (t *codeTable[V]) remapFrom(o *codeTable[V]) []uint32 {
+	out := make([]uint32, o.len())
+	for i, v := range o.vals {
+		out[i+1] = t.code(v)
+	}
+	return out
+}
+
 // stringCodes codes strings. A dictionary column is coded once per dictionary entry, and its
 // rows then only look up their index, for as long as batches share the dictionary.
 type stringCodes struct {
-	ids     map[string]uint32
-	vals    []string
+	*codeTable[string]
 	dict    arrow.ArrayData
 	dictMap []uint32
 	// dictOut builds results dictionary-encoded (int32 indices over the coded values), as the
 	// column came in: a large result, such as a bridge's, then carries four bytes a row.
 	dictOut bool
-}
-
-func (c *stringCodes) len() int { return len(c.vals) + 1 }
-
-func (c *stringCodes) code(s string) uint32 {
-	if id, ok := c.ids[s]; ok {
-		return id
-	}
-	s = strings.Clone(s)
-	c.vals = append(c.vals, s)
-	id := uint32(len(c.vals))
-	c.ids[s] = id
-	return id
 }
 
 func (c *stringCodes) encode(a arrow.Array, codes []uint32) error {
@@ -267,12 +296,14 @@ func (c *stringCodes) lookup(a arrow.Array, codes []uint32) {
 	for i := range codes {
 		if a.IsNull(i) {
 			codes[i] = 0
-		} else if id, ok := c.ids[sv.at(i)]; ok {
-			codes[i] = id
 		} else {
-			codes[i] = noCode
+			codes[i] = c.find(sv.at(i))
 		}
 	}
+}
+
+func (c *stringCodes) remap(other valueCodes) ([]uint32, error) {
+	return c.remapFrom(other.(*stringCodes).codeTable), nil
 }
 
 func (c *stringCodes) build(mem memory.Allocator, codes []uint32) (arrow.Array, error) {
@@ -311,32 +342,10 @@ func (c *stringCodes) build(mem memory.Allocator, codes []uint32) (arrow.Array, 
 	return bld.NewArray(), nil
 }
 
-func (c *stringCodes) remap(other valueCodes) ([]uint32, error) {
-	o := other.(*stringCodes)
-	out := make([]uint32, o.len())
-	for i, v := range o.vals {
-		out[i+1] = c.code(v)
-	}
-	return out, nil
-}
-
 // decimalCodes codes 128-bit decimals.
 type decimalCodes struct {
-	typ  arrow.DataType
-	ids  map[decimal128.Num]uint32
-	vals []decimal128.Num
-}
-
-func (c *decimalCodes) len() int { return len(c.vals) + 1 }
-
-func (c *decimalCodes) code(v decimal128.Num) uint32 {
-	if id, ok := c.ids[v]; ok {
-		return id
-	}
-	c.vals = append(c.vals, v)
-	id := uint32(len(c.vals))
-	c.ids[v] = id
-	return id
+	*codeTable[decimal128.Num]
+	typ arrow.DataType
 }
 
 func (c *decimalCodes) encode(a arrow.Array, codes []uint32) error {
@@ -356,10 +365,8 @@ func (c *decimalCodes) lookup(a arrow.Array, codes []uint32) {
 	for i, v := range values[decimal128.Num](a) {
 		if !isValid(valid, off, i) {
 			codes[i] = 0
-		} else if id, ok := c.ids[v]; ok {
-			codes[i] = id
 		} else {
-			codes[i] = noCode
+			codes[i] = c.find(v)
 		}
 	}
 }
@@ -379,12 +386,7 @@ func (c *decimalCodes) build(mem memory.Allocator, codes []uint32) (arrow.Array,
 }
 
 func (c *decimalCodes) remap(other valueCodes) ([]uint32, error) {
-	o := other.(*decimalCodes)
-	out := make([]uint32, o.len())
-	for i, v := range o.vals {
-		out[i+1] = c.code(v)
-	}
-	return out, nil
+	return c.remapFrom(other.(*decimalCodes).codeTable), nil
 }
 
 // boolCodes codes booleans: 1 for false, 2 for true.

@@ -1,6 +1,7 @@
 package exec
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"slices"
@@ -91,35 +92,35 @@ func (s *Sort) Open(ctx context.Context) error {
 
 // comparator returns a three-way comparison of two rows of a by one sort key.
 func comparator(a arrow.Array, k plan.SortKey) (func(x, y int32) int, error) {
-	var cmp func(x, y int32) int
+	var compare func(x, y int32) int
 	switch t := a.DataType(); {
 	case plan.IsString(t):
 		sv := stringsOf(a)
-		cmp = func(x, y int32) int { return strings.Compare(sv.at(int(x)), sv.at(int(y))) }
+		compare = func(x, y int32) int { return strings.Compare(sv.at(int(x)), sv.at(int(y))) }
 	case t.ID() == arrow.INT64 || t.ID() == arrow.TIMESTAMP:
 		v := values[int64](a)
-		cmp = func(x, y int32) int { return cmpInt(v[x], v[y]) }
+		compare = func(x, y int32) int { return cmp.Compare(v[x], v[y]) }
 	case t.ID() == arrow.INT32 || t.ID() == arrow.DATE32:
 		v := values[int32](a)
-		cmp = func(x, y int32) int { return cmpInt(int64(v[x]), int64(v[y])) }
+		compare = func(x, y int32) int { return cmp.Compare(int64(v[x]), int64(v[y])) }
 	case t.ID() == arrow.INT16:
 		v := values[int16](a)
-		cmp = func(x, y int32) int { return cmpInt(int64(v[x]), int64(v[y])) }
+		compare = func(x, y int32) int { return cmp.Compare(int64(v[x]), int64(v[y])) }
 	case t.ID() == arrow.INT8:
 		v := values[int8](a)
-		cmp = func(x, y int32) int { return cmpInt(int64(v[x]), int64(v[y])) }
+		compare = func(x, y int32) int { return cmp.Compare(int64(v[x]), int64(v[y])) }
 	case t.ID() == arrow.FLOAT64:
 		v := values[float64](a)
-		cmp = func(x, y int32) int { return cmpFloat(v[x], v[y]) }
+		compare = func(x, y int32) int { return cmp.Compare(v[x], v[y]) }
 	case t.ID() == arrow.FLOAT32:
 		v := values[float32](a)
-		cmp = func(x, y int32) int { return cmpFloat(float64(v[x]), float64(v[y])) }
+		compare = func(x, y int32) int { return cmp.Compare(float64(v[x]), float64(v[y])) }
 	case plan.IsDecimal(t):
 		v := values[decimal128.Num](a)
-		cmp = func(x, y int32) int { return v[x].Cmp(v[y]) }
+		compare = func(x, y int32) int { return v[x].Cmp(v[y]) }
 	case plan.IsBoolean(t):
 		b := a.(*array.Boolean)
-		cmp = func(x, y int32) int { return cmpBool(b.Value(int(x)), b.Value(int(y))) }
+		compare = func(x, y int32) int { return cmpBool(b.Value(int(x)), b.Value(int(y))) }
 	default:
 		return nil, fmt.Errorf("cannot sort by %s values", t)
 	}
@@ -139,9 +140,9 @@ func comparator(a arrow.Array, k plan.SortKey) (func(x, y int32) int, error) {
 			return -nullOrder
 		}
 		if desc {
-			return -cmp(x, y)
+			return -compare(x, y)
 		}
-		return cmp(x, y)
+		return compare(x, y)
 	}, nil
 }
 
