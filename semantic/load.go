@@ -272,45 +272,33 @@ func (l *loader) registerNames() {
 	l.domainByName = map[string]*domainDef{}
 	l.modelByName = map[string]*modelDef{}
 	l.metricByName = map[string]*metricDef{}
-	var domains []*domainDef
-	for _, d := range l.domains {
-		if d.d.Name == "" {
+	l.domains = registerUnique(l, l.domains, "domain", l.domainByName,
+		func(d *domainDef) (string, Pos) { return d.d.Name, d.f.pos(d.nameNode) })
+	l.models = registerUnique(l, l.models, "model", l.modelByName,
+		func(m *modelDef) (string, Pos) { return m.m.Name, m.f.pos(m.nameNode) })
+	l.metrics = registerUnique(l, l.metrics, "metric", l.metricByName,
+		func(m *metricDef) (string, Pos) { return m.m.Name, m.f.pos(m.nameNode) })
+}
+
+// registerUnique keeps the first definition of each name in byName, reports every later one as a
+// duplicate of it, and returns the kept definitions in order. Definitions without a name were
+// reported already and are dropped.
+func registerUnique[T any](l *loader, defs []T, kind string, byName map[string]T, name func(T) (string, Pos)) []T {
+	var kept []T
+	for _, d := range defs {
+		n, pos := name(d)
+		if n == "" {
 			continue
 		}
-		if first, dup := l.domainByName[d.d.Name]; dup {
-			l.report(d.f.pos(d.nameNode), "", "duplicate domain %s; the first is at %s", d.d.Name, first.f.pos(first.nameNode))
+		if first, dup := byName[n]; dup {
+			_, firstPos := name(first)
+			l.report(pos, "", "duplicate %s %s; the first is at %s", kind, n, firstPos)
 			continue
 		}
-		l.domainByName[d.d.Name] = d
-		domains = append(domains, d)
+		byName[n] = d
+		kept = append(kept, d)
 	}
-	l.domains = domains
-	var models []*modelDef
-	for _, m := range l.models {
-		if m.m.Name == "" {
-			continue
-		}
-		if first, dup := l.modelByName[m.m.Name]; dup {
-			l.report(m.f.pos(m.nameNode), "", "duplicate model %s; the first is at %s", m.m.Name, first.f.pos(first.nameNode))
-			continue
-		}
-		l.modelByName[m.m.Name] = m
-		models = append(models, m)
-	}
-	l.models = models
-	var metrics []*metricDef
-	for _, m := range l.metrics {
-		if m.m.Name == "" {
-			continue
-		}
-		if first, dup := l.metricByName[m.m.Name]; dup {
-			l.report(m.f.pos(m.nameNode), "", "duplicate metric %s; the first is at %s", m.m.Name, first.f.pos(first.nameNode))
-			continue
-		}
-		l.metricByName[m.m.Name] = m
-		metrics = append(metrics, m)
-	}
-	l.metrics = metrics
+	return kept
 }
 
 func (l *loader) modelNames() []string  { return sortedKeys(l.modelByName) }
