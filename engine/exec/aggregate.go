@@ -2,6 +2,7 @@ package exec
 
 import (
 	"context"
+	"encoding/binary"
 	"fmt"
 	"math/bits"
 	"sync"
@@ -306,6 +307,8 @@ func (h *hashAggregator) add(b arrow.RecordBatch) error {
 		}
 		if selected == n {
 			h.sel = nil
+		} else {
+			h.selectRowList(n)
 		}
 	}
 	for j, ev := range h.keyEvals {
@@ -352,8 +355,14 @@ func (h *hashAggregator) add(b arrow.RecordBatch) error {
 		if h.filterOf[k] >= 0 {
 			filter = filters[h.filterOf[k]]
 		}
-		rows := h.rowsFor(k, n, arg, filter)
-		if err := st.update(h.gids, arg, rows); err != nil {
+		var err error
+		if iu, ok := st.(indexedUpdater); ok && h.sel != nil && filter == nil && (arg == nil || arg.NullN() == 0) {
+			// The rows that count are exactly the selection: visit only them.
+			err = iu.updateIndexed(h.gids, arg, h.rowIdx)
+		} else {
+			err = st.update(h.gids, arg, h.rowsFor(k, n, arg, filter))
+		}
+		if err != nil {
 			return fmt.Errorf("aggregate %s: %w", h.aggs[k].Name, err)
 		}
 	}
@@ -460,7 +469,7 @@ func (h *hashAggregator) assignGroups(n int) error {
 		clear(gids)
 		return nil
 	}
-	rows := h.selectedRows(n)
+	rows := h.activeRows(n)
 	if h.sel != nil {
 		clear(gids)
 		if h.groups == 0 {
@@ -518,26 +527,42 @@ func (h *hashAggregator) assignGroups(n int) error {
 	return nil
 }
 
-// selectedRows returns the indices of the rows the selection keeps among the first n: every row
-// when there is no selection.
-func (h *hashAggregator) selectedRows(n int) []int32 {
-	if h.sel == nil {
-		for len(h.allIdx) < n {
-			h.allIdx = append(h.allIdx, int32(len(h.allIdx)))
-		}
-		return h.allIdx[:n]
+// activeRows returns the indices of the first n rows that count: the selected ones (listed by
+// selectRowList for the current batch), or every row when there is no selection.
+func (h *hashAggregator) activeRows(n int) []int32 {
+	if h.sel != nil {
+		return h.rowIdx
 	}
-	h.rowIdx = h.rowIdx[:0]
-	for b, byt := range h.sel[:(n+7)/8] {
-		for byt != 0 {
-			i := b*8 + bits.TrailingZeros8(byt)
-			if i < n {
-				h.rowIdx = append(h.rowIdx, int32(i))
+	for len(h.allIdx) < n {
+		h.allIdx = append(h.allIdx, int32(len(h.allIdx)))
+	}
+	return h.allIdx[:n]
+}
+
+// selectRowList lists in h.rowIdx the rows the selection keeps among the first n, reading the
+// bitmap a 64-bit word at a time.
+func (h *hashAggregator) selectRowList(n int) {
+	h.rowIdx = growTo(h.rowIdx[:0], n)
+	idx, k := h.rowIdx, 0
+	sel := h.sel[:(n+7)/8]
+	full := len(sel) / 8
+	for w := 0; w < full; w++ {
+		word := binary.LittleEndian.Uint64(sel[w*8:])
+		for word != 0 {
+			idx[k] = int32(w*64 + bits.TrailingZeros64(word))
+			k++
+			word &= word - 1
+		}
+	}
+	for b := full * 8; b < len(sel); b++ {
+		for byt := sel[b]; byt != 0; byt &= byt - 1 {
+			if i := b*8 + bits.TrailingZeros8(byt); i < n {
+				idx[k] = int32(i)
+				k++
 			}
-			byt &= byt - 1
 		}
 	}
-	return h.rowIdx
+	h.rowIdx = idx[:k]
 }
 
 // newGroup records a group first seen at row i of the current batch and returns its id.

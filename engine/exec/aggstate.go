@@ -28,6 +28,12 @@ type aggState interface {
 	build(mem memory.Allocator, n int) (arrow.Array, error)
 }
 
+// indexedUpdater is implemented by states with a faster path for the common case of a selection
+// and nothing else: idx lists the rows that count, in ascending order.
+type indexedUpdater interface {
+	updateIndexed(groups []uint32, arg arrow.Array, idx []int32) error
+}
+
 // newAggState returns the state for aggregate a, whose argument has type argType (nil when it
 // counts rows).
 func newAggState(env *Env, a plan.AggExpr) (aggState, error) {
@@ -85,6 +91,14 @@ func (s *countState) update(groups []uint32, _ arrow.Array, rows []byte) error {
 	}
 	for i, g := range groups {
 		counts[g] += int64(rows[i>>3] >> (i & 7) & 1)
+	}
+	return nil
+}
+
+func (s *countState) updateIndexed(groups []uint32, _ arrow.Array, idx []int32) error {
+	counts := s.counts
+	for _, i := range idx {
+		counts[groups[i]]++
 	}
 	return nil
 }
@@ -265,6 +279,17 @@ func (s *sumDecimalState) update(groups []uint32, arg arrow.Array, rows []byte) 
 		v := vals[i]
 		sums[g] = sums[g].Add(decimal128.New(v.HighBits()&int64(mask), v.LowBits()&mask))
 		counts[g] += int64(bit)
+	}
+	return nil
+}
+
+func (s *sumDecimalState) updateIndexed(groups []uint32, arg arrow.Array, idx []int32) error {
+	sums, counts := s.sums, s.counts
+	vals := values[decimal128.Num](arg)
+	for _, i := range idx {
+		g := groups[i]
+		sums[g] = sums[g].Add(vals[i])
+		counts[g]++
 	}
 	return nil
 }
