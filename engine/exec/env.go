@@ -40,13 +40,6 @@ func (e *Env) reserve(n int64) error {
 	return e.Budget.Reserve(n)
 }
 
-// release returns n bytes to the budget.
-func (e *Env) release(n int64) {
-	if e.Budget != nil {
-		e.Budget.Release(n)
-	}
-}
-
 // Budget caps the memory of one query. Its Allocator charges Arrow buffers; Reserve charges
 // other structures. It is safe for concurrent use by the query's goroutines.
 type Budget struct {

@@ -5,7 +5,6 @@ import (
 	"fmt"
 
 	"github.com/apache/arrow-go/v18/arrow"
-	"github.com/apache/arrow-go/v18/arrow/bitutil"
 
 	"github.com/koujing/koujing/engine/plan"
 )
@@ -78,18 +77,4 @@ func (f *Filter) Close() error {
 	keep(&f.out, nil)
 	closeEvaluator(f.eval)
 	return f.input.Close()
-}
-
-// countSelected returns how many rows of a predicate's bitmaps are true.
-func countSelected(vals, valid []byte, n int) int {
-	if valid == nil {
-		return bitutil.CountSetBits(vals, 0, n)
-	}
-	c := 0
-	for i := 0; i < n; i++ {
-		if selected(vals, valid, i) {
-			c++
-		}
-	}
-	return c
 }

@@ -97,9 +97,6 @@ func (m *internMap) grow() error {
 	return nil
 }
 
-// bytes returns the memory the map holds, for budget accounting.
-func (m *internMap) bytes() int64 { return int64(len(m.slots)) * 12 }
-
 // pairSet is a set of (group, value) pairs, counting per group how many distinct values it has
 // seen: the state of count_distinct. Open addressing, linear probing, at most half full.
 type pairSet struct {
