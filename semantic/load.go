@@ -90,13 +90,15 @@ type loader struct {
 	// reach their dimensions is then not checked, since the join graph lacks an edge.
 	graphIncomplete bool
 
-	domains []*domainDef
-	models  []*modelDef
-	metrics []*metricDef
+	connections []*connectionDef
+	domains     []*domainDef
+	models      []*modelDef
+	metrics     []*metricDef
 
-	domainByName map[string]*domainDef
-	modelByName  map[string]*modelDef
-	metricByName map[string]*metricDef
+	connectionByName map[string]*connectionDef
+	domainByName     map[string]*domainDef
+	modelByName      map[string]*modelDef
+	metricByName     map[string]*metricDef
 }
 
 func (l *loader) report(p Pos, hint, format string, args ...any) {
@@ -137,6 +139,9 @@ func (l *loader) load(fsys fs.FS) (*Catalog, error) {
 	}
 
 	l.registerNames()
+	if err := l.openConnections(); err != nil {
+		return nil, err
+	}
 	if err := l.checkModels(); err != nil {
 		return nil, err
 	}
@@ -191,15 +196,18 @@ func (l *loader) readFile(fsys fs.FS, name string) {
 	}
 }
 
-var topKeys = []string{"domains", "models", "metrics"}
+var topKeys = []string{"connections", "domains", "models", "metrics"}
 
 func (l *loader) readDocument(f *defFile, doc *yaml.Node) {
 	if doc.Kind != yaml.DocumentNode || len(doc.Content) == 0 || isNull(resolve(doc.Content[0])) {
 		return
 	}
-	top := l.object(f, doc.Content[0], "a definitions file", "a mapping with domains, models and metrics", topKeys)
+	top := l.object(f, doc.Content[0], "a definitions file", "a mapping with connections, domains, models and metrics", topKeys)
 	if top == nil {
 		return
+	}
+	for _, n := range l.list(f, top.get("connections"), "connections") {
+		l.readConnection(f, n)
 	}
 	for _, n := range l.list(f, top.get("domains"), "domains") {
 		l.readDomain(f, n)
@@ -269,6 +277,9 @@ func (l *loader) requireName(m *fields, kind string) (string, *yaml.Node) {
 // two definitions with one name wins; the second is dropped so that it causes no further
 // problems.
 func (l *loader) registerNames() {
+	l.connectionByName = map[string]*connectionDef{}
+	l.connections = registerUnique(l, l.connections, "connection", l.connectionByName,
+		func(c *connectionDef) (string, Pos) { return c.c.Name, c.f.pos(c.nameNode) })
 	l.domainByName = map[string]*domainDef{}
 	l.modelByName = map[string]*modelDef{}
 	l.metricByName = map[string]*metricDef{}
@@ -315,6 +326,10 @@ func (l *loader) catalog() *Catalog {
 		c.domains = append(c.domains, d.d)
 		c.domainByName[d.d.Name] = d.d
 	}
+	for _, cd := range l.connections {
+		c.connections = append(c.connections, cd.c)
+	}
+	sort.Slice(c.connections, func(i, j int) bool { return c.connections[i].Name < c.connections[j].Name })
 	for _, m := range l.models {
 		c.models = append(c.models, m.m)
 		c.modelByName[m.m.Name] = m.m

@@ -45,6 +45,7 @@ type modelDef struct {
 	sourceOK  bool
 	hasSchema bool
 	tableNode *yaml.Node
+	connNode  *yaml.Node
 	pkNodes   []*yaml.Node
 	dims      []*dimensionDef
 	measures  []*measureDef
@@ -198,7 +199,7 @@ func (l *loader) readSource(md *modelDef, fm *fields) {
 		l.report(f.pos(sm.node), sourceHint, "the source of %s has no table", md.what)
 		return
 	}
-	md.m.Source, md.tableNode, md.sourceOK = src, tableNode, true
+	md.m.Source, md.tableNode, md.connNode, md.sourceOK = src, tableNode, connNode, true
 }
 
 func (l *loader) readDimension(md *modelDef, n *yaml.Node) {
@@ -375,6 +376,9 @@ func (l *loader) parseExpr(f *defFile, n *yaml.Node, what string) sqlexpr.Node {
 // Only a cancelled context stops it early.
 func (l *loader) checkModels() error {
 	for _, md := range l.models {
+		if md.sourceOK && !l.connectionUsable(md) {
+			md.sourceOK = false
+		}
 		if md.sourceOK {
 			schema, err := l.resolver.TableSchema(l.ctx, md.m.Source)
 			if cerr := l.ctx.Err(); cerr != nil {
@@ -392,6 +396,28 @@ func (l *loader) checkModels() error {
 		l.checkMembers(md)
 	}
 	return nil
+}
+
+// connectionUsable reports whether a model's source names the demo, a file, or a connection that
+// was declared and opened; it reports an undeclared one.
+func (l *loader) connectionUsable(md *modelDef) bool {
+	name := md.m.Source.Connection
+	if md.m.Source.File != "" || name == DemoConnection {
+		return true
+	}
+	cd, ok := l.connectionByName[name]
+	if !ok {
+		if !l.incomplete {
+			names := []string{DemoConnection}
+			for _, c := range l.connections {
+				names = append(names, c.c.Name)
+			}
+			l.report(md.f.pos(md.connNode), suggestion(name, names, "the connections are"),
+				"%s reads connection %s, which is not declared; declare it under connections:", md.what, name)
+		}
+		return false
+	}
+	return cd.opened
 }
 
 func (l *loader) reportSourceError(md *modelDef, err error) {

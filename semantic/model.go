@@ -6,6 +6,7 @@ package semantic
 import (
 	"fmt"
 	"sort"
+	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
 
@@ -29,9 +30,10 @@ func (p Pos) String() string {
 // Catalog is a loaded and validated set of definitions. It is immutable and safe for concurrent
 // use; a new set of definitions is a new Catalog.
 type Catalog struct {
-	models  []*DataModel
-	metrics []*Metric
-	domains []*Domain
+	models      []*DataModel
+	metrics     []*Metric
+	domains     []*Domain
+	connections []*Connection
 
 	modelByName  map[string]*DataModel
 	metricByName map[string]*Metric
@@ -47,6 +49,9 @@ func (c *Catalog) Metrics() []*Metric { return c.metrics }
 
 // Domains returns the business domains, sorted by name.
 func (c *Catalog) Domains() []*Domain { return c.domains }
+
+// Connections returns the warehouse connections the definitions declare, sorted by name.
+func (c *Catalog) Connections() []*Connection { return c.connections }
 
 // Model returns the named data model, or nil.
 func (c *Catalog) Model(name string) *DataModel { return c.modelByName[name] }
@@ -113,6 +118,21 @@ func (s Source) String() string {
 
 // DemoConnection is the name of the built-in connection that serves the generated demo tables.
 const DemoConnection = "demo"
+
+// Connection is a PostgreSQL-compatible warehouse that models read, declared in the definitions.
+// Its URL comes from an environment variable or a file (a secret mounted by the platform), or,
+// for local use, is written in the definition; the loader resolves it.
+type Connection struct {
+	Name string
+	// URL is the connection string, resolved; URLFrom says where it came from, for messages.
+	URL     string
+	URLFrom string
+	// PoolSize is the most connections kept open to the warehouse.
+	PoolSize int32
+	// StatementTimeout, when not zero, bounds each statement on the warehouse's side.
+	StatementTimeout time.Duration
+	Pos              Pos
+}
 
 // DataModel is a table or view with a primary key, dimensions, measures and relationships.
 type DataModel struct {
