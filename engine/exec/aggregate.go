@@ -111,7 +111,7 @@ func (h *HashAggregate) Next(ctx context.Context) (arrow.RecordBatch, error) {
 		keep(&h.out, nil)
 		return nil, nil
 	}
-	end := min(h.pos+h.env.batchRows(), h.rows)
+	end := min(h.pos+h.env.BatchSize(), h.rows)
 	cols := make([]arrow.Array, len(h.result))
 	for i, c := range h.result {
 		cols[i] = array.NewSlice(c, int64(h.pos), int64(end))

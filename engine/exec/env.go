@@ -25,7 +25,9 @@ type Env struct {
 	BatchRows int
 }
 
-func (e *Env) batchRows() int {
+// BatchSize returns how many rows operators put in a batch they build: BatchRows, or
+// DefaultBatchRows when it is zero.
+func (e *Env) BatchSize() int {
 	if e.BatchRows > 0 {
 		return e.BatchRows
 	}

@@ -404,7 +404,7 @@ func (j *HashJoin) Next(ctx context.Context) (arrow.RecordBatch, error) {
 	for {
 		if j.batch != nil && int(j.row) < int(j.batch.NumRows()) {
 			j.pi, j.bi = j.pi[:0], j.bi[:0]
-			j.joinRows(j.env.batchRows())
+			j.joinRows(j.env.BatchSize())
 			if len(j.pi) > 0 {
 				return j.emit(j.batch, j.pi, j.bi)
 			}
@@ -538,7 +538,7 @@ func (j *HashJoin) emit(probe arrow.RecordBatch, pi, bi []int32) (arrow.RecordBa
 // columns; once there are none left it ends the join.
 func (j *HashJoin) emitUnmatchedBuild() (arrow.RecordBatch, error) {
 	j.pi, j.bi = j.pi[:0], j.bi[:0]
-	limit := j.env.batchRows()
+	limit := j.env.BatchSize()
 	for ; j.unmatched < len(j.matched) && len(j.bi) < limit; j.unmatched++ {
 		if !j.matched[j.unmatched] {
 			j.pi, j.bi = append(j.pi, -1), append(j.bi, int32(j.unmatched))

@@ -154,7 +154,7 @@ func (s *Sort) Next(ctx context.Context) (arrow.RecordBatch, error) {
 		keep(&s.out, nil)
 		return nil, nil
 	}
-	end := min(s.pos+int64(s.env.batchRows()), s.sorted.NumRows())
+	end := min(s.pos+int64(s.env.BatchSize()), s.sorted.NumRows())
 	keep(&s.out, s.sorted.NewSlice(s.pos, end))
 	s.pos = end
 	return s.out, nil
