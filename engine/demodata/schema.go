@@ -113,6 +113,12 @@ func TableNames() []string {
 	return []string{Customers, Products, Orders, OrderItems}
 }
 
+// PrimaryKey returns the column that identifies a row of the named table, or "" for a name that
+// is not one of TableNames.
+func PrimaryKey(table string) string {
+	return map[string]string{Customers: "customer_id", Products: "product_id", Orders: "order_id", OrderItems: "item_id"}[table]
+}
+
 // Schema returns the schema of the named table, without generating any data. The schema is
 // shared and must not be modified. It reports false for a name that is not one of TableNames.
 func Schema(table string) (*arrow.Schema, bool) {

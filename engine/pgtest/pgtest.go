@@ -11,7 +11,6 @@ import (
 	"encoding/hex"
 	"fmt"
 	"os"
-	"sync"
 	"testing"
 	"time"
 
@@ -34,15 +33,20 @@ const (
 // authentication and a database named test.
 const DefaultURL = "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
 
+// URL returns the test server's URL: URLEnv's value, or DefaultURL.
+func URL() string {
+	if url := os.Getenv(URLEnv); url != "" {
+		return url
+	}
+	return DefaultURL
+}
+
 // Connect returns a pool connected to the test server, closed when the test ends. Its sessions
 // use the UTC time zone. If the server cannot be reached within a few seconds, the test is
 // skipped, or fails if RequireEnv is 1.
 func Connect(tb testing.TB) *pgxpool.Pool {
 	tb.Helper()
-	url := os.Getenv(URLEnv)
-	if url == "" {
-		url = DefaultURL
-	}
+	url := URL()
 	pool, err := connect(url)
 	if err != nil {
 		if os.Getenv(RequireEnv) == "1" {
@@ -111,51 +115,16 @@ func NewSchema(tb testing.TB, pool *pgxpool.Pool) string {
 	return name
 }
 
-// primaryKeys are the demo tables' primary keys, added after loading because building an index
-// once is faster than maintaining it row by row.
-var primaryKeys = map[string]string{
-	demodata.Customers:  "customer_id",
-	demodata.Products:   "product_id",
-	demodata.Orders:     "order_id",
-	demodata.OrderItems: "item_id",
-}
-
-// LoadDemo loads d into a new schema (see NewSchema), one table per demo table with the same
-// name, columns and rows, adds the primary keys, analyzes the tables, and returns the schema's
-// name. The tables are copied in parallel, one pool connection each.
+// LoadDemo loads d into a new schema (see NewSchema) with postgres.LoadDataset — one table per
+// demo table with the same name, columns and rows, with primary keys, analyzed — and returns the
+// schema's name.
 func LoadDemo(tb testing.TB, pool *pgxpool.Pool, d *demodata.Dataset) string {
 	tb.Helper()
 	schema := NewSchema(tb, pool)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute)
 	defer cancel()
-
-	tables := d.Tables()
-	errs := make([]error, len(tables))
-	var wg sync.WaitGroup
-	for i, t := range tables {
-		wg.Go(func() {
-			if _, err := postgres.CopyTable(ctx, pool, schema, t.Name(), t); err != nil {
-				errs[i] = err
-				return
-			}
-			if key, ok := primaryKeys[t.Name()]; ok {
-				sql := fmt.Sprintf("ALTER TABLE %s ADD PRIMARY KEY (%s)",
-					pgx.Identifier{schema, t.Name()}.Sanitize(), pgx.Identifier{key}.Sanitize())
-				if _, err := pool.Exec(ctx, sql); err != nil {
-					errs[i] = fmt.Errorf("add primary key to %s: %w", t.Name(), err)
-					return
-				}
-			}
-			if _, err := pool.Exec(ctx, "ANALYZE "+pgx.Identifier{schema, t.Name()}.Sanitize()); err != nil {
-				errs[i] = fmt.Errorf("analyze %s: %w", t.Name(), err)
-			}
-		})
-	}
-	wg.Wait()
-	for _, err := range errs {
-		if err != nil {
-			tb.Fatalf("load demo data into %s: %v", schema, err)
-		}
+	if err := postgres.LoadDataset(ctx, pool, schema, d); err != nil {
+		tb.Fatalf("load demo data: %v", err)
 	}
 	return schema
 }
