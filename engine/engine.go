@@ -14,13 +14,17 @@ import (
 
 	"github.com/koujing/koujing/engine/exec"
 	"github.com/koujing/koujing/engine/plan"
+	"github.com/koujing/koujing/engine/postgres"
 	"github.com/koujing/koujing/engine/source"
 )
 
 // TableResolver finds the data a scan reads. Implementations are safe for concurrent use.
 type TableResolver interface {
-	// Table returns the table named name within source; the engine does not release it.
+	// Table returns the in-memory table named name within source; the engine does not release it.
 	Table(source, name string) (*source.Table, error)
+	// Warehouse returns the PostgreSQL connection whose name is source, if source is a
+	// warehouse: its tables are queried rather than read into memory.
+	Warehouse(source string) (*postgres.Connection, bool)
 }
 
 // ErrTooManyRows is returned when a result would have more rows than Options.MaxRows.
@@ -94,19 +98,41 @@ func (e *Engine) Execute(ctx context.Context, root plan.Node) (res *Result, err 
 	if err != nil {
 		return nil, err
 	}
-	batches, err := exec.Collect(ctx, op)
+	batches, rows, err := collectAtMost(ctx, op, e.opts.MaxRows)
 	if err != nil {
 		return nil, err
 	}
-	res = &Result{Schema: op.Schema(), Batches: batches, PeakMemory: budget.Peak()}
-	for _, bt := range batches {
-		res.Rows += bt.NumRows()
+	return &Result{Schema: op.Schema(), Batches: batches, Rows: rows, PeakMemory: budget.Peak()}, nil
+}
+
+// collectAtMost runs op to the end and keeps its batches, failing as soon as they hold more than
+// maxRows rows: closing op then stops the work still under way, a warehouse statement included.
+func collectAtMost(ctx context.Context, op exec.Operator, maxRows int64) (batches []arrow.RecordBatch, rows int64, err error) {
+	defer func() {
+		if cerr := op.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			for _, b := range batches {
+				b.Release()
+			}
+			batches, rows = nil, 0
+		}
+	}()
+	if err := op.Open(ctx); err != nil {
+		return nil, 0, err
 	}
-	if res.Rows > e.opts.MaxRows {
-		res.Release()
-		return nil, fmt.Errorf("%w: more than %d; add a filter or a limit", ErrTooManyRows, e.opts.MaxRows)
+	for {
+		b, err := op.Next(ctx)
+		if err != nil || b == nil {
+			return batches, rows, err
+		}
+		if rows += b.NumRows(); rows > maxRows {
+			return batches, rows, fmt.Errorf("%w: more than %d; add a filter or a limit", ErrTooManyRows, maxRows)
+		}
+		b.Retain()
+		batches = append(batches, b)
 	}
-	return res, nil
 }
 
 // builder turns one plan into operators. Within a scope, operators built twice from the same
@@ -122,6 +148,8 @@ type builder struct {
 	// peeled remembers each node split by peelFilter, so that every copy of a pipeline scans
 	// the same (peeled) scan node and therefore shares its morsels.
 	peeled map[plan.Node]peeledFilter
+	// statements lists the SQL sent to warehouses, for explain.
+	statements []ExplainedStatement
 }
 
 type peeledFilter struct {
@@ -174,6 +202,9 @@ func (c columns) has(name string) bool { return c == nil || c[name] }
 // build returns the operators for n. need says which of n's columns its parent reads; operators
 // may leave the others out of their batches (joins do, which spares gathering them).
 func (b *builder) build(n plan.Node, need columns) (exec.Operator, error) {
+	if op, ok, err := b.pushDown(n); ok || err != nil {
+		return op, err
+	}
 	switch x := n.(type) {
 	case *plan.Scan:
 		return b.scan(x, need)
@@ -208,7 +239,7 @@ func (b *builder) build(n plan.Node, need columns) (exec.Operator, error) {
 			read = read.with(a.Arg, a.Filter)
 		}
 		ways := 1
-		if partitionable(input) {
+		if b.partitionable(input) {
 			ways = b.engine.opts.Parallelism
 		}
 		restore := b.newScope()
@@ -377,17 +408,71 @@ func (b *builder) peelFilter(n plan.Node) (plan.Node, plan.Expr, error) {
 // partitionable reports whether n can run as several pipelines over disjoint parts of its
 // scans: it streams rows (scans, filters, projections) and joins them only against build sides
 // that every copy shares. Full joins, sorts, limits and nested aggregates need all rows in one
-// place.
-func partitionable(n plan.Node) bool {
+// place, and a warehouse answers one statement once: copies of it would each return every row.
+func (b *builder) partitionable(n plan.Node) bool {
 	switch x := n.(type) {
 	case *plan.Scan:
-		return true
+		_, warehouse := b.engine.tables.Warehouse(x.Source)
+		return !warehouse
 	case *plan.Filter:
-		return partitionable(x.Input)
+		return b.partitionable(x.Input)
 	case *plan.Project:
-		return partitionable(x.Input)
+		return b.partitionable(x.Input)
 	case *plan.Join:
-		return x.Kind != plan.FullJoin && partitionable(x.Left)
+		return x.Kind != plan.FullJoin && b.partitionable(x.Left)
 	}
 	return false
+}
+
+// warehouseOf returns the warehouse every scan under n reads, or nil when n reads another source
+// or more than one warehouse.
+func (b *builder) warehouseOf(n plan.Node) *postgres.Connection {
+	var conn *postgres.Connection
+	ok := true
+	var walk func(plan.Node)
+	walk = func(n plan.Node) {
+		if s, isScan := n.(*plan.Scan); isScan {
+			c, warehouse := b.engine.tables.Warehouse(s.Source)
+			if !warehouse || (conn != nil && c != conn) {
+				ok = false
+			}
+			conn = c
+		}
+		for _, k := range n.Children() {
+			walk(k)
+		}
+	}
+	walk(n)
+	if !ok {
+		return nil
+	}
+	return conn
+}
+
+// pushDown runs n in its warehouse, as one SQL statement, when every table n reads lives there:
+// the warehouse does the joins and aggregates, and only the result travels. A subtree the SQL
+// compiler cannot express runs in the engine instead, with its children still pushed down where
+// they can be (down to each scan and its filter, at least).
+func (b *builder) pushDown(n plan.Node) (exec.Operator, bool, error) {
+	conn := b.warehouseOf(n)
+	if conn == nil {
+		return nil, false, nil
+	}
+	stmt, err := postgres.BuildSQL(n)
+	if err != nil {
+		if _, isScan := n.(*plan.Scan); isScan {
+			return nil, false, fmt.Errorf("read %s from %s: %w", n.(*plan.Scan).Table, conn.Name(), err)
+		}
+		return nil, false, nil
+	}
+	b.statements = append(b.statements, ExplainedStatement{Connection: conn.Name(), SQL: stmt.SQL, Params: paramTexts(stmt.Params)})
+	return postgres.NewQueryOperator(b.env, conn, stmt), true, nil
+}
+
+func paramTexts(params []*plan.Literal) []string {
+	out := make([]string, len(params))
+	for i, p := range params {
+		out[i] = p.String()
+	}
+	return out
 }

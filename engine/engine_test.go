@@ -17,6 +17,7 @@ import (
 
 	"github.com/koujing/koujing/engine/exec"
 	"github.com/koujing/koujing/engine/plan"
+	"github.com/koujing/koujing/engine/postgres"
 	"github.com/koujing/koujing/engine/source"
 )
 
@@ -60,6 +61,9 @@ var customersRows = []string{`[
 
 // tableMap is a TableResolver over in-memory tables, named source:table.
 type tableMap map[string]*source.Table
+
+// Warehouse reports that the test tables are all in memory.
+func (ts tableMap) Warehouse(string) (*postgres.Connection, bool) { return nil, false }
 
 func (ts tableMap) Table(src, name string) (*source.Table, error) {
 	t, ok := ts[src+":"+name]

@@ -5,12 +5,14 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"strings"
 	"sync"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
 	"github.com/koujing/koujing/engine/demodata"
+	"github.com/koujing/koujing/engine/postgres"
 	"github.com/koujing/koujing/engine/source"
 )
 
@@ -23,14 +25,16 @@ const (
 // ErrUnknownTable is wrapped by errors about a table its source does not have.
 var ErrUnknownTable = errors.New("unknown table")
 
-// Sources serves the tables that data models point at: the generated demo dataset (source "demo")
-// and CSV or Parquet files (source "file", named by path), each file read into memory once. It
-// implements TableResolver and is safe for concurrent use.
+// Sources serves the tables that data models point at: the generated demo dataset (source "demo"),
+// CSV or Parquet files (source "file", named by path), each read into memory once, and tables of
+// PostgreSQL-compatible warehouses (source: the connection's name), which stay where they are
+// and are queried. It implements TableResolver and is safe for concurrent use.
 type Sources struct {
-	mem   memory.Allocator
-	mu    sync.Mutex
-	demo  *demodata.Dataset
-	files map[string]*fileTable
+	mem        memory.Allocator
+	mu         sync.Mutex
+	demo       *demodata.Dataset
+	files      map[string]*fileTable
+	warehouses map[string]*postgres.Connection
 }
 
 type fileTable struct {
@@ -41,7 +45,35 @@ type fileTable struct {
 
 // NewSources returns sources that allocate file tables from mem.
 func NewSources(mem memory.Allocator) *Sources {
-	return &Sources{mem: mem, files: map[string]*fileTable{}}
+	return &Sources{mem: mem, files: map[string]*fileTable{}, warehouses: map[string]*postgres.Connection{}}
+}
+
+// OpenWarehouse opens a connection to a PostgreSQL-compatible warehouse, whose tables are then
+// the source of that name. The database need not be up yet: queries report it unavailable until
+// it is.
+func (s *Sources) OpenWarehouse(ctx context.Context, cfg postgres.ConnectionConfig) error {
+	if cfg.Name == DemoSource || cfg.Name == FileSource {
+		return fmt.Errorf("connection name %q is reserved", cfg.Name)
+	}
+	c, err := postgres.Open(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if old := s.warehouses[cfg.Name]; old != nil {
+		old.Close()
+	}
+	s.warehouses[cfg.Name] = c
+	return nil
+}
+
+// Warehouse returns the warehouse connection of that name, if source is one.
+func (s *Sources) Warehouse(source string) (*postgres.Connection, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c, ok := s.warehouses[source]
+	return c, ok
 }
 
 // SetDemo makes d the demo connection's data; the Sources release it on Close.
@@ -54,13 +86,31 @@ func (s *Sources) SetDemo(d *demodata.Dataset) {
 	s.demo = d
 }
 
-// Tables returns the tables a connection has, and whether the connection exists. Files are not
-// listed.
-func (s *Sources) Tables(connection string) ([]string, bool) {
+// Tables returns the tables of a connection that a model could name instead of table: the demo's
+// tables, or a warehouse's tables in table's schema ("schema.table" names when table has one).
+// It reports false for files and unknown connections.
+func (s *Sources) Tables(ctx context.Context, connection, table string) ([]string, bool) {
 	if connection == DemoSource {
 		return demodata.TableNames(), true
 	}
-	return nil, false
+	c, ok := s.Warehouse(connection)
+	if !ok {
+		return nil, false
+	}
+	schema, _, qualified := strings.Cut(table, ".")
+	if !qualified {
+		schema = ""
+	}
+	names, err := c.Tables(ctx, schema)
+	if err != nil {
+		return nil, false
+	}
+	if qualified {
+		for i, n := range names {
+			names[i] = schema + "." + n
+		}
+	}
+	return names, true
 }
 
 // TableSchema returns a table's schema without reading its rows where the source allows: the demo
@@ -76,14 +126,22 @@ func (s *Sources) TableSchema(ctx context.Context, src, name string) (*arrow.Sch
 	case FileSource:
 		return source.FileSchema(ctx, name)
 	}
+	if c, ok := s.Warehouse(src); ok {
+		sc, err := c.TableSchema(ctx, name)
+		if errors.Is(err, postgres.ErrNoTable) {
+			return nil, fmt.Errorf("%w: %w", ErrUnknownTable, err)
+		}
+		return sc, err
+	}
 	return nil, unknownConnection(src)
 }
 
 func unknownConnection(src string) error {
-	return fmt.Errorf("unknown connection %q; models can read the built-in %q connection or a file", src, DemoSource)
+	return fmt.Errorf("unknown connection %q; declare it under connections:, or read the built-in %q connection or a file", src, DemoSource)
 }
 
-// Table returns the table to scan, reading a file on first use.
+// Table returns the in-memory table to scan, reading a file on first use. Warehouse tables are not
+// read into memory: the planner queries them (see Warehouse).
 func (s *Sources) Table(src, name string) (*source.Table, error) {
 	switch src {
 	case DemoSource:
@@ -156,4 +214,8 @@ func (s *Sources) Close() {
 		}
 	}
 	s.files = map[string]*fileTable{}
+	for _, c := range s.warehouses {
+		c.Close()
+	}
+	s.warehouses = map[string]*postgres.Connection{}
 }
