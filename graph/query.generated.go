@@ -10,6 +10,7 @@ import (
 	"sync/atomic"
 
 	"github.com/99designs/gqlgen/graphql"
+	"github.com/koujing/koujing/engine"
 	"github.com/koujing/koujing/engine/plan"
 	"github.com/koujing/koujing/graph/model"
 	"github.com/koujing/koujing/resolvers/gqltype"
@@ -52,6 +53,61 @@ func (ec *executionContext) _Explanation_plan(ctx context.Context, field graphql
 }
 func (ec *executionContext) fieldContext_Explanation_plan(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Explanation", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _Explanation_physicalPlan(ctx context.Context, field graphql.CollectedField, obj *model.Explanation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Explanation_physicalPlan(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PhysicalPlan, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Explanation_physicalPlan(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Explanation", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _Explanation_statements(ctx context.Context, field graphql.CollectedField, obj *model.Explanation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Explanation_statements(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Statements, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*engine.ExplainedStatement) graphql.Marshaler {
+			return ec.marshalNSQLStatement2ᚕᚖgithubᚗcomᚋkoujingᚋkoujingᚋengineᚐExplainedStatementᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Explanation_statements(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Explanation",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SQLStatement(ctx, field)
+		},
+	}
+	return fc, nil
 }
 
 func (ec *executionContext) _MetricResult_columns(ctx context.Context, field graphql.CollectedField, obj *model.MetricResult) (ret graphql.Marshaler) {
@@ -286,6 +342,75 @@ func (ec *executionContext) _ResultColumn_granularity(ctx context.Context, field
 }
 func (ec *executionContext) fieldContext_ResultColumn_granularity(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("ResultColumn", field, false, false, errors.New("field of type Granularity does not have child fields"))
+}
+
+func (ec *executionContext) _SQLStatement_connection(ctx context.Context, field graphql.CollectedField, obj *engine.ExplainedStatement) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SQLStatement_connection(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Connection, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SQLStatement_connection(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SQLStatement", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _SQLStatement_sql(ctx context.Context, field graphql.CollectedField, obj *engine.ExplainedStatement) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SQLStatement_sql(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.SQL, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SQLStatement_sql(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SQLStatement", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _SQLStatement_params(ctx context.Context, field graphql.CollectedField, obj *engine.ExplainedStatement) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SQLStatement_params(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Params, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SQLStatement_params(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SQLStatement", field, false, false, errors.New("field of type String does not have child fields"))
 }
 
 // endregion **************************** field.gotpl *****************************
@@ -569,6 +694,16 @@ func (ec *executionContext) _Explanation(ctx context.Context, sel ast.SelectionS
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "physicalPlan":
+			out.Values[i] = ec._Explanation_physicalPlan(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "statements":
+			out.Values[i] = ec._Explanation_statements(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -712,6 +847,54 @@ func (ec *executionContext) _ResultColumn(ctx context.Context, sel ast.Selection
 			out.Values[i] = ec._ResultColumn_granularity(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
 				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var sQLStatementImplementors = []string{"SQLStatement"}
+
+func (ec *executionContext) _SQLStatement(ctx context.Context, sel ast.SelectionSet, obj *engine.ExplainedStatement) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, sQLStatementImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("SQLStatement")
+		case "connection":
+			out.Values[i] = ec._SQLStatement_connection(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "sql":
+			out.Values[i] = ec._SQLStatement_sql(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "params":
+			out.Values[i] = ec._SQLStatement_params(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
 			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
@@ -887,6 +1070,32 @@ func (ec *executionContext) marshalNResultColumn2ᚖgithubᚗcomᚋkoujingᚋkou
 		return graphql.Null
 	}
 	return ec._ResultColumn(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNSQLStatement2ᚕᚖgithubᚗcomᚋkoujingᚋkoujingᚋengineᚐExplainedStatementᚄ(ctx context.Context, sel ast.SelectionSet, v []*engine.ExplainedStatement) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNSQLStatement2ᚖgithubᚗcomᚋkoujingᚋkoujingᚋengineᚐExplainedStatement(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNSQLStatement2ᚖgithubᚗcomᚋkoujingᚋkoujingᚋengineᚐExplainedStatement(ctx context.Context, sel ast.SelectionSet, v *engine.ExplainedStatement) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._SQLStatement(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalOFilterInput2ᚕᚖgithubᚗcomᚋkoujingᚋkoujingᚋgraphᚋmodelᚐFilterInputᚄ(ctx context.Context, v any) ([]*model.FilterInput, error) {

@@ -95,7 +95,9 @@ type ComplexityRoot struct {
 	}
 
 	Explanation struct {
-		Plan func(childComplexity int) int
+		PhysicalPlan func(childComplexity int) int
+		Plan         func(childComplexity int) int
+		Statements   func(childComplexity int) int
 	}
 
 	Measure struct {
@@ -191,6 +193,12 @@ type ComplexityRoot struct {
 		Metric      func(childComplexity int) int
 		Name        func(childComplexity int) int
 		Type        func(childComplexity int) int
+	}
+
+	SQLStatement struct {
+		Connection func(childComplexity int) int
+		Params     func(childComplexity int) int
+		SQL        func(childComplexity int) int
 	}
 }
 
@@ -431,12 +439,24 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Domain.Owner(childComplexity), true
 
+	case "Explanation.physicalPlan":
+		if e.ComplexityRoot.Explanation.PhysicalPlan == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Explanation.PhysicalPlan(childComplexity), true
 	case "Explanation.plan":
 		if e.ComplexityRoot.Explanation.Plan == nil {
 			break
 		}
 
 		return e.ComplexityRoot.Explanation.Plan(childComplexity), true
+	case "Explanation.statements":
+		if e.ComplexityRoot.Explanation.Statements == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Explanation.Statements(childComplexity), true
 
 	case "Measure.aggregation":
 		if e.ComplexityRoot.Measure.Agg == nil {
@@ -871,6 +891,25 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.ResultColumn.Type(childComplexity), true
+
+	case "SQLStatement.connection":
+		if e.ComplexityRoot.SQLStatement.Connection == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SQLStatement.Connection(childComplexity), true
+	case "SQLStatement.params":
+		if e.ComplexityRoot.SQLStatement.Params == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SQLStatement.Params(childComplexity), true
+	case "SQLStatement.sql":
+		if e.ComplexityRoot.SQLStatement.SQL == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SQLStatement.SQL(childComplexity), true
 
 	}
 	return 0, false
@@ -1498,7 +1537,7 @@ enum ColumnType {
   DATE
 }
 
-"""The plan a metric query would run."""
+"""How a metric query would be answered."""
 type Explanation {
   """
   The logical plan as an indented tree, read from the top: the last step first, each step's inputs
@@ -1506,6 +1545,23 @@ type Explanation {
   joined, so that no row is counted twice.
   """
   plan: String!
+  """
+  The plan as it would run: the logical plan with each part that a warehouse runs replaced by a
+  line naming the warehouse and the statement (see ` + "`" + `statements` + "`" + `). The rest runs in Koujing's engine.
+  """
+  physicalPlan: String!
+  """The SQL statements warehouses would run, in the order ` + "`" + `physicalPlan` + "`" + ` lists them."""
+  statements: [SQLStatement!]!
+}
+
+"""A statement sent to a warehouse."""
+type SQLStatement {
+  """The name of the warehouse connection that runs it."""
+  connection: String!
+  """The statement's text, exactly as sent; values appear only as parameters $1, $2, …."""
+  sql: String!
+  """The values of the parameters $1, $2, …, written as SQL constants."""
+  params: [String!]!
 }
 `, BuiltIn: false},
 	{Name: "../schema/schema.graphqls", Input: `"""
@@ -1698,6 +1754,10 @@ func (ec *executionContext) childFields_Explanation(ctx context.Context, field g
 	switch field.Name {
 	case "plan":
 		return ec.fieldContext_Explanation_plan(ctx, field)
+	case "physicalPlan":
+		return ec.fieldContext_Explanation_physicalPlan(ctx, field)
+	case "statements":
+		return ec.fieldContext_Explanation_statements(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Explanation", field.Name)
 }
@@ -1864,6 +1924,18 @@ func (ec *executionContext) childFields_ResultColumn(ctx context.Context, field 
 		return ec.fieldContext_ResultColumn_granularity(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type ResultColumn", field.Name)
+}
+
+func (ec *executionContext) childFields_SQLStatement(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "connection":
+		return ec.fieldContext_SQLStatement_connection(ctx, field)
+	case "sql":
+		return ec.fieldContext_SQLStatement_sql(ctx, field)
+	case "params":
+		return ec.fieldContext_SQLStatement_params(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type SQLStatement", field.Name)
 }
 
 func (ec *executionContext) childFields___Directive(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {

@@ -15,6 +15,7 @@ import (
 
 	"github.com/koujing/koujing/engine"
 	"github.com/koujing/koujing/engine/exec"
+	"github.com/koujing/koujing/engine/source"
 	"github.com/koujing/koujing/semantic"
 )
 
@@ -26,6 +27,7 @@ const (
 	CodeTooManyRows       = "TOO_MANY_ROWS"
 	CodeResourceExhausted = "RESOURCE_EXHAUSTED"
 	CodeTimeout           = "TIMEOUT"
+	CodeSourceUnavailable = "SOURCE_UNAVAILABLE"
 	CodeCancelled         = "CANCELLED"
 	CodeQueryTooDeep      = "QUERY_TOO_DEEP"
 	CodeRequestTooLarge   = "REQUEST_TOO_LARGE"
@@ -48,6 +50,8 @@ var errorClasses = []struct {
 	{semantic.ErrInvalidQuery, CodeInvalidQuery, ""},
 	{engine.ErrTooManyRows, CodeTooManyRows, ""},
 	{exec.ErrMemoryLimit, CodeResourceExhausted, ""},
+	// The driver's message names hosts and ports, which are not the caller's business; it is logged.
+	{source.ErrUnavailable, CodeSourceUnavailable, "a data source is unavailable right now; retry the query once it is back"},
 	{context.DeadlineExceeded, CodeTimeout, "the query took longer than it may; narrow it with filters or a time range, or group by fewer dimensions"},
 	{context.Canceled, CodeCancelled, "the request was cancelled before it finished"},
 }
@@ -74,6 +78,9 @@ func (p errorPresenter) present(ctx context.Context, err error) *gqlerror.Error 
 	gqlErr := graphql.DefaultErrorPresenter(ctx, err)
 	for _, c := range errorClasses {
 		if errors.Is(err, c.class) {
+			if c.code == CodeSourceUnavailable {
+				p.log.WarnContext(ctx, "data source unavailable", "path", gqlErr.Path.String(), "err", err)
+			}
 			if c.message != "" {
 				gqlErr.Message = c.message
 			}

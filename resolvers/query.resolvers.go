@@ -8,6 +8,7 @@ package resolvers
 import (
 	"context"
 
+	"github.com/koujing/koujing/engine"
 	"github.com/koujing/koujing/graph"
 	"github.com/koujing/koujing/graph/model"
 	"github.com/koujing/koujing/semantic"
@@ -18,11 +19,15 @@ func (r *queryResolver) Query(ctx context.Context, input model.MetricQueryInput)
 }
 
 func (r *queryResolver) Explain(ctx context.Context, input model.MetricQueryInput) (*model.Explanation, error) {
-	p, err := r.svc.Explain(metricQuery(input))
+	ex, err := r.svc.Explain(metricQuery(input))
 	if err != nil {
 		return nil, err
 	}
-	return &model.Explanation{Plan: p}, nil
+	statements := make([]*engine.ExplainedStatement, len(ex.Statements))
+	for i := range ex.Statements {
+		statements[i] = &ex.Statements[i]
+	}
+	return &model.Explanation{Plan: ex.Logical, PhysicalPlan: ex.Physical, Statements: statements}, nil
 }
 
 func (r *resultColumnResolver) Type(ctx context.Context, obj *semantic.OutputColumn) (model.ColumnType, error) {

@@ -184,14 +184,23 @@ func TestQueryFilterValueIsData(t *testing.T) {
 
 func TestExplain(t *testing.T) {
 	srv := server(t, fixture.demo, HandlerOptions{})
-	var data struct{ Explain struct{ Plan string } }
-	mustData(t, post(t, srv, `{ explain(input: {metrics: ["aov"], dimensions: ["customers.segment"]}) { plan } }`, nil), &data)
+	var data struct {
+		Explain struct {
+			Plan, PhysicalPlan string
+			Statements         []struct{ SQL string }
+		}
+	}
+	mustData(t, post(t, srv, `{ explain(input: {metrics: ["aov"], dimensions: ["customers.segment"]}) { plan physicalPlan statements { sql } } }`, nil), &data)
 	want, err := fixture.demo.Explain(semantic.MetricQuery{Metrics: []string{"aov"}, Dimensions: []string{"customers.segment"}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if data.Explain.Plan != want || !strings.Contains(data.Explain.Plan, "Aggregate") {
-		t.Errorf("plan = %q, want %q with an Aggregate", data.Explain.Plan, want)
+	if data.Explain.Plan != want.Logical || !strings.Contains(data.Explain.Plan, "Aggregate") {
+		t.Errorf("plan = %q, want %q with an Aggregate", data.Explain.Plan, want.Logical)
+	}
+	// The demo lives in memory: everything runs in the engine, and no warehouse gets a statement.
+	if data.Explain.PhysicalPlan != want.Logical || len(data.Explain.Statements) != 0 {
+		t.Errorf("physical plan %q with %d statements; want the logical plan and none", data.Explain.PhysicalPlan, len(data.Explain.Statements))
 	}
 	checkNoLeak(t)
 }

@@ -2,10 +2,9 @@ package semantic_test
 
 import (
 	"context"
-	"io/fs"
 	"os"
 	"path/filepath"
-	"regexp"
+	"strings"
 	"testing"
 
 	"github.com/apache/arrow-go/v18/arrow/memory"
@@ -65,20 +64,7 @@ func TestOracleFromFiles(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	demoSource := regexp.MustCompile(`source: \{connection: demo, table: (\w+)\}`)
-	err = fs.WalkDir(demo.FS, ".", func(path string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
-		}
-		data, err := fs.ReadFile(demo.FS, path)
-		if err != nil {
-			return err
-		}
-		return os.WriteFile(filepath.Join(dir, path), demoSource.ReplaceAll(data, []byte("source: {file: $1.csv}")), 0o644)
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	writeDemoDefinitions(t, dir, func(table string) string { return "{file: " + table + ".csv}" }, nil)
 	src := engine.NewSources(mem)
 	defer src.Close()
 	cat, err := semantic.LoadDir(ctx, dir, semantic.SourcesResolver(src))
@@ -110,5 +96,83 @@ func runOracle(t *testing.T, svc *semantic.Service, pool *pgxpool.Pool, schema s
 				t.Errorf("PostgreSQL returned no rows; the case checks nothing")
 			}
 		})
+	}
+}
+
+// TestOracleWarehouse runs the oracle suite with the demo tables in PostgreSQL: once with every
+// model there, when each whole query must become one statement the warehouse runs, and once with
+// orders and their items there but customers and products read from CSV files, when the engine
+// joins what the warehouse sends with what it read itself (federation).
+func TestOracleWarehouse(t *testing.T) {
+	pool := pgtest.Connect(t)
+	ctx := context.Background()
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	defer mem.AssertSize(t, 0)
+	ds, err := demodata.Generate(ctx, mem, oracleScale)
+	if err != nil {
+		t.Fatal(err)
+	}
+	schema := pgtest.LoadDemo(t, pool, ds)
+	files := t.TempDir()
+	err = demodata.WriteCSV(ctx, files, ds)
+	ds.Release()
+	if err != nil {
+		t.Fatal(err)
+	}
+	connection := map[string]string{"connections.yaml": "connections:\n  - name: warehouse\n    url: " + pgtest.URL() + "\n"}
+	warehouse := func(table string) string { return "{connection: warehouse, table: " + schema + "." + table + "}" }
+	modes := []struct {
+		name     string
+		sourceOf func(table string) string
+		onePlan  bool
+	}{
+		{"pushdown", warehouse, true},
+		{"federation", func(table string) string {
+			if table == "customers" || table == "products" {
+				return "{file: " + filepath.Join(files, table+".csv") + "}"
+			}
+			return warehouse(table)
+		}, false},
+	}
+	for _, mode := range modes {
+		t.Run(mode.name, func(t *testing.T) {
+			dir := t.TempDir()
+			writeDemoDefinitions(t, dir, mode.sourceOf, connection)
+			src := engine.NewSources(mem)
+			defer src.Close()
+			cat, err := semantic.LoadDir(ctx, dir, semantic.SourcesResolver(src))
+			if err != nil {
+				t.Fatal(err)
+			}
+			svc := semantic.NewService(cat, engine.New(src, engine.Options{Allocator: mem, Parallelism: 2}), semantic.ServiceOptions{})
+			for _, c := range oracletest.Cases(t) {
+				ex, err := svc.Explain(c.Query.MetricQuery())
+				if err != nil {
+					t.Fatalf("%s: %v", c.Name, err)
+				}
+				pushed := len(ex.Statements) == 1 && strings.Count(ex.Physical, "\n") == 1
+				if mode.onePlan && !pushed {
+					t.Errorf("%s: not one statement in the warehouse:\n%s", c.Name, ex.Physical)
+				}
+				if !mode.onePlan && len(ex.Statements) == 0 {
+					t.Errorf("%s: the warehouse runs nothing:\n%s", c.Name, ex.Physical)
+				}
+			}
+			runOracle(t, svc, pool, schema)
+		})
+	}
+}
+
+// writeDemoDefinitions writes the demo definitions into dir with each model's source replaced by
+// sourceOf(table), plus any extra files.
+func writeDemoDefinitions(t *testing.T, dir string, sourceOf func(table string) string, extra map[string]string) {
+	t.Helper()
+	if err := demo.Write(dir, sourceOf); err != nil {
+		t.Fatal(err)
+	}
+	for name, text := range extra {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
 	}
 }

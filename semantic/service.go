@@ -56,11 +56,25 @@ func (s *Service) Query(ctx context.Context, q MetricQuery) (*Result, error) {
 	return &Result{Columns: cq.Columns, Batches: res.Batches, Rows: res.Rows}, nil
 }
 
-// Explain returns the plan a query would run, as an indented tree.
-func (s *Service) Explain(q MetricQuery) (string, error) {
+// Explanation says how a query would be answered.
+type Explanation struct {
+	// Logical is the compiled plan, as an indented tree.
+	Logical string
+	// Physical is the plan as it would run, with each part a warehouse runs replaced by the
+	// statement it runs; Statements lists those statements with their parameters.
+	Physical   string
+	Statements []engine.ExplainedStatement
+}
+
+// Explain returns how a query would be answered, without running it.
+func (s *Service) Explain(q MetricQuery) (*Explanation, error) {
 	cq, err := s.Compile(q)
 	if err != nil {
-		return "", err
+		return nil, err
 	}
-	return plan.Format(cq.Plan), nil
+	ex, err := s.engine.Explain(cq.Plan)
+	if err != nil {
+		return nil, err
+	}
+	return &Explanation{Logical: plan.Format(cq.Plan), Physical: ex.Plan, Statements: ex.Statements}, nil
 }

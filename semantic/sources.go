@@ -2,12 +2,13 @@ package semantic
 
 import (
 	"context"
+	"errors"
 	"fmt"
-	"slices"
 
 	"github.com/apache/arrow-go/v18/arrow"
 
 	"github.com/koujing/koujing/engine"
+	"github.com/koujing/koujing/engine/postgres"
 )
 
 // SourcesResolver returns a SchemaResolver backed by the engine's sources: the demo connection
@@ -20,10 +21,18 @@ func (r sourcesResolver) TableSchema(ctx context.Context, src Source) (*arrow.Sc
 	if src.File != "" {
 		return r.s.TableSchema(ctx, engine.FileSource, src.File)
 	}
-	if tables, ok := r.s.Tables(src.Connection); ok && !slices.Contains(tables, src.Table) {
-		return nil, &UnknownTableError{Connection: src.Connection, Table: src.Table, Tables: tables}
+	schema, err := r.s.TableSchema(ctx, src.Connection, src.Table)
+	if errors.Is(err, engine.ErrUnknownTable) {
+		if tables, ok := r.s.Tables(ctx, src.Connection, src.Table); ok {
+			return nil, &UnknownTableError{Connection: src.Connection, Table: src.Table, Tables: tables}
+		}
 	}
-	return r.s.TableSchema(ctx, src.Connection, src.Table)
+	return schema, err
+}
+
+// OpenConnection opens a warehouse the definitions declare.
+func (r sourcesResolver) OpenConnection(ctx context.Context, c *Connection) error {
+	return r.s.OpenWarehouse(ctx, postgres.ConnectionConfig{Name: c.Name, URL: c.URL, PoolSize: c.PoolSize, StatementTimeout: c.StatementTimeout})
 }
 
 // Preload reads every file a catalog's models point at, so that a server starts only once all

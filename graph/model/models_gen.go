@@ -8,6 +8,7 @@ import (
 	"io"
 	"strconv"
 
+	"github.com/koujing/koujing/engine"
 	"github.com/koujing/koujing/engine/plan"
 	"github.com/koujing/koujing/resolvers/gqltype"
 	"github.com/koujing/koujing/semantic"
@@ -49,12 +50,17 @@ type DimensionEdge struct {
 	Node *semantic.Dimension `json:"node"`
 }
 
-// The plan a metric query would run.
+// How a metric query would be answered.
 type Explanation struct {
 	// The logical plan as an indented tree, read from the top: the last step first, each step's inputs
 	// indented below it. Each measure is aggregated over its own data model before the results are
 	// joined, so that no row is counted twice.
 	Plan string `json:"plan"`
+	// The plan as it would run: the logical plan with each part that a warehouse runs replaced by a
+	// line naming the warehouse and the statement (see `statements`). The rest runs in Koujing's engine.
+	PhysicalPlan string `json:"physicalPlan"`
+	// The SQL statements warehouses would run, in the order `physicalPlan` lists them.
+	Statements []*engine.ExplainedStatement `json:"statements"`
 }
 
 // A condition on a dimension. Values are always data, never SQL: they are read as the dimension's type.
