@@ -12,10 +12,14 @@ import (
 	"github.com/koujing/koujing/engine/demodata"
 )
 
-// runDemo handles the demo dataset: "demo export" writes it as CSV files.
+// runDemo handles the demo dataset: "demo export" writes it as CSV files, "demo load" copies it
+// into PostgreSQL and writes definitions that read it there.
 func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) > 0 && args[0] == "load" {
+		return runDemoLoad(ctx, args[1:], stdout, stderr)
+	}
 	if len(args) == 0 || args[0] != "export" {
-		return usageError("the demo command is: koujing demo export --dir DIR [--scale S]")
+		return usageError("the demo commands are: koujing demo export --dir DIR [--scale S], and koujing demo load --database-url URL --schema S --models DIR [--scale S]")
 	}
 	fs := newFlags("demo export", "--dir DIR [--scale S]", stderr)
 	dir := fs.String("dir", "", "directory to write customers.csv, products.csv, orders.csv and order_items.csv to")

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/koujing/koujing/engine/pgtest"
 )
 
 // koujing runs the command in-process and returns its exit status and output.
@@ -238,5 +240,54 @@ func TestParseBytes(t *testing.T) {
 		if _, err := parseBytes(in); err == nil {
 			t.Errorf("parseBytes(%q) accepted a size that is not one", in)
 		}
+	}
+}
+
+// TestDemoLoad loads the demo into PostgreSQL, answers from the definitions it writes, and
+// checks that a second load into the same schema fails without leaving anything half-written.
+func TestDemoLoad(t *testing.T) {
+	pool := pgtest.Connect(t)
+	ctx := context.Background()
+	schema := pgtest.NewSchema(t, pool)
+	if _, err := pool.Exec(ctx, "DROP SCHEMA "+schema); err != nil {
+		t.Fatal(err)
+	}
+	models := filepath.Join(t.TempDir(), "models")
+	code, out, errOut := koujing(t, ctx, "demo", "load", "--database-url", pgtest.URL(), "--schema", schema, "--scale", "0.002", "--models", models)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	if !strings.Contains(out, schema+".orders  2000 rows") {
+		t.Errorf("output %q does not report the orders loaded", out)
+	}
+	var orders int
+	if err := pool.QueryRow(ctx, "SELECT count(*) FROM "+schema+".orders").Scan(&orders); err != nil || orders != 2000 {
+		t.Fatalf("orders in PostgreSQL: %d, %v", orders, err)
+	}
+	if info, err := os.Stat(filepath.Join(models, "warehouse_url")); err != nil || info.Mode().Perm() != 0o600 {
+		t.Errorf("the URL file should be readable by its owner only: %v %v", info, err)
+	}
+	code, out, errOut = koujing(t, ctx, "query", "--models", models, "--metric", "order_count", "--format", "json")
+	if code != 0 || strings.TrimSpace(out) != "[[2000]]" {
+		t.Errorf("order_count from the warehouse: exit %d, %q, %s", code, out, errOut)
+	}
+	code, out, _ = koujing(t, ctx, "query", "--models", models, "--metric", "gmv_paid", "--by", "orders.region", "--explain")
+	if code != 0 || !strings.Contains(out, "Warehouse warehouse runs statement 1") || !strings.Contains(out, "$1 = 'paid'") {
+		t.Errorf("explain should show one warehouse statement with its parameters:\n%s", out)
+	}
+
+	again := filepath.Join(t.TempDir(), "again")
+	code, _, errOut = koujing(t, ctx, "demo", "load", "--database-url", pgtest.URL(), "--schema", schema, "--scale", "0.002", "--models", again)
+	if code != 1 || !strings.Contains(errOut, "already exists") {
+		t.Errorf("a second load into %s: exit %d, %s", schema, code, errOut)
+	}
+	if _, err := os.Stat(again); !os.IsNotExist(err) {
+		t.Errorf("a failed load wrote definitions to %s", again)
+	}
+	if err := pool.QueryRow(ctx, "SELECT count(*) FROM "+schema+".orders").Scan(&orders); err != nil || orders != 2000 {
+		t.Errorf("after the failed load, orders: %d, %v", orders, err)
+	}
+	if code, _, errOut := koujing(t, ctx, "demo", "load", "--schema", schema, "--models", again); code != 2 || !strings.Contains(errOut, "--database-url") {
+		t.Errorf("no database: exit %d, %s", code, errOut)
 	}
 }

@@ -97,12 +97,11 @@ func runQuery(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	defer r.Close()
 	if *explain {
-		text, err := r.service.Explain(q)
+		ex, err := r.service.Explain(q)
 		if err != nil {
 			return err
 		}
-		_, err = io.WriteString(stdout, text)
-		return err
+		return writeExplanation(stdout, ex)
 	}
 	res, err := r.service.Query(ctx, q)
 	if err != nil {
@@ -120,6 +119,28 @@ func runQuery(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return writeCSV(stdout, res)
 	}
 	return writeTable(stdout, res)
+}
+
+// writeExplanation prints the logical plan, the plan as it runs and every warehouse statement.
+func writeExplanation(w io.Writer, ex *semantic.Explanation) error {
+	var b strings.Builder
+	b.WriteString("Logical plan:\n" + indentLines(ex.Logical))
+	if ex.Physical != ex.Logical {
+		b.WriteString("\nAs it runs:\n" + indentLines(ex.Physical))
+	}
+	for i, st := range ex.Statements {
+		fmt.Fprintf(&b, "\nStatement %d, on %s:\n%s\n", i+1, st.Connection, indentLines(st.SQL))
+		for j, p := range st.Params {
+			fmt.Fprintf(&b, "  $%d = %s\n", j+1, p)
+		}
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+func indentLines(text string) string {
+	lines := strings.Split(strings.TrimRight(text, "\n"), "\n")
+	return "  " + strings.Join(lines, "\n  ") + "\n"
 }
 
 // parseFilterFlag reads "model.dimension operator value[,value…]".
