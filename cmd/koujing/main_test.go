@@ -291,3 +291,55 @@ func TestDemoLoad(t *testing.T) {
 		t.Errorf("no database: exit %d, %s", code, errOut)
 	}
 }
+
+// TestValidateWarehouse checks definitions against a warehouse's live catalog: a missing table,
+// a missing column and a column of the wrong type are each reported at their file:line:col.
+func TestValidateWarehouse(t *testing.T) {
+	pool := pgtest.Connect(t)
+	ctx := context.Background()
+	schema := pgtest.NewSchema(t, pool)
+	if _, err := pool.Exec(ctx, "CREATE TABLE "+schema+".sales (id bigint PRIMARY KEY, region text, amount numeric(12,2), sold_on text)"); err != nil {
+		t.Fatal(err)
+	}
+	defs := `connections:
+  - name: warehouse
+    url: ` + pgtest.URL() + `
+models:
+  - name: sales
+    source: {connection: warehouse, table: ` + schema + `.sales}
+    primary_key: id
+    dimensions:
+      - name: region
+      - name: channel
+      - name: sold_on
+        type: time
+    measures:
+      - name: total
+        agg: sum
+        expr: amount
+      - name: regions
+        agg: sum
+        expr: region
+  - name: refunds
+    source: {connection: warehouse, table: ` + schema + `.refund}
+    primary_key: id
+`
+	dir := writeFiles(t, map[string]string{"sales.yaml": defs})
+	code, out, _ := koujing(t, ctx, "validate", dir)
+	if code != 1 {
+		t.Fatalf("exit %d, want 1:\n%s", code, out)
+	}
+	file := filepath.Join(dir, "sales.yaml")
+	for _, want := range []string{
+		file + ":10:15: ",                   // the channel dimension: no such column
+		"no column channel",                 //
+		file + ":12:15: ",                   // sold_on: declared a time, but the column is text
+		file + ":19:15: ",                   // sum over a text column
+		file + ":21:44: ",                   // no table refund
+		"did you mean " + schema + ".sales", //
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("validate output does not contain %q:\n%s", want, out)
+		}
+	}
+}
