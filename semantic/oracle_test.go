@@ -2,6 +2,7 @@ package semantic_test
 
 import (
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -113,6 +114,7 @@ func TestOracleWarehouse(t *testing.T) {
 		t.Fatal(err)
 	}
 	schema := pgtest.LoadDemo(t, pool, ds)
+	orders := ds.Table("orders").NumRows()
 	files := t.TempDir()
 	err = demodata.WriteCSV(ctx, files, ds)
 	ds.Release()
@@ -159,7 +161,20 @@ func TestOracleWarehouse(t *testing.T) {
 				}
 			}
 			runOracle(t, svc, pool, schema)
+			tooMany := semantic.NewService(cat, engine.New(src, engine.Options{Allocator: mem, MaxRows: 3}), semantic.ServiceOptions{})
+			q := semantic.MetricQuery{Metrics: []string{"gmv_paid"}, Dimensions: []string{"customers.city"}}
+			if res, err := tooMany.Query(ctx, q); !errors.Is(err, engine.ErrTooManyRows) {
+				if err == nil {
+					res.Release()
+				}
+				t.Errorf("GMV by city with at most 3 rows: %v, want %v", err, engine.ErrTooManyRows)
+			}
 		})
+	}
+	// The injection case sent its value to the warehouse in both modes; the table is still whole.
+	var n int64
+	if err := pool.QueryRow(ctx, "SELECT count(*) FROM "+schema+".orders").Scan(&n); err != nil || n != orders {
+		t.Errorf("%s.orders after the suite: %d rows (%v), want %d", schema, n, err, orders)
 	}
 }
 
