@@ -128,6 +128,11 @@ func TestQuery(t *testing.T) {
 		{[]string{"query", "--metric", "aov", "--format", "xml"}, 2, "unknown format"},
 		{[]string{"query", "--metric", "aov", "--timezone", "Nowhere/City"}, 2, "unknown time zone"},
 		{[]string{"query", "--metric", "aov", "--limit", "99999999999"}, 1, "more than the maximum"},
+		{[]string{"query", "--demo-scale", "0.01", "--metric", "aov", "--by", "customers.city", "--max-rows", "3"}, 1, "too many rows: more than 3"},
+		{[]string{"query", "--metric", "aov", "--max-rows", "3", "--limit", "5"}, 1, "more than the maximum of 3"},
+		{[]string{"query", "--metric", "aov", "--max-rows", "0"}, 2, "--max-rows must be positive"},
+		{[]string{"query", "--demo-scale", "0.01", "--metric", "aov", "--query-timeout", "1ns"}, 1, "longer than --query-timeout 1ns"},
+		{[]string{"query", "--metric", "aov", "--query-timeout", "0s"}, 2, "--query-timeout must be positive"},
 	} {
 		code, _, errOut := koujing(t, ctx, tt.args...)
 		if code != tt.code || !strings.Contains(errOut, tt.want) {

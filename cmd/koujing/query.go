@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/csv"
+	"errors"
 	"fmt"
 	"io"
 	"strconv"
@@ -104,6 +105,9 @@ func runQuery(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return writeExplanation(stdout, ex)
 	}
 	res, err := r.service.Query(ctx, q)
+	if errors.Is(err, context.DeadlineExceeded) {
+		return fmt.Errorf("the query ran longer than --query-timeout %v: %w", rt.queryTimeout, err)
+	}
 	if err != nil {
 		return err
 	}

@@ -23,11 +23,13 @@ import (
 // runtimeFlags are the flags every command that answers queries shares: where the definitions
 // are, how big the demo is, and the default time zone.
 type runtimeFlags struct {
-	models      string
-	demoScale   float64
-	timezone    string
-	parallelism int
-	memoryLimit string
+	models       string
+	demoScale    float64
+	timezone     string
+	parallelism  int
+	memoryLimit  string
+	queryTimeout time.Duration
+	maxRows      int64
 }
 
 func (f *runtimeFlags) register(fs *flag.FlagSet) {
@@ -36,6 +38,8 @@ func (f *runtimeFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.timezone, "timezone", "UTC", "default time zone of queries that name none (IANA name)")
 	fs.IntVar(&f.parallelism, "parallelism", 0, "pipelines per aggregation (default: the number of CPUs)")
 	fs.StringVar(&f.memoryLimit, "memory-limit", "", "soft limit of the process's memory, such as 3GiB; the garbage collector works harder\nas it nears it (default: the data's size plus 1 GiB; GOMEMLIMIT, when set, is used instead)")
+	fs.DurationVar(&f.queryTimeout, "query-timeout", time.Minute, "longest a query may run, warehouse statements included, before it fails with TIMEOUT")
+	fs.Int64Var(&f.maxRows, "max-rows", 1_000_000, "most rows a result may have (and the largest limit a query may ask for); a larger result fails with TOO_MANY_ROWS")
 }
 
 // layer is a loaded semantic layer: definitions checked against their sources, the data they
@@ -52,6 +56,12 @@ func (r *layer) Close() { r.sources.Close() }
 // every file model, and returns the service. Nothing is served half-loaded: any problem fails
 // the whole load.
 func (f *runtimeFlags) load(ctx context.Context) (*layer, error) {
+	if f.queryTimeout <= 0 {
+		return nil, usageError("--query-timeout must be positive, such as 30s")
+	}
+	if f.maxRows <= 0 {
+		return nil, usageError("--max-rows must be positive")
+	}
 	loc, err := time.LoadLocation(f.timezone)
 	if err != nil || f.timezone == "Local" {
 		return nil, usageError("unknown time zone %q; use an IANA name such as Asia/Shanghai", f.timezone)
@@ -89,8 +99,11 @@ func (f *runtimeFlags) load(ctx context.Context) (*layer, error) {
 		src.Close()
 		return nil, err
 	}
-	eng := engine.New(src, engine.Options{Allocator: mem, Parallelism: f.parallelism})
-	rt.service = semantic.NewService(cat, eng, semantic.ServiceOptions{CompileOptions: semantic.CompileOptions{Location: loc}})
+	eng := engine.New(src, engine.Options{Allocator: mem, Parallelism: f.parallelism, MaxRows: f.maxRows})
+	rt.service = semantic.NewService(cat, eng, semantic.ServiceOptions{
+		QueryTimeout:   f.queryTimeout,
+		CompileOptions: semantic.CompileOptions{Location: loc, MaxLimit: f.maxRows},
+	})
 	return rt, nil
 }
 
