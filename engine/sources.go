@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"sort"
-	"strings"
 	"sync"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -84,33 +83,6 @@ func (s *Sources) SetDemo(d *demodata.Dataset) {
 		s.demo.Release()
 	}
 	s.demo = d
-}
-
-// Tables returns the tables of a connection that a model could name instead of table: the demo's
-// tables, or a warehouse's tables in table's schema ("schema.table" names when table has one).
-// It reports false for files and unknown connections.
-func (s *Sources) Tables(ctx context.Context, connection, table string) ([]string, bool) {
-	if connection == DemoSource {
-		return demodata.TableNames(), true
-	}
-	c, ok := s.Warehouse(connection)
-	if !ok {
-		return nil, false
-	}
-	schema, _, qualified := strings.Cut(table, ".")
-	if !qualified {
-		schema = ""
-	}
-	names, err := c.Tables(ctx, schema)
-	if err != nil {
-		return nil, false
-	}
-	if qualified {
-		for i, n := range names {
-			names[i] = schema + "." + n
-		}
-	}
-	return names, true
 }
 
 // TableSchema returns a table's schema without reading its rows where the source allows: the demo

@@ -8,6 +8,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow"
 
 	"github.com/koujing/koujing/engine"
+	"github.com/koujing/koujing/engine/demodata"
 	"github.com/koujing/koujing/engine/postgres"
 )
 
@@ -22,12 +23,26 @@ func (r sourcesResolver) TableSchema(ctx context.Context, src Source) (*arrow.Sc
 		return r.s.TableSchema(ctx, engine.FileSource, src.File)
 	}
 	schema, err := r.s.TableSchema(ctx, src.Connection, src.Table)
-	if errors.Is(err, engine.ErrUnknownTable) {
-		if tables, ok := r.s.Tables(ctx, src.Connection, src.Table); ok {
-			return nil, &UnknownTableError{Connection: src.Connection, Table: src.Table, Tables: tables}
-		}
+	if !errors.Is(err, engine.ErrUnknownTable) {
+		return schema, err
 	}
-	return schema, err
+	var nt *postgres.NoTableError
+	switch {
+	case errors.As(err, &nt):
+		// Suggest names the way the definition wrote this one: qualified when it was.
+		schema, _, _ := postgres.ParseTableName(src.Table)
+		if schema != "" {
+			schema = nt.Schema
+		}
+		tables := make([]string, len(nt.Tables))
+		for i, t := range nt.Tables {
+			tables[i] = postgres.FormatTableName(schema, t)
+		}
+		return nil, &UnknownTableError{Connection: src.Connection, Table: src.Table, Tables: tables}
+	case src.Connection == engine.DemoSource:
+		return nil, &UnknownTableError{Connection: src.Connection, Table: src.Table, Tables: demodata.TableNames()}
+	}
+	return nil, err
 }
 
 // OpenConnection opens a warehouse the definitions declare.

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 	"strings"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -24,38 +23,21 @@ type NoTableError struct {
 	Schema string
 	// Table is the table's name as given.
 	Table string
-	// Suggestions are tables of Schema with the most similar names, nearest first.
-	Suggestions []string
+	// Tables are the tables of Schema that could be read instead, for a caller to suggest one.
+	Tables []string
 }
 
-// Error says which table is missing where, and suggests the nearest names.
+// Error says which table is missing where.
 func (e *NoTableError) Error() string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "table %q does not exist in schema %q", e.Table, e.Schema)
-	if len(e.Suggestions) == 0 {
-		b.WriteString(", which has no tables Koujing can read")
-	} else {
-		b.WriteString("; did you mean ")
-		for i, s := range e.Suggestions {
-			switch {
-			case i == 0:
-			case i == len(e.Suggestions)-1:
-				b.WriteString(" or ")
-			default:
-				b.WriteString(", ")
-			}
-			b.WriteString(s)
-		}
-		b.WriteString("?")
+	msg := fmt.Sprintf("table %q does not exist in schema %q", e.Table, e.Schema)
+	if len(e.Tables) == 0 {
+		msg += ", which has no tables Koujing can read"
 	}
-	return b.String()
+	return msg
 }
 
 // Unwrap returns ErrNoTable.
 func (e *NoTableError) Unwrap() error { return ErrNoTable }
-
-// maxSuggestions is how many similar table names a NoTableError offers.
-const maxSuggestions = 5
 
 // readableRelkinds are the kinds of relation a model may read: tables, views, materialized
 // views, foreign tables and partitioned tables.
@@ -202,9 +184,8 @@ ORDER BY c.relname`
 	return names, nil
 }
 
-// noTable returns the error for a table that does not exist, with the tables of its schema whose
-// names are most like it. If listing them fails, that error is returned instead, as it likely
-// explains the first.
+// noTable returns the error for a table that does not exist, with the tables its schema does
+// have. If listing them fails, that error is returned instead, as it likely explains the first.
 func (c *Connection) noTable(ctx context.Context, schema, name string) error {
 	if schema == "" {
 		if err := c.pool.QueryRow(ctx, "SELECT coalesce(pg_catalog.current_schema(), '')").Scan(&schema); err != nil {
@@ -215,61 +196,22 @@ func (c *Connection) noTable(ctx context.Context, schema, name string) error {
 	if err != nil {
 		return err
 	}
-	return fmt.Errorf("PostgreSQL connection %q: %w", c.name,
-		&NoTableError{Schema: schema, Table: name, Suggestions: similarNames(name, tables, maxSuggestions)})
+	return fmt.Errorf("PostgreSQL connection %q: %w", c.name, &NoTableError{Schema: schema, Table: name, Tables: tables})
 }
 
-// similarNames returns up to n of names, the most like name first: by edit distance ignoring
-// case, then by the longest common prefix (a typo is more often late in a name), then
-// alphabetically.
-func similarNames(name string, names []string, n int) []string {
-	type scored struct {
-		name             string
-		distance, prefix int
-	}
-	want := strings.ToLower(name)
-	all := make([]scored, len(names))
-	for i, s := range names {
-		lower := strings.ToLower(s)
-		prefix := 0
-		for prefix < len(want) && prefix < len(lower) && want[prefix] == lower[prefix] {
-			prefix++
+// FormatTableName writes a table's name as ParseTableName reads it: each part as it is, or in
+// double quotes when it holds a dot or starts with a quote. schema may be empty.
+func FormatTableName(schema, table string) string {
+	part := func(s string) string {
+		if s == "" || strings.Contains(s, ".") || strings.HasPrefix(s, `"`) {
+			return `"` + strings.ReplaceAll(s, `"`, `""`) + `"`
 		}
-		all[i] = scored{s, editDistance(want, lower), prefix}
+		return s
 	}
-	slices.SortStableFunc(all, func(a, b scored) int {
-		if a.distance != b.distance {
-			return a.distance - b.distance
-		}
-		return b.prefix - a.prefix
-	})
-	out := make([]string, 0, min(n, len(all)))
-	for _, s := range all[:min(n, len(all))] {
-		out = append(out, s.name)
+	if schema == "" {
+		return part(table)
 	}
-	return out
-}
-
-// editDistance returns the Levenshtein distance between a and b, in runes.
-func editDistance(a, b string) int {
-	ra, rb := []rune(a), []rune(b)
-	prev := make([]int, len(rb)+1)
-	cur := make([]int, len(rb)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(ra); i++ {
-		cur[0] = i
-		for j := 1; j <= len(rb); j++ {
-			cost := 1
-			if ra[i-1] == rb[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(rb)]
+	return part(schema) + "." + part(table)
 }
 
 // ParseTableName splits "schema.table" or "table" into its parts. Each part is taken exactly as
