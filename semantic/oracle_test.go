@@ -22,18 +22,25 @@ import (
 // oracleScale keeps the suite quick while every group stays populated: 20,000 orders.
 const oracleScale = 0.02
 
-// TestOracle runs every oracle case through the compiler and the embedded engine and compares
-// the answer with PostgreSQL's answer to the plain SQL, over the same generated data.
-func TestOracle(t *testing.T) {
+// loadOracleData generates the demo dataset at oracleScale and loads it into a new schema of the
+// test database. The caller releases the dataset.
+func loadOracleData(t *testing.T, mem memory.Allocator) (*pgxpool.Pool, *demodata.Dataset, string) {
+	t.Helper()
 	pool := pgtest.Connect(t)
-	ctx := context.Background()
-	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
-	defer mem.AssertSize(t, 0)
-	ds, err := demodata.Generate(ctx, mem, oracleScale)
+	ds, err := demodata.Generate(context.Background(), mem, oracleScale)
 	if err != nil {
 		t.Fatal(err)
 	}
-	schema := pgtest.LoadDemo(t, pool, ds)
+	return pool, ds, pgtest.LoadDemo(t, pool, ds)
+}
+
+// TestOracle runs every oracle case through the compiler and the embedded engine and compares
+// the answer with PostgreSQL's answer to the plain SQL, over the same generated data.
+func TestOracle(t *testing.T) {
+	ctx := context.Background()
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	defer mem.AssertSize(t, 0)
+	pool, ds, schema := loadOracleData(t, mem)
 	src := engine.NewSources(mem)
 	defer src.Close()
 	src.SetDemo(ds)
@@ -50,17 +57,12 @@ func TestOracle(t *testing.T) {
 // of the built-in tables, and runs the oracle suite again: what the CSV reader infers (decimals,
 // times, NULLs, dictionaries) must give the very same numbers.
 func TestOracleFromFiles(t *testing.T) {
-	pool := pgtest.Connect(t)
 	ctx := context.Background()
 	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
 	defer mem.AssertSize(t, 0)
-	ds, err := demodata.Generate(ctx, mem, oracleScale)
-	if err != nil {
-		t.Fatal(err)
-	}
-	schema := pgtest.LoadDemo(t, pool, ds)
+	pool, ds, schema := loadOracleData(t, mem)
 	dir := t.TempDir()
-	err = demodata.WriteCSV(ctx, dir, ds)
+	err := demodata.WriteCSV(ctx, dir, ds)
 	ds.Release()
 	if err != nil {
 		t.Fatal(err)
@@ -105,18 +107,13 @@ func runOracle(t *testing.T, svc *semantic.Service, pool *pgxpool.Pool, schema s
 // orders and their items there but customers and products read from CSV files, when the engine
 // joins what the warehouse sends with what it read itself (federation).
 func TestOracleWarehouse(t *testing.T) {
-	pool := pgtest.Connect(t)
 	ctx := context.Background()
 	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
 	defer mem.AssertSize(t, 0)
-	ds, err := demodata.Generate(ctx, mem, oracleScale)
-	if err != nil {
-		t.Fatal(err)
-	}
-	schema := pgtest.LoadDemo(t, pool, ds)
+	pool, ds, schema := loadOracleData(t, mem)
 	orders := ds.Table("orders").NumRows()
 	files := t.TempDir()
-	err = demodata.WriteCSV(ctx, files, ds)
+	err := demodata.WriteCSV(ctx, files, ds)
 	ds.Release()
 	if err != nil {
 		t.Fatal(err)

@@ -506,36 +506,42 @@ func BenchmarkTransfer(b *testing.B) {
 	b.ResetTimer()
 	cpu := processCPU(b)
 	for i := 0; i < b.N; i++ {
-		op := postgres.NewQueryOperator(env, c, &postgres.Statement{SQL: sql, Schema: transferSchema})
-		if err := op.Open(ctx); err != nil {
-			b.Fatal(err)
-		}
-		rows := 0
-		bytes = 0
-		for {
-			batch, err := op.Next(ctx)
-			if err != nil {
-				b.Fatal(err)
-			}
-			if batch == nil {
-				break
-			}
-			rows += int(batch.NumRows())
-			for _, col := range batch.Columns() {
-				for _, buf := range col.Data().Buffers() {
-					if buf != nil {
-						bytes += int64(buf.Len())
-					}
-				}
-			}
-		}
-		op.Close()
-		if rows != transferRows {
-			b.Fatalf("read %d rows, want %d", rows, transferRows)
-		}
+		bytes = readTransfer(ctx, b, env, c, sql)
 	}
 	b.SetBytes(bytes)
 	reportTransfer(b, cpu)
+}
+
+// readTransfer reads the transfer table through a QueryOperator, checks it has every row, and
+// returns the size of the Arrow buffers it filled.
+func readTransfer(ctx context.Context, b *testing.B, env *exec.Env, c *postgres.Connection, sql string) (bytes int64) {
+	op := postgres.NewQueryOperator(env, c, &postgres.Statement{SQL: sql, Schema: transferSchema})
+	defer op.Close()
+	if err := op.Open(ctx); err != nil {
+		b.Fatal(err)
+	}
+	rows := 0
+	for {
+		batch, err := op.Next(ctx)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if batch == nil {
+			break
+		}
+		rows += int(batch.NumRows())
+		for _, col := range batch.Columns() {
+			for _, buf := range col.Data().Buffers() {
+				if buf != nil {
+					bytes += int64(buf.Len())
+				}
+			}
+		}
+	}
+	if rows != transferRows {
+		b.Fatalf("read %d rows, want %d", rows, transferRows)
+	}
+	return bytes
 }
 
 // processCPU returns the CPU time this process has used, user and system, in all its threads.
@@ -857,25 +863,7 @@ func BenchmarkTransferReplay(b *testing.B) {
 	b.ResetTimer()
 	cpu := processCPU(b)
 	for i := 0; i < b.N; i++ {
-		op := postgres.NewQueryOperator(env, c, &postgres.Statement{SQL: sql, Schema: transferSchema})
-		if err := op.Open(ctx); err != nil {
-			b.Fatal(err)
-		}
-		rows := 0
-		for {
-			batch, err := op.Next(ctx)
-			if err != nil {
-				b.Fatal(err)
-			}
-			if batch == nil {
-				break
-			}
-			rows += int(batch.NumRows())
-		}
-		op.Close()
-		if rows != transferRows {
-			b.Fatalf("read %d rows, want %d", rows, transferRows)
-		}
+		readTransfer(ctx, b, env, c, sql)
 	}
 	reportTransfer(b, cpu)
 }
