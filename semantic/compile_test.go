@@ -3,28 +3,19 @@ package semantic_test
 import (
 	"context"
 	"errors"
-	"flag"
-	"os"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"testing"
 
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
 	"github.com/koujing/koujing/engine"
+	"github.com/koujing/koujing/engine/golden"
 	"github.com/koujing/koujing/engine/plan"
 	"github.com/koujing/koujing/semantic"
 	"github.com/koujing/koujing/semantic/demo"
 	"github.com/koujing/koujing/semantic/oracletest"
 )
-
-// updating reports whether the -update flag (registered by the package's internal tests) asks
-// for golden files to be rewritten.
-func updating() bool {
-	f := flag.Lookup("update")
-	return f != nil && f.Value.String() == "true"
-}
 
 // demoCatalog loads the shipped demo definitions; compiling needs only their schemas, no data.
 func demoCatalog(t *testing.T) *semantic.Catalog {
@@ -42,7 +33,6 @@ func demoCatalog(t *testing.T) *semantic.Catalog {
 // change in how a query is planned shows up in review as a diff of readable text.
 func TestCompilePlans(t *testing.T) {
 	cat := demoCatalog(t)
-	nonWord := regexp.MustCompile(`[^a-z0-9]+`)
 	for _, c := range oracletest.Cases(t) {
 		t.Run(c.Name, func(t *testing.T) {
 			cq, err := cat.Compile(c.Query.MetricQuery(), semantic.CompileOptions{})
@@ -50,23 +40,7 @@ func TestCompilePlans(t *testing.T) {
 				t.Fatal(err)
 			}
 			got := plan.Format(cq.Plan)
-			path := filepath.Join("testdata", "plans", strings.Trim(nonWord.ReplaceAllString(strings.ToLower(c.Name), "_"), "_")+".txt")
-			if updating() {
-				if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-					t.Fatal(err)
-				}
-				if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-					t.Fatal(err)
-				}
-				return
-			}
-			want, err := os.ReadFile(path)
-			if err != nil {
-				t.Fatalf("%v (run go test ./semantic -run TestCompilePlans -update to create it)", err)
-			}
-			if got != string(want) {
-				t.Errorf("plan differs from %s (rerun with -update if the change is intended):\n--- got\n%s--- want\n%s", path, got, want)
-			}
+			golden.Compare(t, filepath.Join("testdata", "plans", golden.Name(c.Name)+".txt"), got)
 		})
 	}
 }

@@ -3,7 +3,6 @@ package semantic
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -13,11 +12,10 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow"
 
+	"github.com/koujing/koujing/engine/golden"
 	"github.com/koujing/koujing/engine/plan"
 	"github.com/koujing/koujing/semantic/sqlexpr"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files in testdata")
 
 // stubResolver serves fixed schemas for the demo connection and records every source it is asked
 // about.
@@ -110,21 +108,7 @@ func TestLoadBroken(t *testing.T) {
 			if !errors.As(err, &ps) {
 				t.Fatalf("LoadDir(%s) = %v, want Problems", dir, err)
 			}
-			got := ps.Error() + "\n"
-			wantFile := filepath.Join(dir, "want.txt")
-			if *update {
-				if err := os.WriteFile(wantFile, []byte(got), 0o644); err != nil {
-					t.Fatal(err)
-				}
-				return
-			}
-			want, err := os.ReadFile(wantFile)
-			if err != nil {
-				t.Fatalf("%v (run go test -update to create it)", err)
-			}
-			if got != string(want) {
-				t.Errorf("problems differ from %s (run go test -update to accept them)\ngot:\n%s\nwant:\n%s", wantFile, got, want)
-			}
+			golden.Compare(t, filepath.Join(dir, "want.txt"), ps.Error()+"\n")
 		})
 	}
 }

@@ -3,9 +3,7 @@ package postgres_test
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -16,14 +14,13 @@ import (
 
 	"github.com/koujing/koujing/engine"
 	"github.com/koujing/koujing/engine/demodata"
+	"github.com/koujing/koujing/engine/golden"
 	"github.com/koujing/koujing/engine/plan"
 	"github.com/koujing/koujing/engine/postgres"
 	"github.com/koujing/koujing/semantic"
 	"github.com/koujing/koujing/semantic/demo"
 	"github.com/koujing/koujing/semantic/oracletest"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files in testdata")
 
 // check says how TestBuildSQLOnPostgres compares a case's rows from PostgreSQL with the engine's.
 type check int
@@ -386,7 +383,7 @@ func TestBuildSQLGolden(t *testing.T) {
 			if err != nil || again.SQL != stmt.SQL || len(again.Params) != len(stmt.Params) {
 				t.Errorf("a second build differs:\n%s", again.SQL)
 			}
-			compareGolden(t, filepath.Join("testdata", "sql", c.name+".sql"), goldenSQL(stmt))
+			golden.Compare(t, filepath.Join("testdata", "sql", c.name+".sql"), goldenSQL(stmt))
 		})
 	}
 }
@@ -412,47 +409,8 @@ func TestBuildSQLOracleGolden(t *testing.T) {
 			if err != nil {
 				t.Fatalf("%v\nplan:\n%s", err, plan.Format(cq.Plan))
 			}
-			compareGolden(t, filepath.Join("testdata", "sql", "oracle", goldenName(c.Name)+".sql"), "-- "+c.Name+"\n"+goldenSQL(stmt))
+			golden.Compare(t, filepath.Join("testdata", "sql", "oracle", golden.Name(c.Name)+".sql"), "-- "+c.Name+"\n"+goldenSQL(stmt))
 		})
-	}
-}
-
-// goldenName turns a case name into a file name: lower case, runs of other characters as "_".
-func goldenName(name string) string {
-	var b strings.Builder
-	gap := false
-	for _, r := range strings.ToLower(name) {
-		if r >= 'a' && r <= 'z' || r >= '0' && r <= '9' {
-			if gap && b.Len() > 0 {
-				b.WriteByte('_')
-			}
-			b.WriteRune(r)
-			gap = false
-			continue
-		}
-		gap = true
-	}
-	return b.String()
-}
-
-// compareGolden compares got with the golden file at path, or rewrites the file under -update.
-func compareGolden(t *testing.T, path, got string) {
-	t.Helper()
-	if *update {
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (go test -update writes it)", err)
-	}
-	if got != string(want) {
-		t.Errorf("SQL differs from %s (go test -update rewrites it)\ngot:\n%s\nwant:\n%s", path, got, want)
 	}
 }
 
