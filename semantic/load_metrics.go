@@ -239,33 +239,46 @@ func (l *loader) resolveMetric(md *metricDef) {
 	}
 }
 
-func (l *loader) resolveMeasure(md *metricDef) {
-	f := md.f
-	ref := md.measureNode.Value
+// qualifiedModel finds the model of a metric's model.member reference, the value of node: role
+// names the reference in messages ("measure", "filter dimension"), example is a well-formed one,
+// and has tells whether a model has a member of the name, to suggest qualifications for a bare
+// one. It reports a reference it cannot resolve and returns nil.
+func (l *loader) qualifiedModel(md *metricDef, node *yaml.Node, role, example string, has func(m *DataModel, name string) bool) (*modelDef, string) {
+	ref := node.Value
 	model, name, ok := cutQualified(ref)
 	if !ok {
 		var candidates []string
 		for _, mo := range l.models {
-			for _, xd := range mo.measures {
-				if xd.x.Name == ref {
-					candidates = append(candidates, xd.x.Model.Name+"."+xd.x.Name)
-				}
+			if has(mo.m, ref) {
+				candidates = append(candidates, mo.m.Name+"."+ref)
 			}
 		}
-		hint := "write model.measure, as in orders.amount_total"
+		member := role[strings.LastIndexByte(role, ' ')+1:] // "filter dimension" → "dimension"
+		hint := "write model." + member + ", as in " + example
 		if len(candidates) > 0 {
 			hint = "did you mean " + strings.Join(candidates, " or ") + "?"
 		}
-		l.report(f.pos(md.measureNode), hint, "%s: measure %q must be qualified by its model", md.what, ref)
-		return
+		l.report(md.f.pos(node), hint, "%s: %s %q must be qualified by its model", md.what, role, ref)
+		return nil, ""
 	}
 	mo := l.modelByName[model]
 	if mo == nil {
 		if !l.incomplete {
-			l.report(f.pos(md.measureNode), suggestion(model, l.modelNames(), "the models are"), "%s: unknown model %s in measure %s", md.what, model, ref)
+			l.report(md.f.pos(node), suggestion(model, l.modelNames(), "the models are"), "%s: unknown model %s in %s %s", md.what, model, role, ref)
 		}
+		return nil, ""
+	}
+	return mo, name
+}
+
+func (l *loader) resolveMeasure(md *metricDef) {
+	mo, name := l.qualifiedModel(md, md.measureNode, "measure", "orders.amount_total",
+		func(m *DataModel, name string) bool { return m.Measure(name) != nil })
+	if mo == nil {
 		return
 	}
+	f := md.f
+	model := mo.m.Name
 	x := mo.m.Measure(name)
 	if x == nil {
 		var names []string
@@ -283,33 +296,16 @@ func (l *loader) resolveMeasure(md *metricDef) {
 }
 
 func (l *loader) resolveFilter(md *metricDef, fd *filterDef) {
-	f := md.f
-	ref := fd.flt.Dimension
-	if fd.dimNode == nil || ref == "" {
+	if fd.dimNode == nil || fd.flt.Dimension == "" {
 		return
 	}
-	model, name, ok := cutQualified(ref)
-	if !ok {
-		var candidates []string
-		for _, mo := range l.models {
-			if mo.m.Dimension(ref) != nil {
-				candidates = append(candidates, mo.m.Name+"."+ref)
-			}
-		}
-		hint := "write model.dimension, as in orders.status"
-		if len(candidates) > 0 {
-			hint = "did you mean " + strings.Join(candidates, " or ") + "?"
-		}
-		l.report(f.pos(fd.dimNode), hint, "%s: filter dimension %q must be qualified by its model", md.what, ref)
-		return
-	}
-	mo := l.modelByName[model]
+	mo, name := l.qualifiedModel(md, fd.dimNode, "filter dimension", "orders.status",
+		func(m *DataModel, name string) bool { return m.Dimension(name) != nil })
 	if mo == nil {
-		if !l.incomplete {
-			l.report(f.pos(fd.dimNode), suggestion(model, l.modelNames(), "the models are"), "%s: unknown model %s in filter dimension %s", md.what, model, ref)
-		}
 		return
 	}
+	f := md.f
+	model := mo.m.Name
 	d := mo.m.Dimension(name)
 	if d == nil {
 		var names []string
@@ -331,13 +327,13 @@ func (l *loader) resolveFilter(md *metricDef, fd *filterDef) {
 	switch fd.flt.Op {
 	case ContainsOp, NotContains:
 		if !plan.IsString(t) {
-			l.report(f.pos(fd.opNode), "", "%s: operator %s needs a string dimension, but %s is %s", md.what, fd.flt.Op, ref, article(plan.TypeName(t)))
+			l.report(f.pos(fd.opNode), "", "%s: operator %s needs a string dimension, but %s is %s", md.what, fd.flt.Op, fd.flt.Dimension, article(plan.TypeName(t)))
 		}
 	case IsNullOp, IsNotNullOp:
 	default:
 		for i, v := range fd.flt.Values {
 			if _, err := plan.ParseLiteral(v, t, time.UTC); err != nil {
-				l.report(f.pos(fd.valueNodes[i]), "", "%s: filter on %s (%s): %v", md.what, ref, plan.TypeName(t), err)
+				l.report(f.pos(fd.valueNodes[i]), "", "%s: filter on %s (%s): %v", md.what, fd.flt.Dimension, plan.TypeName(t), err)
 			}
 		}
 	}
