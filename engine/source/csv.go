@@ -313,6 +313,23 @@ func (r *csvFile) readHeader() error {
 	return nil
 }
 
+// eachRecord calls fn with the scanner on each record left in the file, checking ctx every
+// batchRows records.
+func (r *csvFile) eachRecord(ctx context.Context, fn func(s *csvScanner)) error {
+	for n := 0; ; n++ {
+		if n%batchRows == 0 {
+			if err := ctx.Err(); err != nil {
+				return fmt.Errorf("read %s: %w", r.path, err)
+			}
+		}
+		ok, err := r.nextRecord()
+		if err != nil || !ok {
+			return err
+		}
+		fn(r.scanner)
+	}
+}
+
 // inferSchema is the first pass: it reads every record and settles each column's type.
 func (r *csvFile) inferSchema(ctx context.Context) error {
 	if err := r.rewind(); err != nil {
@@ -321,20 +338,7 @@ func (r *csvFile) inferSchema(ctx context.Context) error {
 	if err := r.readHeader(); err != nil {
 		return err
 	}
-	s := r.scanner
-	for n := 0; ; n++ {
-		if n%batchRows == 0 {
-			if err := ctx.Err(); err != nil {
-				return fmt.Errorf("read %s: %w", r.path, err)
-			}
-		}
-		ok, err := r.nextRecord()
-		if err != nil {
-			return err
-		}
-		if !ok {
-			break
-		}
+	err := r.eachRecord(ctx, func(s *csvScanner) {
 		for i, c := range r.columns {
 			if s.isNull(i) {
 				c.nulls++
@@ -342,6 +346,9 @@ func (r *csvFile) inferSchema(ctx context.Context) error {
 			}
 			c.observe(s.field(i))
 		}
+	})
+	if err != nil {
+		return err
 	}
 	var recount []*csvColumn
 	for _, c := range r.columns {
@@ -380,25 +387,15 @@ func (r *csvFile) countDistinct(ctx context.Context, columns []*csvColumn) error
 	if _, err := r.nextRecord(); err != nil {
 		return err
 	}
-	s := r.scanner
-	for n := 0; ; n++ {
-		if n%batchRows == 0 {
-			if err := ctx.Err(); err != nil {
-				return fmt.Errorf("read %s: %w", r.path, err)
-			}
-		}
-		ok, err := r.nextRecord()
-		if err != nil {
-			return err
-		}
-		if !ok {
-			break
-		}
+	err := r.eachRecord(ctx, func(s *csvScanner) {
 		for i, c := range columns {
 			if !s.isNull(index[i]) {
 				c.countDistinct(s.field(index[i]))
 			}
 		}
+	})
+	if err != nil {
+		return err
 	}
 	for _, c := range columns {
 		c.decideDictionary()
