@@ -329,17 +329,7 @@ func (c *stringCodes) build(mem memory.Allocator, codes []uint32) (arrow.Array, 
 		defer indices.Release()
 		return array.NewDictionaryArray(plan.DictionaryOfStrings, indices, values), nil
 	}
-	bld := array.NewStringBuilder(mem)
-	defer bld.Release()
-	bld.Reserve(len(codes))
-	for _, code := range codes {
-		if code == 0 {
-			bld.AppendNull()
-		} else {
-			bld.Append(c.vals[code-1])
-		}
-	}
-	return bld.NewArray(), nil
+	return buildCoded(array.NewStringBuilder(mem), codes, func(code uint32) string { return c.vals[code-1] }), nil
 }
 
 // decimalCodes codes 128-bit decimals.
@@ -373,16 +363,7 @@ func (c *decimalCodes) lookup(a arrow.Array, codes []uint32) {
 
 func (c *decimalCodes) build(mem memory.Allocator, codes []uint32) (arrow.Array, error) {
 	bld := array.NewDecimal128Builder(mem, c.typ.(*arrow.Decimal128Type))
-	defer bld.Release()
-	bld.Reserve(len(codes))
-	for _, code := range codes {
-		if code == 0 {
-			bld.AppendNull()
-		} else {
-			bld.Append(c.vals[code-1])
-		}
-	}
-	return bld.NewArray(), nil
+	return buildCoded(bld, codes, func(code uint32) decimal128.Num { return c.vals[code-1] }), nil
 }
 
 func (c *decimalCodes) remap(other valueCodes) ([]uint32, error) {
@@ -410,16 +391,28 @@ func (boolCodes) encode(a arrow.Array, codes []uint32) error {
 }
 
 func (boolCodes) build(mem memory.Allocator, codes []uint32) (arrow.Array, error) {
-	bld := array.NewBooleanBuilder(mem)
+	return buildCoded(array.NewBooleanBuilder(mem), codes, func(code uint32) bool { return code == 2 }), nil
+}
+
+// codedBuilder is an Arrow builder that appends values of type V.
+type codedBuilder[V any] interface {
+	array.Builder
+	Append(V)
+}
+
+// buildCoded builds the array of codes, with code 0 as NULL and value(code) for the others, and
+// releases bld.
+func buildCoded[V any](bld codedBuilder[V], codes []uint32, value func(code uint32) V) arrow.Array {
 	defer bld.Release()
+	bld.Reserve(len(codes))
 	for _, code := range codes {
 		if code == 0 {
 			bld.AppendNull()
 		} else {
-			bld.Append(code == 2)
+			bld.Append(value(code))
 		}
 	}
-	return bld.NewArray(), nil
+	return bld.NewArray()
 }
 
 func (b boolCodes) lookup(a arrow.Array, codes []uint32) { _ = b.encode(a, codes) }
