@@ -47,7 +47,11 @@ func (t *Table) NumRows() int64 { return t.rows }
 
 // SizeBytes returns the bytes the table's buffers hold; a dictionary shared by batches counts
 // once.
-func (t *Table) SizeBytes() int64 {
+func (t *Table) SizeBytes() int64 { return BatchBytes(t.batches) }
+
+// BatchBytes returns the bytes the buffers of batches hold (their lengths, as arrays use them),
+// counting once an array or dictionary that several batches share.
+func BatchBytes(batches []arrow.RecordBatch) int64 {
 	seen := map[arrow.ArrayData]bool{}
 	var size func(d arrow.ArrayData) int64
 	size = func(d arrow.ArrayData) int64 {
@@ -70,7 +74,7 @@ func (t *Table) SizeBytes() int64 {
 		return n
 	}
 	var total int64
-	for _, b := range t.batches {
+	for _, b := range batches {
 		for _, c := range b.Columns() {
 			total += size(c.Data())
 		}
