@@ -55,7 +55,7 @@ func (jb *JoinBuild) build(ctx context.Context) error {
 	if jb.batch, err = concatBatches(jb.env, jb.input.Schema(), batches); err != nil {
 		return err
 	}
-	shareDictionaries([]arrow.RecordBatch{jb.batch})
+	ShareDictionaries([]arrow.RecordBatch{jb.batch})
 	keys := make([]arrow.Array, len(jb.keys))
 	defer releaseAll(keys)
 	for i, k := range jb.keys {

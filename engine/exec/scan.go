@@ -21,18 +21,19 @@ type Morsels struct {
 
 // NewMorsels returns a dispenser of t's batches.
 func NewMorsels(t *source.Table) *Morsels {
-	shareDictionaries(t.Batches())
+	ShareDictionaries(t.Batches())
 	return &Morsels{table: t}
 }
 
-// dictionaryMu serialises shareDictionaries.
+// dictionaryMu serialises ShareDictionaries.
 var dictionaryMu sync.Mutex
 
-// shareDictionaries prepares the dictionary columns of batches that several goroutines will
+// ShareDictionaries prepares the dictionary columns of batches that several goroutines will
 // read: arrow's Dictionary() builds its values array on first use without synchronisation, so
 // concurrent first uses race. Calling it here, under a lock, orders every later read after the
-// one write. Tables are shared by concurrent queries, build sides by parallel probes.
-func shareDictionaries(batches []arrow.RecordBatch) {
+// one write. Tables are shared by concurrent queries, build sides by parallel probes, cached
+// results by the callers they are served to.
+func ShareDictionaries(batches []arrow.RecordBatch) {
 	dictionaryMu.Lock()
 	defer dictionaryMu.Unlock()
 	for _, b := range batches {
