@@ -42,12 +42,16 @@ type Options struct {
 	MaxRows int64
 	// BatchRows is the size of batches operators build; default exec.DefaultBatchRows.
 	BatchRows int
+	// Cache keeps recent results and runs concurrent identical queries once; its zero value
+	// disables it. Close the engine to release what it keeps.
+	Cache CacheOptions
 }
 
 // Engine executes logical plans over tables. It is safe for concurrent use.
 type Engine struct {
 	tables TableResolver
 	opts   Options
+	cache  *resultCache // nil when disabled
 }
 
 // New returns an engine that reads tables through r.
@@ -64,7 +68,23 @@ func New(r TableResolver, opts Options) *Engine {
 	if opts.MaxRows <= 0 {
 		opts.MaxRows = 1_000_000
 	}
-	return &Engine{tables: r, opts: opts}
+	return &Engine{tables: r, opts: opts, cache: newResultCache(opts.Cache)}
+}
+
+// Close releases the results the engine's cache keeps. Queries may still run after Close; they
+// are no longer cached.
+func (e *Engine) Close() {
+	if e.cache != nil {
+		e.cache.Close()
+	}
+}
+
+// CacheStats returns what the result cache did so far; all zero when it is disabled.
+func (e *Engine) CacheStats() CacheStats {
+	if e.cache == nil {
+		return CacheStats{}
+	}
+	return e.cache.Stats()
 }
 
 // Result is a query's output: record batches of one schema. Release it when done.
@@ -72,8 +92,11 @@ type Result struct {
 	Schema  *arrow.Schema
 	Batches []arrow.RecordBatch
 	Rows    int64
-	// PeakMemory is the most memory the query held at once, in bytes.
+	// PeakMemory is the most memory the query held at once, in bytes; zero when Cached.
 	PeakMemory int64
+	// Cached says the rows were not computed for this call: they were kept from an earlier run
+	// of the same plan, or shared with an identical query running at the same time.
+	Cached bool
 }
 
 // Release frees the result's batches.
@@ -84,8 +107,36 @@ func (r *Result) Release() {
 	r.Batches = nil
 }
 
-// Execute runs the plan to the end and returns all of its rows.
-func (e *Engine) Execute(ctx context.Context, root plan.Node) (res *Result, err error) {
+// Execute runs the plan to the end and returns all of its rows, or returns the rows of the same
+// plan from the result cache (see Options.Cache).
+func (e *Engine) Execute(ctx context.Context, root plan.Node) (*Result, error) {
+	if e.cache == nil {
+		return e.execute(ctx, root)
+	}
+	key, err := plan.Fingerprint(root)
+	if err != nil {
+		// A plan the fingerprint does not know cannot be told apart from others: run it.
+		return e.execute(ctx, root)
+	}
+	return e.cache.do(ctx, key, e.readsWarehouse(root), func() (*Result, error) { return e.execute(ctx, root) })
+}
+
+// readsWarehouse reports whether any scan under n reads a warehouse, whose tables can change.
+func (e *Engine) readsWarehouse(n plan.Node) bool {
+	if s, ok := n.(*plan.Scan); ok {
+		_, warehouse := e.tables.Warehouse(s.Source)
+		return warehouse
+	}
+	for _, c := range n.Children() {
+		if e.readsWarehouse(c) {
+			return true
+		}
+	}
+	return false
+}
+
+// execute runs the plan to the end and returns all of its rows.
+func (e *Engine) execute(ctx context.Context, root plan.Node) (res *Result, err error) {
 	recycler := exec.NewRecycler(e.opts.Allocator)
 	defer recycler.Close()
 	budget := exec.NewBudget(recycler, e.opts.MemoryLimit)

@@ -209,6 +209,23 @@ type demoQuery struct {
 	ordered bool
 }
 
+// check runs root, q's plan, on e and says how its answer differs from q's, if it does.
+func (q demoQuery) check(e *Engine, root plan.Node) error {
+	res, err := e.Execute(context.Background(), root)
+	if err != nil {
+		return fmt.Errorf("%s: %w", q.name, err)
+	}
+	got := resultRowsText(res)
+	res.Release()
+	if !q.ordered {
+		got = slices.Sorted(slices.Values(got))
+	}
+	if !slices.Equal(got, q.want) {
+		return fmt.Errorf("%s: got %q, want %q", q.name, got, q.want)
+	}
+	return nil
+}
+
 func demoQueries() []demoQuery {
 	shanghai := mustBuild(time.LoadLocation("Asia/Shanghai"))
 	return []demoQuery{
@@ -409,18 +426,8 @@ func TestExecuteConcurrently(t *testing.T) {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				res, err := e.Execute(context.Background(), root)
-				if err != nil {
-					errs <- fmt.Errorf("%s: %w", q.name, err)
-					return
-				}
-				got := resultRowsText(res)
-				res.Release()
-				if !q.ordered {
-					got = slices.Sorted(slices.Values(got))
-				}
-				if !slices.Equal(got, q.want) {
-					errs <- fmt.Errorf("%s: got %q, want %q", q.name, got, q.want)
+				if err := q.check(e, root); err != nil {
+					errs <- err
 				}
 			}()
 		}

@@ -32,7 +32,7 @@ var ErrNoFingerprint = errors.New("plan cannot be fingerprinted")
 // ErrNoFingerprint, rather than a key that might ignore what makes it different: callers then
 // run the plan uncached.
 func Fingerprint(n Node) (string, error) {
-	f := fingerprinter{buf: make([]byte, 0, 512)}
+	f := fingerprinter{buf: make([]byte, 0, 1024)}
 	f.node(n)
 	if f.err != nil {
 		return "", f.err
