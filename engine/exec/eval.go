@@ -56,6 +56,8 @@ func compileExpr(env *Env, e plan.Expr, schema *arrow.Schema) (evaluator, error)
 		return newInEval(mem, x, kids[0])
 	case *plan.Contains:
 		return newContainsEval(mem, x, kids[0]), nil
+	case *plan.Mask:
+		return newMaskEval(mem, x, kids[0]), nil
 	case *plan.Coalesce:
 		return &coalesceEval{mem: mem, args: kids, typ: x.DataType()}, nil
 	case *plan.Case:
@@ -97,6 +99,13 @@ func (l *literalEval) eval(b arrow.RecordBatch) (arrow.Array, error) {
 	return array.NewSlice(l.column, 0, int64(n)), nil
 }
 
+func (l *literalEval) close() {
+	if l.column != nil {
+		l.column.Release()
+		l.column = nil
+	}
+}
+
 // constantArray returns an array of n copies of lit.
 func constantArray(mem memory.Allocator, lit *plan.Literal, n int) (arrow.Array, error) {
 	if lit.Value == nil {
@@ -124,11 +133,11 @@ func nullArray(mem memory.Allocator, t arrow.DataType, n int) (arrow.Array, erro
 	return bld.NewArray(), nil
 }
 
-// close releases what an evaluator cached; evaluators without caches need no closing.
+// closeEvaluator releases what an evaluator, and each of its operands, cached; evaluators
+// without caches need no closing.
 func closeEvaluator(e evaluator) {
-	if l, ok := e.(*literalEval); ok && l.column != nil {
-		l.column.Release()
-		l.column = nil
+	if c, ok := e.(interface{ close() }); ok {
+		c.close()
 	}
 	if c, ok := e.(interface{ children() []evaluator }); ok {
 		for _, k := range c.children() {

@@ -72,6 +72,7 @@ func exprCases(t *testing.T) []exprCase {
 		return must(plan.NewCase(whens, els))
 	}
 	trunc := func(x plan.Expr, u plan.TimeUnit) plan.Expr { return must(plan.NewTimeTrunc(x, u, time.UTC)) }
+	mask := func(x plan.Expr, k plan.MaskKind) plan.Expr { return must(plan.NewMask(x, k)) }
 	fl := floatText
 
 	return []exprCase{
@@ -203,6 +204,14 @@ func exprCases(t *testing.T) []exprCase {
 		{"coalesce NULL and date", coalesce(nullOf(arrow.Null), day), "2024-01-01, 2024-02-29, NULL, 1969-12-31, 2024-01-01"},
 		{"coalesce NULL and bool", coalesce(nullOf(arrow.Null), b), "true, false, NULL, true, false"},
 		{"coalesce bools", coalesce(c, b, boolLit(false)), "true, false, false, false, false"},
+
+		// Masks; TestMask has the edge cases.
+		{"mask hash", mask(s, plan.MaskHash), "1f3870be274f6c49b3e31a0c6728957f, e6f9c347672daae5a2557ae118f44a1e, NULL, " +
+			"c7a4476fc64b75ead800da9ea2b7d072, d41d8cd98f00b204e9800998ecf8427e"},
+		{"mask partial", mask(s, plan.MaskPartial), "a***e, B****a, NULL, c****y, "},
+		{"dict mask hash", mask(ds, plan.MaskHash), "320381dbf7cd2f31c04baa6b36e1c682, da4f0053a5c13882268852ae2da2e466, NULL, " +
+			"320381dbf7cd2f31c04baa6b36e1c682, 601560b94fbb188919dd1d36c8ab70a4"},
+		{"dict mask partial", mask(ds, plan.MaskPartial), "e**t, w**t, NULL, e**t, N***h"},
 
 		{"case with else", caseOf(strLit("zero"), bin(t, plan.Gt, i, int64Lit(0)), strLit("pos"), bin(t, plan.Lt, i, int64Lit(0)), strLit("neg")),
 			"pos, neg, zero, pos, zero"},

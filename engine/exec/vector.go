@@ -129,16 +129,25 @@ func newBitmap(mem memory.Allocator, n int) (*memory.Buffer, []byte) {
 // makeFixedArray wraps a validity bitmap (nil when no NULLs) and a value buffer as an array of
 // type t, taking over the caller's references to both buffers.
 func makeFixedArray(t arrow.DataType, n int, valid, vals *memory.Buffer, nulls int) arrow.Array {
+	return makeArray(t, n, nulls, valid, vals)
+}
+
+// makeArray wraps a validity bitmap (nil when no NULLs) and the other buffers of an array of
+// type t (the values; or the offsets and bytes of strings) as an array, taking over the caller's
+// references to the buffers.
+func makeArray(t arrow.DataType, n, nulls int, valid *memory.Buffer, bufs ...*memory.Buffer) arrow.Array {
 	if nulls == 0 && valid != nil {
 		valid.Release()
 		valid = nil
 	}
-	data := array.NewData(t, n, []*memory.Buffer{valid, vals}, nil, nulls, 0)
+	data := array.NewData(t, n, append([]*memory.Buffer{valid}, bufs...), nil, nulls, 0)
 	defer data.Release()
 	if valid != nil {
 		valid.Release()
 	}
-	vals.Release()
+	for _, b := range bufs {
+		b.Release()
+	}
 	return array.MakeFromData(data)
 }
 

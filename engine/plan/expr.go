@@ -35,6 +35,7 @@ var (
 	_ Expr = (*In)(nil)
 	_ Expr = (*Coalesce)(nil)
 	_ Expr = (*Contains)(nil)
+	_ Expr = (*Mask)(nil)
 	_ Expr = (*TimeTrunc)(nil)
 	_ Expr = (*Case)(nil)
 )
@@ -491,6 +492,72 @@ func (c *Contains) String() string {
 	return s
 }
 
+// MaskKind is how a Mask hides a string.
+type MaskKind int
+
+// The mask kinds.
+const (
+	// MaskHash replaces a value by the lowercase hex MD5 of its UTF-8 bytes, as PostgreSQL's
+	// md5(text) does: equal values still group together, but none can be read.
+	MaskHash MaskKind = iota
+	// MaskPartial keeps a value's first and last character and replaces each character between
+	// by "*"; a value of at most two characters becomes that many "*".
+	MaskPartial
+)
+
+var maskKindText = [...]string{"hash", "partial"}
+
+func (k MaskKind) String() string { return maskKindText[k] }
+
+// ParseMaskKind returns the mask kind named s ("hash", "partial").
+func ParseMaskKind(s string) (MaskKind, error) {
+	if i := indexFold(maskKindText[:], s); i >= 0 {
+		return MaskKind(i), nil
+	}
+	return 0, fmt.Errorf("unknown mask %q; use one of %s", s, strings.Join(maskKindText[:], ", "))
+}
+
+// indexFold returns the index of s among names, ignoring case, or -1.
+func indexFold(names []string, s string) int {
+	for i, n := range names {
+		if strings.EqualFold(s, n) {
+			return i
+		}
+	}
+	return -1
+}
+
+// Mask hides a string's value while keeping the rows it labels: access control wraps a PII
+// dimension in a Mask where a policy shows it masked rather than not at all. Characters are
+// Unicode code points, counted as PostgreSQL's char_length counts them, so that the engine and
+// a pushed-down statement mask alike. NULL stays NULL.
+type Mask struct {
+	X    Expr
+	Kind MaskKind
+}
+
+// NewMask returns x masked as kind says; x must be a string (plain or dictionary-encoded).
+func NewMask(x Expr, kind MaskKind) (Expr, error) {
+	if kind != MaskHash && kind != MaskPartial {
+		return nil, fmt.Errorf("unknown mask kind %d", int(kind))
+	}
+	if t := x.DataType(); !IsString(t) {
+		return nil, fmt.Errorf("cannot mask %s: it is %s, and masks apply to text", x, TypeName(t))
+	}
+	return &Mask{X: x, Kind: kind}, nil
+}
+
+// DataType is a plain string, whatever the input's encoding.
+func (m *Mask) DataType() arrow.DataType { return String }
+func (m *Mask) Children() []Expr         { return []Expr{m.X} }
+func (m *Mask) WithChildren(children ...Expr) (Expr, error) {
+	if err := checkArity("mask_"+m.Kind.String(), children, 1); err != nil {
+		return nil, err
+	}
+	return NewMask(children[0], m.Kind)
+}
+func (m *Mask) String() string { return fmt.Sprintf("mask_%s(%s)", m.Kind, m.X) }
+
 // TimeUnit is a calendar granularity that time values are truncated to.
 type TimeUnit int
 
@@ -509,10 +576,8 @@ func (u TimeUnit) String() string { return timeUnitText[u] }
 
 // ParseTimeUnit returns the unit named s ("day", "week", "month", "quarter", "year").
 func ParseTimeUnit(s string) (TimeUnit, error) {
-	for i, t := range timeUnitText {
-		if strings.EqualFold(s, t) {
-			return TimeUnit(i), nil
-		}
+	if i := indexFold(timeUnitText[:], s); i >= 0 {
+		return TimeUnit(i), nil
 	}
 	return 0, fmt.Errorf("unknown granularity %q; use one of %s", s, strings.Join(timeUnitText[:], ", "))
 }

@@ -50,6 +50,19 @@ func lit(t *testing.T, text string, typ arrow.DataType) *Literal {
 	return l
 }
 
+// checkError fails the test unless err says want, or, when want is "", unless err is nil. It
+// reports whether there was an error, after which the case has nothing more to check.
+func checkError(t *testing.T, err error, want string) bool {
+	t.Helper()
+	switch {
+	case want != "" && (err == nil || !strings.Contains(err.Error(), want)):
+		t.Fatalf("error %v, want one saying %q", err, want)
+	case want == "" && err != nil:
+		t.Fatal(err)
+	}
+	return err != nil
+}
+
 func TestBinaryTypes(t *testing.T) {
 	s := scanOf(t, "orders", testOrders, "order_id", "amount", "quantity", "status", "created_at")
 	amount, qty, id := col(t, s, "orders.amount"), col(t, s, "orders.quantity"), col(t, s, "orders.order_id")
@@ -75,14 +88,8 @@ func TestBinaryTypes(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			e, err := NewBinary(tt.op, tt.l, tt.r)
-			if tt.err != "" {
-				if err == nil || !strings.Contains(err.Error(), tt.err) {
-					t.Fatalf("error %v, want one saying %q", err, tt.err)
-				}
+			if checkError(t, err, tt.err) {
 				return
-			}
-			if err != nil {
-				t.Fatal(err)
 			}
 			if got := TypeName(e.DataType()); got != tt.want {
 				t.Errorf("type %s, want %s", got, tt.want)
@@ -122,14 +129,8 @@ func TestParseLiteral(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.text, func(t *testing.T) {
 			l, err := ParseLiteral(tt.text, tt.typ, tt.loc)
-			if tt.err != "" {
-				if err == nil || !strings.Contains(err.Error(), tt.err) {
-					t.Fatalf("error %v, want one saying %q", err, tt.err)
-				}
+			if checkError(t, err, tt.err) {
 				return
-			}
-			if err != nil {
-				t.Fatal(err)
 			}
 			if l.String() != tt.want {
 				t.Errorf("got %s, want %s", l, tt.want)
@@ -263,6 +264,74 @@ func TestRules(t *testing.T) {
 			}
 			if again != out {
 				t.Error("optimizing an optimized plan changed it; a rule does not return its input when it changes nothing")
+			}
+		})
+	}
+}
+
+func TestNewMask(t *testing.T) {
+	orders := scanOf(t, "orders", testOrders, "status", "amount", "created_at")
+	customers := scanOf(t, "customers", testCustomers, "region")
+	region, status := col(t, customers, "customers.region"), col(t, orders, "orders.status")
+	tests := []struct {
+		name    string
+		x       Expr
+		kind    MaskKind
+		printed string
+		err     string
+	}{
+		{"hash of a string", region, MaskHash, "mask_hash(customers.region)", ""},
+		{"partial of a string", region, MaskPartial, "mask_partial(customers.region)", ""},
+		{"hash of a dictionary of strings", status, MaskHash, "mask_hash(orders.status)", ""},
+		{"partial of a string literal", lit(t, "Wei Wang", String), MaskPartial, "mask_partial('Wei Wang')", ""},
+		{"a decimal", col(t, orders, "orders.amount"), MaskHash, "", "cannot mask orders.amount: it is decimal(12,2), and masks apply to text"},
+		{"a timestamp", col(t, orders, "orders.created_at"), MaskPartial, "", "it is timestamp, and masks apply to text"},
+		{"an untyped NULL", Null(arrow.Null), MaskHash, "", "it is null, and masks apply to text"},
+		{"an unknown kind", region, MaskKind(7), "", "unknown mask kind 7"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e, err := NewMask(tt.x, tt.kind)
+			if checkError(t, err, tt.err) {
+				return
+			}
+			if !arrow.TypeEqual(e.DataType(), String) {
+				t.Errorf("type %s, want a plain string", e.DataType())
+			}
+			if e.String() != tt.printed {
+				t.Errorf("printed %s, want %s", e, tt.printed)
+			}
+			again, err := e.WithChildren(e.Children()...)
+			if err != nil || again.String() != e.String() {
+				t.Errorf("WithChildren of its own children gave %v, %v", again, err)
+			}
+			if _, err := e.WithChildren(tt.x, tt.x); err == nil {
+				t.Error("WithChildren accepted two operands")
+			}
+		})
+	}
+}
+
+func TestParseMaskKind(t *testing.T) {
+	tests := []struct {
+		text string
+		want MaskKind
+		err  string
+	}{
+		{"hash", MaskHash, ""},
+		{"partial", MaskPartial, ""},
+		{"Partial", MaskPartial, ""},
+		{"redact", 0, `unknown mask "redact"; use one of hash, partial`},
+		{"", 0, "unknown mask"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.text, func(t *testing.T) {
+			k, err := ParseMaskKind(tt.text)
+			if checkError(t, err, tt.err) {
+				return
+			}
+			if k != tt.want || k.String() != strings.ToLower(tt.text) {
+				t.Errorf("got %v, want %v", k, tt.want)
 			}
 		})
 	}

@@ -31,7 +31,7 @@ var ErrNotExpressible = errors.New("no PostgreSQL equivalent")
 // Every constant of the plan becomes a bind parameter ($1, $2, … in Statement.Params, numbered in
 // order of first appearance; a constant the plan repeats is sent once), and so do time zone
 // names. The text holds only quoted identifiers, keywords, the date_trunc unit, integer LIMIT and
-// OFFSET counts, and fixed constants (zero, the empty string, the zone UTC).
+// OFFSET counts, and fixed constants (zero, the empty string, the zone UTC, a mask's '*' and counts).
 //
 // Expressions compute in the plan's types — integers as bigint, decimals as exact numeric,
 // division in float8 with NULL for a zero divisor — and strings compare and sort by their bytes
@@ -695,6 +695,8 @@ func (b *sqlBuilder) expr(e plan.Expr, cols sqlColumns) (string, error) {
 			s = "(NOT " + s + ")"
 		}
 		return s, nil
+	case *plan.Mask:
+		return b.mask(x, cols)
 	case *plan.TimeTrunc:
 		return b.timeTrunc(x, cols)
 	case *plan.Case:
@@ -724,6 +726,26 @@ func (b *sqlBuilder) expr(e plan.Expr, cols sqlColumns) (string, error) {
 		return "", sqlNotExpressible("missing expression")
 	}
 	return "", sqlNotExpressible("expression %T (%s)", e, e)
+}
+
+// mask renders a mask as PostgreSQL computes it: md5 hashes the text's UTF-8 bytes (the
+// database encoding must be UTF8), and char_length, left and right count characters as the
+// engine's runes. NULL gives NULL: char_length(NULL) > 2 is not true, and repeat('*', NULL) is
+// NULL.
+func (b *sqlBuilder) mask(x *plan.Mask, cols sqlColumns) (string, error) {
+	in, err := b.expr(x.X, cols)
+	if err != nil {
+		return "", err
+	}
+	switch x.Kind {
+	case plan.MaskHash:
+		return "md5(" + in + ")", nil
+	case plan.MaskPartial:
+		n := "char_length(" + in + ")"
+		return "CASE WHEN " + n + " > 2 THEN (left(" + in + ", 1) || repeat('*', " + n + " - 2) || right(" + in + ", 1))" +
+			" ELSE repeat('*', " + n + ") END", nil
+	}
+	return "", sqlNotExpressible("mask kind %d", int(x.Kind))
 }
 
 func (b *sqlBuilder) binary(x *plan.Binary, cols sqlColumns) (string, error) {

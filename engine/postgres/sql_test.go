@@ -178,6 +178,13 @@ func sqlCases() []sqlCase {
 		named("city_or_none", must(plan.NewCoalesce(col(customers, "customers.city"), str("(none)")))),
 		named("before_m", bin(plan.Lt, col(customers, "customers.name"), str("M"))),
 	), checkSet)
+	add("masks", project(customers,
+		named("id", col(customers, "customers.customer_id")),
+		named("name_hash", must(plan.NewMask(col(customers, "customers.name"), plan.MaskHash))),
+		named("name_partial", must(plan.NewMask(col(customers, "customers.name"), plan.MaskPartial))),
+		named("city_hash", must(plan.NewMask(col(customers, "customers.city"), plan.MaskHash))),
+		named("city_partial", must(plan.NewMask(col(customers, "customers.city"), plan.MaskPartial))),
+	), checkSet)
 	products := scanOf("products", nil, "product_id", "unit_price")
 	add("case", project(products,
 		named("id", col(products, "products.product_id")),
