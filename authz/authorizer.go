@@ -130,9 +130,6 @@ func (a *Authorizer) RemoveRule(ctx context.Context, actor *Principal, r Rule) (
 func (a *Authorizer) changeRule(ctx context.Context, actor *Principal, op ChangeOp, r Rule) (AuditRecord, error) {
 	r.Tenant = actor.Tenant
 	r.Line = 0
-	if r.Kind == Grant && r.Priority == 0 {
-		r.Priority = DefaultPriority
-	}
 	if err := r.Check(); err != nil {
 		return AuditRecord{}, fmt.Errorf("%w: %w", ErrInvalidPolicy, err)
 	}

@@ -114,10 +114,6 @@ func (r Rule) String() string { return formatCSVLine(r.Fields()) }
 
 // Key identifies the rule: two rules with the same key are the same rule, wherever they came from.
 func (r Rule) Key() string {
-	r.Line = 0
-	if r.Kind == Grant && r.Priority == 0 {
-		r.Priority = DefaultPriority
-	}
 	return strings.Join(r.Fields(), "\x1f")
 }
 

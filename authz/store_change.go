@@ -64,10 +64,6 @@ func prepareChange(c Change, now time.Time) (Change, error) {
 
 // canonicalRule returns the rule as a policy file would read it back, checked.
 func canonicalRule(r Rule) (Rule, error) {
-	if r.Kind == Grant && r.Priority == 0 {
-		// Rule.Key treats a grant without a priority as one of the default priority.
-		r.Priority = DefaultPriority
-	}
 	fields := r.Fields()
 	for _, f := range fields {
 		// A line break or tab survives the policy file (quoted); other control characters do not.

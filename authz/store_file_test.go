@@ -449,7 +449,7 @@ func crashChild(path string) {
 		switch rand.IntN(5) {
 		case 0, 1:
 			c.Op = AddRule
-			c.Rule = Rule{Kind: Grant, Subject: fmt.Sprintf("u%d", rand.IntN(50)), Tenant: tenant, Object: fmt.Sprintf("metric:m%d", rand.IntN(5)), Action: "query", Effect: Allow}
+			c.Rule = Rule{Kind: Grant, Subject: fmt.Sprintf("u%d", rand.IntN(50)), Tenant: tenant, Object: fmt.Sprintf("metric:m%d", rand.IntN(5)), Action: "query", Effect: Allow, Priority: DefaultPriority}
 		case 2:
 			if len(st.Rules) == 0 {
 				continue

@@ -33,13 +33,14 @@ func runStoreConformance(t *testing.T, open storeOpener) {
 // conformanceRules has a rule of every kind, with the quoting and defaults that round trips
 // through storage must keep.
 var conformanceRules = []Rule{
-	{Kind: Grant, Subject: "analyst", Tenant: "acme", Object: "metric:gmv_*", Action: "query", Effect: Allow},
+	{Kind: Grant, Subject: "analyst", Tenant: "acme", Object: "metric:gmv_*", Action: "query", Effect: Allow, Priority: DefaultPriority},
 	{Kind: Grant, Subject: "east_sales", Tenant: "acme", Object: "tag:finance", Action: "*", Effect: Deny, Priority: 10},
 	{Kind: RoleAssignment, Subject: "alice", Role: "analyst", Tenant: "acme"},
 	{Kind: RowFilter, Subject: "east_sales", Tenant: "acme", Object: "orders",
 		Value: `region IN ('east', 'north') AND channel <> "store", # not a comment`},
 	{Kind: Mask, Subject: "support", Tenant: "acme", Object: "customers.name", Value: string(MaskPartial)},
 	{Kind: AttributeDecl, Tenant: "acme", Object: "regions", Value: string(AttrStrings)},
+	{Kind: Grant, Subject: "analyst", Tenant: "acme", Object: "metric:gmv_*", Action: "query", Effect: Allow},
 }
 
 func ruleChange(op ChangeOp, r Rule, actor string) Change {
@@ -136,14 +137,14 @@ func conformRuleKinds(t *testing.T, open storeOpener) {
 		}
 		canon = append(canon, c)
 	}
-	if canon[0].Priority != DefaultPriority {
-		t.Errorf("a grant without a priority is stored with priority %d", canon[0].Priority)
+	if last := canon[len(canon)-1]; canon[0].Priority != DefaultPriority || last.Priority != 0 || canon[0].Key() == last.Key() {
+		t.Errorf("grants of priority 100 and 0 are stored as %d and %d", canon[0].Priority, last.Priority)
 	}
 	want = slices.Clone(canon)
 	wantRules(t, s, again, want)
 
 	// Remove in another order than added, so that lines in the middle go.
-	for _, i := range []int{3, 0, 5, 1, 4, 2} {
+	for _, i := range []int{3, 0, 6, 5, 1, 4, 2} {
 		mustApply(t, s, ruleChange(RemoveRule, conformanceRules[i], "root@acme"))
 		want = slices.DeleteFunc(want, func(r Rule) bool { return r.Key() == canon[i].Key() })
 		wantRules(t, s, again, want)
