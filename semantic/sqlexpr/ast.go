@@ -37,6 +37,7 @@ var (
 	_ Node = (*Between)(nil)
 	_ Node = (*Call)(nil)
 	_ Node = (*Case)(nil)
+	_ Node = (*Attribute)(nil)
 )
 
 // Ident is a column or metric name, optionally qualified: region, orders.region, "Order Date".
@@ -138,6 +139,15 @@ type When struct {
 	Cond, Then Node
 }
 
+// Attribute is a placeholder for an attribute of the user asking, {user.NAME}, which row filters
+// are written with. Whoever binds the expression replaces it by the attribute's value, as a
+// constant; in an IN list, a list attribute stands for all of its values. Definitions of
+// dimensions and measures may not use it.
+type Attribute struct {
+	Offset int
+	Name   string
+}
+
 // Case is CASE WHEN c THEN v … [ELSE v] END; Else is nil when there is no ELSE.
 type Case struct {
 	Offset int
@@ -145,31 +155,33 @@ type Case struct {
 	Else   Node
 }
 
-func (n *Ident) Pos() int   { return n.Offset }
-func (n *Number) Pos() int  { return n.Offset }
-func (n *String) Pos() int  { return n.Offset }
-func (n *Bool) Pos() int    { return n.Offset }
-func (n *Null) Pos() int    { return n.Offset }
-func (n *Unary) Pos() int   { return n.Offset }
-func (n *Binary) Pos() int  { return n.Offset }
-func (n *IsNull) Pos() int  { return n.Offset }
-func (n *In) Pos() int      { return n.Offset }
-func (n *Between) Pos() int { return n.Offset }
-func (n *Call) Pos() int    { return n.Offset }
-func (n *Case) Pos() int    { return n.Offset }
+func (n *Ident) Pos() int     { return n.Offset }
+func (n *Number) Pos() int    { return n.Offset }
+func (n *String) Pos() int    { return n.Offset }
+func (n *Bool) Pos() int      { return n.Offset }
+func (n *Null) Pos() int      { return n.Offset }
+func (n *Unary) Pos() int     { return n.Offset }
+func (n *Binary) Pos() int    { return n.Offset }
+func (n *IsNull) Pos() int    { return n.Offset }
+func (n *In) Pos() int        { return n.Offset }
+func (n *Between) Pos() int   { return n.Offset }
+func (n *Call) Pos() int      { return n.Offset }
+func (n *Case) Pos() int      { return n.Offset }
+func (n *Attribute) Pos() int { return n.Offset }
 
-func (*Ident) node()   {}
-func (*Number) node()  {}
-func (*String) node()  {}
-func (*Bool) node()    {}
-func (*Null) node()    {}
-func (*Unary) node()   {}
-func (*Binary) node()  {}
-func (*IsNull) node()  {}
-func (*In) node()      {}
-func (*Between) node() {}
-func (*Call) node()    {}
-func (*Case) node()    {}
+func (*Ident) node()     {}
+func (*Number) node()    {}
+func (*String) node()    {}
+func (*Bool) node()      {}
+func (*Null) node()      {}
+func (*Unary) node()     {}
+func (*Binary) node()    {}
+func (*IsNull) node()    {}
+func (*In) node()        {}
+func (*Between) node()   {}
+func (*Call) node()      {}
+func (*Case) node()      {}
+func (*Attribute) node() {}
 
 func (n *Ident) String() string {
 	if n.Qualifier != "" {
@@ -190,6 +202,8 @@ func (n *Bool) String() string {
 }
 
 func (n *Null) String() string { return "NULL" }
+
+func (n *Attribute) String() string { return "{" + AttributeNamespace + "." + n.Name + "}" }
 
 func (n *Unary) String() string {
 	if n.Op == Not {

@@ -16,6 +16,8 @@ const (
 	tokQuotedIdent
 	tokKeyword
 	tokPunct
+	// tokAttribute is a user attribute placeholder, {user.NAME}; value is NAME.
+	tokAttribute
 	// tokError holds a lexical error; its text is the message.
 	tokError
 )
@@ -111,6 +113,9 @@ func lexOne(src string, i int) (token, int) {
 		}
 		return token{kind: kind, text: src[i:end], value: value, off: i}, end
 	}
+	if c == '{' {
+		return lexAttribute(src, i)
+	}
 	for _, op := range []string{"<=", ">=", "<>", "!="} {
 		if strings.HasPrefix(src[i:], op) {
 			return token{kind: tokPunct, text: op, off: i}, i + 2
@@ -126,10 +131,29 @@ func lexOne(src string, i int) (token, int) {
 		msg += "; an expression is not a statement and needs no ;"
 	case '`':
 		msg += `; quote names with " as in "Order Date"`
-	case '|', '%', '^', '&', '[', ']', '{', '}', '?', ':':
+	case '|', '%', '^', '&', '[', ']', '}', '?', ':':
 		msg += "; supported operators are + - * / = <> != < <= > >= AND OR NOT"
 	}
 	return token{kind: tokError, off: i, text: msg}, i + 1
+}
+
+// AttributeNamespace is the prefix of a user attribute placeholder: {user.region}.
+const AttributeNamespace = "user"
+
+// lexAttribute reads a placeholder {user.NAME} starting at src[i], spaces allowed inside the
+// braces.
+func lexAttribute(src string, i int) (token, int) {
+	end := strings.IndexByte(src[i:], '}')
+	if end < 0 {
+		return token{kind: tokError, off: i, text: "unterminated placeholder: write a user attribute as {user.NAME}, such as {user.region}"}, len(src)
+	}
+	end += i + 1
+	inner := strings.TrimSpace(src[i+1 : end-1])
+	ns, name, ok := strings.Cut(inner, ".")
+	if !ok || ns != AttributeNamespace || name == "" || !isPlainIdent(name) {
+		return token{kind: tokError, off: i, text: fmt.Sprintf("placeholder %s is not a user attribute; write {user.NAME}, such as {user.region}", src[i:end])}, end
+	}
+	return token{kind: tokAttribute, text: src[i:end], value: name, off: i}, end
 }
 
 // lexQuoted reads a string or quoted name starting at src[i], where a doubled quote stands for one.

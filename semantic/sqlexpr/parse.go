@@ -31,7 +31,8 @@ const maxDepth = 200
 // IS [NOT] NULL, [NOT] IN (list) and [NOT] BETWEEN a AND b; + and -; * and /; unary minus; and
 // the primaries: numbers, 'strings', TRUE, FALSE, NULL, names (plain, "double quoted", or
 // qualified as model.column), function calls, parenthesised expressions and
-// CASE WHEN c THEN v … [ELSE v] END.
+// CASE WHEN c THEN v … [ELSE v] END. Row filters may also use user attribute placeholders,
+// {user.NAME}, as constants and as IN's list: region IN {user.regions}.
 func Parse(src string) (Node, error) {
 	p := &parser{toks: lex(src)}
 	if p.peek().kind == tokEOF {
@@ -236,6 +237,11 @@ func (p *parser) parseInOrBetween(x Node, not bool) (Node, error) {
 		}
 		return &Between{Offset: x.Pos(), X: x, Low: low, High: high, Not: not}, nil
 	}
+	if t := p.peek(); t.kind == tokAttribute {
+		// x IN {user.regions}: the list attribute is the list.
+		p.next()
+		return &In{Offset: x.Pos(), X: x, List: []Node{&Attribute{Offset: t.off, Name: t.value}}, Not: not}, nil
+	}
 	if !p.isPunct("(") {
 		return nil, p.expected("expected ( after IN")
 	}
@@ -354,6 +360,9 @@ func (p *parser) parsePrimary() (Node, error) {
 		return &String{Offset: t.off, Value: t.value}, nil
 	case tokIdent, tokQuotedIdent:
 		return p.parseName()
+	case tokAttribute:
+		p.next()
+		return &Attribute{Offset: t.off, Name: t.value}, nil
 	case tokKeyword:
 		switch t.text {
 		case "TRUE", "FALSE":
