@@ -25,13 +25,18 @@ type DataModelResolver interface {
 	Description(ctx context.Context, obj *semantic.DataModel) (*string, error)
 	Source(ctx context.Context, obj *semantic.DataModel) (string, error)
 
+	Dimensions(ctx context.Context, obj *semantic.DataModel) ([]*semantic.Dimension, error)
+
 	Metrics(ctx context.Context, obj *semantic.DataModel) ([]*semantic.Metric, error)
+	Relationships(ctx context.Context, obj *semantic.DataModel) ([]*semantic.Relationship, error)
 }
 type DimensionResolver interface {
 	ID(ctx context.Context, obj *semantic.Dimension) (string, error)
 
 	Label(ctx context.Context, obj *semantic.Dimension) (string, error)
 	Description(ctx context.Context, obj *semantic.Dimension) (*string, error)
+
+	Masking(ctx context.Context, obj *semantic.Dimension) (*model.MaskKind, error)
 }
 type DomainResolver interface {
 	ID(ctx context.Context, obj *semantic.Domain) (string, error)
@@ -250,7 +255,7 @@ func (ec *executionContext) _DataModel_dimensions(ctx context.Context, field gra
 			return ec.fieldContext_DataModel_dimensions(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return obj.Dimensions, nil
+			return ec.Resolvers.DataModel().Dimensions(ctx, obj)
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v []*semantic.Dimension) graphql.Marshaler {
@@ -264,8 +269,8 @@ func (ec *executionContext) fieldContext_DataModel_dimensions(_ context.Context,
 	fc = &graphql.FieldContext{
 		Object:     "DataModel",
 		Field:      field,
-		IsMethod:   false,
-		IsResolver: false,
+		IsMethod:   true,
+		IsResolver: true,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_Dimension(ctx, field)
 		},
@@ -346,7 +351,7 @@ func (ec *executionContext) _DataModel_relationships(ctx context.Context, field 
 			return ec.fieldContext_DataModel_relationships(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return obj.Relationships, nil
+			return ec.Resolvers.DataModel().Relationships(ctx, obj)
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v []*semantic.Relationship) graphql.Marshaler {
@@ -360,8 +365,8 @@ func (ec *executionContext) fieldContext_DataModel_relationships(_ context.Conte
 	fc = &graphql.FieldContext{
 		Object:     "DataModel",
 		Field:      field,
-		IsMethod:   false,
-		IsResolver: false,
+		IsMethod:   true,
+		IsResolver: true,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_Relationship(ctx, field)
 		},
@@ -647,6 +652,52 @@ func (ec *executionContext) _Dimension_synonyms(ctx context.Context, field graph
 }
 func (ec *executionContext) fieldContext_Dimension_synonyms(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Dimension", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _Dimension_tags(ctx context.Context, field graphql.CollectedField, obj *semantic.Dimension) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Dimension_tags(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Tags, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Dimension_tags(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Dimension", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _Dimension_masking(ctx context.Context, field graphql.CollectedField, obj *semantic.Dimension) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Dimension_masking(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Dimension().Masking(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.MaskKind) graphql.Marshaler {
+			return ec.marshalOMaskKind2ᚖgithubᚗcomᚋkoujingᚋkoujingᚋgraphᚋmodelᚐMaskKind(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Dimension_masking(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Dimension", field, true, true, errors.New("field of type MaskKind does not have child fields"))
 }
 
 func (ec *executionContext) _Dimension_type(ctx context.Context, field graphql.CollectedField, obj *semantic.Dimension) (ret graphql.Marshaler) {
@@ -2305,10 +2356,43 @@ func (ec *executionContext) _DataModel(ctx context.Context, sel ast.SelectionSet
 				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "dimensions":
-			out.Values[i] = ec._DataModel_dimensions(ctx, field, obj)
-			if out.Values[i] == graphql.Null {
-				atomic.AddUint32(&out.Invalids, 1)
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._DataModel_dimensions(ctx, field, obj)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
 			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
 		case "measures":
 			out.Values[i] = ec._DataModel_measures(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
@@ -2353,10 +2437,43 @@ func (ec *executionContext) _DataModel(ctx context.Context, sel ast.SelectionSet
 
 			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
 		case "relationships":
-			out.Values[i] = ec._DataModel_relationships(ctx, field, obj)
-			if out.Values[i] == graphql.Null {
-				atomic.AddUint32(&out.Invalids, 1)
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._DataModel_relationships(ctx, field, obj)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
 			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -2610,6 +2727,49 @@ func (ec *executionContext) _Dimension(ctx context.Context, sel ast.SelectionSet
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "tags":
+			out.Values[i] = ec._Dimension_tags(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "masking":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Dimension_masking(ctx, field, obj)
+				if res == graphql.RequiredNull {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
 		case "type":
 			out.Values[i] = ec._Dimension_type(ctx, field, obj)
 			if out.Values[i] == graphql.Null {

@@ -28,6 +28,7 @@ type ResolverRoot interface {
 	Measure() MeasureResolver
 	Metric() MetricResolver
 	MetricFilterDefinition() MetricFilterDefinitionResolver
+	Mutation() MutationResolver
 	Query() QueryResolver
 	Relationship() RelationshipResolver
 	ResultColumn() ResultColumnResolver
@@ -37,6 +38,32 @@ type DirectiveRoot struct {
 }
 
 type ComplexityRoot struct {
+	AccessDecision struct {
+		Allowed func(childComplexity int) int
+		Rule    func(childComplexity int) int
+	}
+
+	AccessPolicy struct {
+		Rules  func(childComplexity int) int
+		Tenant func(childComplexity int) int
+	}
+
+	ApiKey struct {
+		CreatedAt func(childComplexity int) int
+		CreatedBy func(childComplexity int) int
+		ID        func(childComplexity int) int
+		Name      func(childComplexity int) int
+		RevokedAt func(childComplexity int) int
+		Roles     func(childComplexity int) int
+		Subject   func(childComplexity int) int
+	}
+
+	CreatedApiKey struct {
+		APIKey func(childComplexity int) int
+		Change func(childComplexity int) int
+		Key    func(childComplexity int) int
+	}
+
 	DataModel struct {
 		Description   func(childComplexity int) int
 		Dimensions    func(childComplexity int) int
@@ -66,11 +93,13 @@ type ComplexityRoot struct {
 		Granularities func(childComplexity int) int
 		ID            func(childComplexity int) int
 		Label         func(childComplexity int) int
+		Masking       func(childComplexity int) int
 		Model         func(childComplexity int) int
 		Name          func(childComplexity int) int
 		QualifiedName func(childComplexity int) int
 		SQL           func(childComplexity int) int
 		Synonyms      func(childComplexity int) int
+		Tags          func(childComplexity int) int
 		Type          func(childComplexity int) int
 	}
 
@@ -155,6 +184,21 @@ type ComplexityRoot struct {
 		Rows     func(childComplexity int) int
 	}
 
+	Mutation struct {
+		AddMask          func(childComplexity int, input model.MaskInput) int
+		AddRowFilter     func(childComplexity int, input model.RowFilterInput) int
+		AssignRole       func(childComplexity int, member string, role string) int
+		CreateAPIKey     func(childComplexity int, input model.CreateAPIKeyInput) int
+		DeclareAttribute func(childComplexity int, name string, typeArg model.AttributeType) int
+		Grant            func(childComplexity int, input model.GrantInput) int
+		RemoveAttribute  func(childComplexity int, name string, typeArg model.AttributeType) int
+		RemoveMask       func(childComplexity int, input model.MaskInput) int
+		RemoveRowFilter  func(childComplexity int, input model.RowFilterInput) int
+		RevokeAPIKey     func(childComplexity int, id string) int
+		RevokeGrant      func(childComplexity int, input model.GrantInput) int
+		UnassignRole     func(childComplexity int, member string, role string) int
+	}
+
 	PageInfo struct {
 		EndCursor       func(childComplexity int) int
 		HasNextPage     func(childComplexity int) int
@@ -162,17 +206,52 @@ type ComplexityRoot struct {
 		StartCursor     func(childComplexity int) int
 	}
 
+	PolicyChange struct {
+		Actor     func(childComplexity int) int
+		At        func(childComplexity int) int
+		Detail    func(childComplexity int) int
+		Operation func(childComplexity int) int
+		Seq       func(childComplexity int) int
+	}
+
+	PolicyChangeConnection struct {
+		Edges    func(childComplexity int) int
+		PageInfo func(childComplexity int) int
+	}
+
+	PolicyChangeEdge struct {
+		Cursor func(childComplexity int) int
+		Node   func(childComplexity int) int
+	}
+
+	PolicyRule struct {
+		Action   func(childComplexity int) int
+		Effect   func(childComplexity int) int
+		Kind     func(childComplexity int) int
+		Line     func(childComplexity int) int
+		Object   func(childComplexity int) int
+		Priority func(childComplexity int) int
+		Role     func(childComplexity int) int
+		Subject  func(childComplexity int) int
+		Value    func(childComplexity int) int
+	}
+
 	Query struct {
-		DataModel  func(childComplexity int, name string) int
-		DataModels func(childComplexity int, first *int, after *string) int
-		Dimension  func(childComplexity int, name string) int
-		Dimensions func(childComplexity int, first *int, after *string, model *string) int
-		Domains    func(childComplexity int) int
-		Explain    func(childComplexity int, input model.MetricQueryInput) int
-		Metric     func(childComplexity int, name string) int
-		Metrics    func(childComplexity int, first *int, after *string, filter *model.MetricFilter) int
-		Node       func(childComplexity int, id string) int
-		Query      func(childComplexity int, input model.MetricQueryInput) int
+		APIKeys       func(childComplexity int) int
+		AccessPolicy  func(childComplexity int) int
+		CheckAccess   func(childComplexity int, input model.CheckAccessInput) int
+		DataModel     func(childComplexity int, name string) int
+		DataModels    func(childComplexity int, first *int, after *string) int
+		Dimension     func(childComplexity int, name string) int
+		Dimensions    func(childComplexity int, first *int, after *string, model *string) int
+		Domains       func(childComplexity int) int
+		Explain       func(childComplexity int, input model.MetricQueryInput) int
+		Metric        func(childComplexity int, name string) int
+		Metrics       func(childComplexity int, first *int, after *string, filter *model.MetricFilter) int
+		Node          func(childComplexity int, id string) int
+		PolicyChanges func(childComplexity int, first *int, after *string) int
+		Query         func(childComplexity int, input model.MetricQueryInput) int
+		Viewer        func(childComplexity int) int
 	}
 
 	Relationship struct {
@@ -200,6 +279,15 @@ type ComplexityRoot struct {
 		Params     func(childComplexity int) int
 		SQL        func(childComplexity int) int
 	}
+
+	Viewer struct {
+		Admin          func(childComplexity int) int
+		AuthMethod     func(childComplexity int) int
+		EffectiveRoles func(childComplexity int) int
+		Roles          func(childComplexity int) int
+		Subject        func(childComplexity int) int
+		Tenant         func(childComplexity int) int
+	}
 }
 
 type executableSchema graphql.ExecutableSchemaState[ResolverRoot, DirectiveRoot, ComplexityRoot]
@@ -215,6 +303,94 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 	ec := newExecutionContext(nil, e, nil)
 	_ = ec
 	switch typeName + "." + field {
+
+	case "AccessDecision.allowed":
+		if e.ComplexityRoot.AccessDecision.Allowed == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AccessDecision.Allowed(childComplexity), true
+	case "AccessDecision.rule":
+		if e.ComplexityRoot.AccessDecision.Rule == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AccessDecision.Rule(childComplexity), true
+
+	case "AccessPolicy.rules":
+		if e.ComplexityRoot.AccessPolicy.Rules == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AccessPolicy.Rules(childComplexity), true
+	case "AccessPolicy.tenant":
+		if e.ComplexityRoot.AccessPolicy.Tenant == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AccessPolicy.Tenant(childComplexity), true
+
+	case "ApiKey.createdAt":
+		if e.ComplexityRoot.ApiKey.CreatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ApiKey.CreatedAt(childComplexity), true
+	case "ApiKey.createdBy":
+		if e.ComplexityRoot.ApiKey.CreatedBy == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ApiKey.CreatedBy(childComplexity), true
+	case "ApiKey.id":
+		if e.ComplexityRoot.ApiKey.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ApiKey.ID(childComplexity), true
+	case "ApiKey.name":
+		if e.ComplexityRoot.ApiKey.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ApiKey.Name(childComplexity), true
+	case "ApiKey.revokedAt":
+		if e.ComplexityRoot.ApiKey.RevokedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ApiKey.RevokedAt(childComplexity), true
+	case "ApiKey.roles":
+		if e.ComplexityRoot.ApiKey.Roles == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ApiKey.Roles(childComplexity), true
+	case "ApiKey.subject":
+		if e.ComplexityRoot.ApiKey.Subject == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ApiKey.Subject(childComplexity), true
+
+	case "CreatedApiKey.apiKey":
+		if e.ComplexityRoot.CreatedApiKey.APIKey == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CreatedApiKey.APIKey(childComplexity), true
+	case "CreatedApiKey.change":
+		if e.ComplexityRoot.CreatedApiKey.Change == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CreatedApiKey.Change(childComplexity), true
+	case "CreatedApiKey.key":
+		if e.ComplexityRoot.CreatedApiKey.Key == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CreatedApiKey.Key(childComplexity), true
 
 	case "DataModel.description":
 		if e.ComplexityRoot.DataModel.Description == nil {
@@ -333,6 +509,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Dimension.Label(childComplexity), true
+	case "Dimension.masking":
+		if e.ComplexityRoot.Dimension.Masking == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Dimension.Masking(childComplexity), true
 	case "Dimension.model":
 		if e.ComplexityRoot.Dimension.Model == nil {
 			break
@@ -363,6 +545,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Dimension.Synonyms(childComplexity), true
+	case "Dimension.tags":
+		if e.ComplexityRoot.Dimension.Tags == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Dimension.Tags(childComplexity), true
 	case "Dimension.type":
 		if e.ComplexityRoot.Dimension.Type == nil {
 			break
@@ -691,6 +879,139 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.MetricResult.Rows(childComplexity), true
 
+	case "Mutation.addMask":
+		if e.ComplexityRoot.Mutation.AddMask == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_addMask_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.AddMask(childComplexity, args["input"].(model.MaskInput)), true
+	case "Mutation.addRowFilter":
+		if e.ComplexityRoot.Mutation.AddRowFilter == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_addRowFilter_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.AddRowFilter(childComplexity, args["input"].(model.RowFilterInput)), true
+	case "Mutation.assignRole":
+		if e.ComplexityRoot.Mutation.AssignRole == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_assignRole_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.AssignRole(childComplexity, args["member"].(string), args["role"].(string)), true
+	case "Mutation.createApiKey":
+		if e.ComplexityRoot.Mutation.CreateAPIKey == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_createApiKey_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.CreateAPIKey(childComplexity, args["input"].(model.CreateAPIKeyInput)), true
+	case "Mutation.declareAttribute":
+		if e.ComplexityRoot.Mutation.DeclareAttribute == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_declareAttribute_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.DeclareAttribute(childComplexity, args["name"].(string), args["type"].(model.AttributeType)), true
+	case "Mutation.grant":
+		if e.ComplexityRoot.Mutation.Grant == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_grant_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.Grant(childComplexity, args["input"].(model.GrantInput)), true
+	case "Mutation.removeAttribute":
+		if e.ComplexityRoot.Mutation.RemoveAttribute == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_removeAttribute_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.RemoveAttribute(childComplexity, args["name"].(string), args["type"].(model.AttributeType)), true
+	case "Mutation.removeMask":
+		if e.ComplexityRoot.Mutation.RemoveMask == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_removeMask_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.RemoveMask(childComplexity, args["input"].(model.MaskInput)), true
+	case "Mutation.removeRowFilter":
+		if e.ComplexityRoot.Mutation.RemoveRowFilter == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_removeRowFilter_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.RemoveRowFilter(childComplexity, args["input"].(model.RowFilterInput)), true
+	case "Mutation.revokeApiKey":
+		if e.ComplexityRoot.Mutation.RevokeAPIKey == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_revokeApiKey_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.RevokeAPIKey(childComplexity, args["id"].(string)), true
+	case "Mutation.revokeGrant":
+		if e.ComplexityRoot.Mutation.RevokeGrant == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_revokeGrant_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.RevokeGrant(childComplexity, args["input"].(model.GrantInput)), true
+	case "Mutation.unassignRole":
+		if e.ComplexityRoot.Mutation.UnassignRole == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_unassignRole_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.UnassignRole(childComplexity, args["member"].(string), args["role"].(string)), true
+
 	case "PageInfo.endCursor":
 		if e.ComplexityRoot.PageInfo.EndCursor == nil {
 			break
@@ -716,6 +1037,141 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.PageInfo.StartCursor(childComplexity), true
 
+	case "PolicyChange.actor":
+		if e.ComplexityRoot.PolicyChange.Actor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PolicyChange.Actor(childComplexity), true
+	case "PolicyChange.at":
+		if e.ComplexityRoot.PolicyChange.At == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PolicyChange.At(childComplexity), true
+	case "PolicyChange.detail":
+		if e.ComplexityRoot.PolicyChange.Detail == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PolicyChange.Detail(childComplexity), true
+	case "PolicyChange.operation":
+		if e.ComplexityRoot.PolicyChange.Operation == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PolicyChange.Operation(childComplexity), true
+	case "PolicyChange.seq":
+		if e.ComplexityRoot.PolicyChange.Seq == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PolicyChange.Seq(childComplexity), true
+
+	case "PolicyChangeConnection.edges":
+		if e.ComplexityRoot.PolicyChangeConnection.Edges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PolicyChangeConnection.Edges(childComplexity), true
+	case "PolicyChangeConnection.pageInfo":
+		if e.ComplexityRoot.PolicyChangeConnection.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PolicyChangeConnection.PageInfo(childComplexity), true
+
+	case "PolicyChangeEdge.cursor":
+		if e.ComplexityRoot.PolicyChangeEdge.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PolicyChangeEdge.Cursor(childComplexity), true
+	case "PolicyChangeEdge.node":
+		if e.ComplexityRoot.PolicyChangeEdge.Node == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PolicyChangeEdge.Node(childComplexity), true
+
+	case "PolicyRule.action":
+		if e.ComplexityRoot.PolicyRule.Action == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PolicyRule.Action(childComplexity), true
+	case "PolicyRule.effect":
+		if e.ComplexityRoot.PolicyRule.Effect == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PolicyRule.Effect(childComplexity), true
+	case "PolicyRule.kind":
+		if e.ComplexityRoot.PolicyRule.Kind == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PolicyRule.Kind(childComplexity), true
+	case "PolicyRule.line":
+		if e.ComplexityRoot.PolicyRule.Line == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PolicyRule.Line(childComplexity), true
+	case "PolicyRule.object":
+		if e.ComplexityRoot.PolicyRule.Object == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PolicyRule.Object(childComplexity), true
+	case "PolicyRule.priority":
+		if e.ComplexityRoot.PolicyRule.Priority == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PolicyRule.Priority(childComplexity), true
+	case "PolicyRule.role":
+		if e.ComplexityRoot.PolicyRule.Role == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PolicyRule.Role(childComplexity), true
+	case "PolicyRule.subject":
+		if e.ComplexityRoot.PolicyRule.Subject == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PolicyRule.Subject(childComplexity), true
+	case "PolicyRule.value":
+		if e.ComplexityRoot.PolicyRule.Value == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PolicyRule.Value(childComplexity), true
+
+	case "Query.apiKeys":
+		if e.ComplexityRoot.Query.APIKeys == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Query.APIKeys(childComplexity), true
+	case "Query.accessPolicy":
+		if e.ComplexityRoot.Query.AccessPolicy == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Query.AccessPolicy(childComplexity), true
+	case "Query.checkAccess":
+		if e.ComplexityRoot.Query.CheckAccess == nil {
+			break
+		}
+
+		args, err := ec.field_Query_checkAccess_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.CheckAccess(childComplexity, args["input"].(model.CheckAccessInput)), true
 	case "Query.dataModel":
 		if e.ComplexityRoot.Query.DataModel == nil {
 			break
@@ -811,6 +1267,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Node(childComplexity, args["id"].(string)), true
+	case "Query.policyChanges":
+		if e.ComplexityRoot.Query.PolicyChanges == nil {
+			break
+		}
+
+		args, err := ec.field_Query_policyChanges_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.PolicyChanges(childComplexity, args["first"].(*int), args["after"].(*string)), true
 	case "Query.query":
 		if e.ComplexityRoot.Query.Query == nil {
 			break
@@ -822,6 +1289,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Query(childComplexity, args["input"].(model.MetricQueryInput)), true
+	case "Query.viewer":
+		if e.ComplexityRoot.Query.Viewer == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Query.Viewer(childComplexity), true
 
 	case "Relationship.cardinality":
 		if e.ComplexityRoot.Relationship.Cardinality == nil {
@@ -911,6 +1384,43 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.SQLStatement.SQL(childComplexity), true
 
+	case "Viewer.admin":
+		if e.ComplexityRoot.Viewer.Admin == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Viewer.Admin(childComplexity), true
+	case "Viewer.authMethod":
+		if e.ComplexityRoot.Viewer.AuthMethod == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Viewer.AuthMethod(childComplexity), true
+	case "Viewer.effectiveRoles":
+		if e.ComplexityRoot.Viewer.EffectiveRoles == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Viewer.EffectiveRoles(childComplexity), true
+	case "Viewer.roles":
+		if e.ComplexityRoot.Viewer.Roles == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Viewer.Roles(childComplexity), true
+	case "Viewer.subject":
+		if e.ComplexityRoot.Viewer.Subject == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Viewer.Subject(childComplexity), true
+	case "Viewer.tenant":
+		if e.ComplexityRoot.Viewer.Tenant == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Viewer.Tenant(childComplexity), true
+
 	}
 	return 0, false
 }
@@ -919,10 +1429,15 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 	opCtx := graphql.GetOperationContext(ctx)
 	ec := newExecutionContext(opCtx, e, make(chan graphql.DeferredResult))
 	inputUnmarshalMap := graphql.BuildUnmarshalerMap(
+		ec.unmarshalInputCheckAccessInput,
+		ec.unmarshalInputCreateApiKeyInput,
 		ec.unmarshalInputFilterInput,
+		ec.unmarshalInputGrantInput,
+		ec.unmarshalInputMaskInput,
 		ec.unmarshalInputMetricFilter,
 		ec.unmarshalInputMetricQueryInput,
 		ec.unmarshalInputOrderByInput,
+		ec.unmarshalInputRowFilterInput,
 		ec.unmarshalInputTimeDimensionInput,
 		ec.unmarshalInputTimeRangeInput,
 	)
@@ -959,6 +1474,21 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 
 			return &response
 		}
+	case ast.Mutation:
+		return func(ctx context.Context) *graphql.Response {
+			if !first {
+				return nil
+			}
+			first = false
+			ctx = graphql.WithUnmarshalerMap(ctx, inputUnmarshalMap)
+			data := ec._Mutation(ctx, opCtx.Operation.SelectionSet)
+			var buf bytes.Buffer
+			data.MarshalGQL(&buf)
+
+			return &graphql.Response{
+				Data: buf.Bytes(),
+			}
+		}
 
 	default:
 		return graphql.OneShot(graphql.ErrorResponse(ctx, "unsupported GraphQL operation"))
@@ -985,6 +1515,340 @@ func newExecutionContext(
 }
 
 var sources = []*ast.Source{
+	{Name: "../schema/access.graphqls", Input: `extend type Query {
+  """
+  Who the request runs as: the subject and tenant its credentials name, its roles, and whether it
+  may administer its tenant's access policy.
+  """
+  viewer: Viewer!
+
+  """
+  The access policy of the caller's tenant: its grants, role assignments, row filters, masks and
+  declared attributes, in the order they are stored. Only the tenant's admins may read it
+  (FORBIDDEN otherwise).
+  """
+  accessPolicy: AccessPolicy!
+
+  """
+  Decides whether a principal of the caller's tenant, with the given roles, may act on an object,
+  and names the rule that decided — the same decision every query takes, made by Casbin. Only
+  the tenant's admins may ask.
+  """
+  checkAccess(input: CheckAccessInput!): AccessDecision!
+
+  """The API keys of the caller's tenant, revoked ones included, newest last. Admins only."""
+  apiKeys: [ApiKey!]!
+
+  """
+  The audit log of changes to the caller's tenant's access policy and API keys, oldest first, a
+  page at a time. Admins only.
+  """
+  policyChanges(
+    """How many changes to return: 50 unless given, at most 100."""
+    first: Int = 50
+    """Return the changes after this cursor (a page's ` + "`" + `endCursor` + "`" + `)."""
+    after: String
+  ): PolicyChangeConnection!
+}
+
+"""
+Changes to the access policy and API keys of the caller's tenant. Every mutation needs the admin
+action on ` + "`" + `policy:TENANT` + "`" + `, applies at once to every request that starts after it (no restart),
+is refused with INVALID_POLICY and changes nothing when the policy it would make is invalid (a
+row filter that does not parse, names an unknown column or an undeclared attribute; a mask on a
+dimension that is not text), and is recorded in ` + "`" + `policyChanges` + "`" + `.
+"""
+type Mutation {
+  """Adds a grant: lets (or, with effect DENY, forbids) a subject act on objects."""
+  grant(input: GrantInput!): PolicyChange!
+  """Removes a grant; the input must equal the grant as it was added."""
+  revokeGrant(input: GrantInput!): PolicyChange!
+  """Gives a member (a user or a role) a role, whose grants, row filters and masks then apply to it."""
+  assignRole(member: String!, role: String!): PolicyChange!
+  """Takes a role away from a member."""
+  unassignRole(member: String!, role: String!): PolicyChange!
+  """
+  Adds a row filter: the subject sees the model's rows where the filter holds. Several row filters
+  that apply to one caller combine with OR.
+  """
+  addRowFilter(input: RowFilterInput!): PolicyChange!
+  """Removes a row filter; the input must equal the filter as it was added."""
+  removeRowFilter(input: RowFilterInput!): PolicyChange!
+  """Masks a text dimension's values for a subject."""
+  addMask(input: MaskInput!): PolicyChange!
+  """Removes a mask."""
+  removeMask(input: MaskInput!): PolicyChange!
+  """Declares a user attribute that row filters may use as {user.NAME}."""
+  declareAttribute(name: String!, type: AttributeType!): PolicyChange!
+  """Removes an attribute declaration; the policy must no longer use it."""
+  removeAttribute(name: String!, type: AttributeType!): PolicyChange!
+  """
+  Creates an API key for a service, with its own roles, in the caller's tenant. The key's text is
+  returned once, here; only its SHA-256 is stored.
+  """
+  createApiKey(input: CreateApiKeyInput!): CreatedApiKey!
+  """Revokes an API key of the caller's tenant: requests with it fail from then on."""
+  revokeApiKey(id: ID!): PolicyChange!
+}
+
+"""Who a request runs as."""
+type Viewer {
+  """The user or service, such as "alice" or "api_key:k3f9c0a1b2d4"."""
+  subject: String!
+  """The tenant whose policy applies."""
+  tenant: String!
+  """The roles the credentials carry."""
+  roles: [String!]!
+  """Every role whose rules apply: those the credentials carry, those the policy assigns, and the roles they inherit."""
+  effectiveRoles: [String!]!
+  """How the request proved who it is."""
+  authMethod: AuthMethod!
+  """Whether the caller may administer its tenant's access policy and API keys."""
+  admin: Boolean!
+}
+
+"""How a request proved who it is."""
+enum AuthMethod {
+  """A JWT bearer token."""
+  JWT
+  """An API key."""
+  API_KEY
+  """No credentials, on a server in demo mode: the documented demo user."""
+  DEMO
+}
+
+"""A tenant's access policy."""
+type AccessPolicy {
+  """The tenant."""
+  tenant: String!
+  """The rules, in the order they are stored."""
+  rules: [PolicyRule!]!
+}
+
+"""
+One rule of an access policy. Which fields are set depends on the kind: a GRANT has subject,
+object, action, effect and priority; a ROLE_ASSIGNMENT subject (the member) and role; a
+ROW_FILTER subject, object (the model) and value (the filter); a MASK subject, object (the
+dimension) and value (the mask); an ATTRIBUTE object (its name) and value (its type).
+"""
+type PolicyRule {
+  """The kind of rule."""
+  kind: PolicyRuleKind!
+  """The user or role the rule applies to ("*" for everyone); the member of a role assignment."""
+  subject: String
+  """The role a role assignment gives."""
+  role: String
+  """The object pattern of a grant; the model of a row filter; the dimension of a mask; the name of an attribute."""
+  object: String
+  """The action pattern of a grant."""
+  action: String
+  """Whether a grant allows or denies."""
+  effect: Effect
+  """A grant's priority: lower numbers are decided first; at equal priority a deny wins."""
+  priority: Int
+  """A row filter's condition, a mask's kind, or an attribute's type."""
+  value: String
+  """The rule as a line of a policy file."""
+  line: String!
+}
+
+"""The kinds of policy rules."""
+enum PolicyRuleKind {
+  """Lets or forbids a subject act on objects (Casbin's p)."""
+  GRANT
+  """Gives a member a role (Casbin's g)."""
+  ROLE_ASSIGNMENT
+  """Restricts the rows of a model a subject sees."""
+  ROW_FILTER
+  """Masks a dimension's values for a subject."""
+  MASK
+  """Declares a user attribute row filters may use."""
+  ATTRIBUTE
+}
+
+"""Whether a grant allows or denies."""
+enum Effect {
+  """The grant lets the subject act."""
+  ALLOW
+  """The grant forbids the subject to act."""
+  DENY
+}
+
+"""What can be done with a catalog object."""
+enum Action {
+  """See the object in the catalog, its lineage and search."""
+  READ
+  """Compute a metric, or group and filter by a dimension."""
+  QUERY
+  """Propose a change to a definition."""
+  PROPOSE
+  """Review proposed changes."""
+  REVIEW
+  """Publish reviewed changes."""
+  PUBLISH
+  """Change the access policy and API keys of the tenant."""
+  ADMIN
+}
+
+"""How a masked dimension's values are shown."""
+enum MaskKind {
+  """The MD5 of the value in hex: equal values stay equal, so grouping and counting still work."""
+  HASH
+  """The first and last character with stars between: "W******g"."""
+  PARTIAL
+}
+
+"""The type of a user attribute."""
+enum AttributeType {
+  """One text value, as in region = {user.region}."""
+  STRING
+  """One number."""
+  NUMBER
+  """A list of texts, as in region IN {user.regions}."""
+  STRINGS
+  """A list of numbers."""
+  NUMBERS
+}
+
+"""A grant of an action on objects to a subject."""
+input GrantInput {
+  """A user or a role of the tenant, or "*" for everyone."""
+  subject: String!
+  """
+  The objects: KIND:NAME with * and ? wildcards — metric:gmv_*, dimension:customers.name,
+  model:orders, domain:finance, tag:pii, policy:TENANT — or "*" for everything.
+  """
+  object: String!
+  """The action, or a pattern of actions such as "*"."""
+  action: String!
+  """ALLOW unless given."""
+  effect: Effect = ALLOW
+  """Lower numbers are decided first; 100 unless given. A deny wins at equal priority."""
+  priority: Int = 100
+}
+
+"""A row filter of a subject on a model."""
+input RowFilterInput {
+  """A user or a role of the tenant, or "*" for everyone."""
+  subject: String!
+  """The data model, such as "orders"."""
+  model: String!
+  """
+  The condition on the model's columns, in the expression language of definitions, with user
+  attributes as {user.NAME}: region = {user.region}, region IN {user.regions}. Values are bound
+  as constants, never spliced into SQL.
+  """
+  filter: String!
+}
+
+"""A mask of a text dimension for a subject."""
+input MaskInput {
+  """A user or a role of the tenant, or "*" for everyone."""
+  subject: String!
+  """The dimension's qualified name, such as "customers.name"."""
+  dimension: String!
+  """How the values are shown."""
+  mask: MaskKind!
+}
+
+"""A request to decide."""
+input CheckAccessInput {
+  """The subject asking, such as "bob"."""
+  subject: String!
+  """The roles its credentials would carry."""
+  roles: [String!]
+  """The object, as KIND:NAME: metric:gmv_paid, dimension:customers.name, model:orders, domain:finance."""
+  object: String!
+  """The action."""
+  action: Action!
+}
+
+"""A decision, and the rule that took it."""
+type AccessDecision {
+  """Whether the action is allowed."""
+  allowed: Boolean!
+  """The grant that decided; null when no grant matched, and the answer is no."""
+  rule: PolicyRule
+}
+
+"""An API key of a service. Its secret is never shown again after it is created."""
+type ApiKey {
+  """The key's public ID, which its text starts with."""
+  id: ID!
+  """What the key is for."""
+  name: String!
+  """The roles requests with the key run with."""
+  roles: [String!]!
+  """The subject requests with the key run as: "api_key:ID"."""
+  subject: String!
+  """When the key was created, RFC 3339."""
+  createdAt: String!
+  """Who created it, as subject@tenant."""
+  createdBy: String!
+  """When the key was revoked, RFC 3339; null while it is valid."""
+  revokedAt: String
+}
+
+"""A new API key for a service."""
+input CreateApiKeyInput {
+  """What the key is for, such as "nightly-export"."""
+  name: String!
+  """The roles requests with the key run with."""
+  roles: [String!]!
+}
+
+"""A newly created API key, with its text."""
+type CreatedApiKey {
+  """The key. Send it as Authorization: Bearer KEY or X-API-Key: KEY; it is shown only this once."""
+  key: String!
+  """The key as stored."""
+  apiKey: ApiKey!
+  """The change, as recorded."""
+  change: PolicyChange!
+}
+
+"""One recorded change to a tenant's access policy or API keys."""
+type PolicyChange {
+  """The change's place in the audit log, increasing."""
+  seq: Int!
+  """When it was made, RFC 3339."""
+  at: String!
+  """Who made it, as subject@tenant."""
+  actor: String!
+  """What was done."""
+  operation: PolicyChangeOperation!
+  """What it was done to: the rule as a policy file line, or the key's ID and name."""
+  detail: String!
+}
+
+"""What a policy change did."""
+enum PolicyChangeOperation {
+  """A rule was added."""
+  ADD_RULE
+  """A rule was removed."""
+  REMOVE_RULE
+  """An API key was created."""
+  CREATE_API_KEY
+  """An API key was revoked."""
+  REVOKE_API_KEY
+}
+
+"""A page of policy changes."""
+type PolicyChangeConnection {
+  """The changes of the page, each with its cursor."""
+  edges: [PolicyChangeEdge!]!
+  """Where the page lies in the whole list."""
+  pageInfo: PageInfo!
+}
+
+"""A policy change in a page, with its cursor."""
+type PolicyChangeEdge {
+  """The cursor to pass as ` + "`" + `after` + "`" + ` to continue after this change."""
+  cursor: String!
+  """The change."""
+  node: PolicyChange!
+}
+`, BuiltIn: false},
 	{Name: "../schema/catalog.graphqls", Input: `extend type Query {
   """
   Lists the metrics, sorted by name, a page at a time. Narrow the list with ` + "`" + `filter` + "`" + `.
@@ -1155,6 +2019,13 @@ type Dimension implements Node {
   description: String
   """Other names people use for the dimension, in any language, such as "区域"."""
   synonyms: [String!]!
+  """Labels that access policies grant or deny by, such as "pii"."""
+  tags: [String!]!
+  """
+  How the caller sees the dimension's values: masked (grouped and filtered by the masked values
+  too), or null when it sees them as they are.
+  """
+  masking: MaskKind
   """The kind of values the dimension holds."""
   type: DimensionType!
   """The units a time dimension can be grouped by, finest first; empty for other dimensions."""
@@ -1570,8 +2441,19 @@ means, who owns it, what it is computed from, what it can be broken down by) and
 computes them. Every list is a Relay cursor connection and every catalog object is a Node with a
 global ID.
 
+Every request runs as a principal: send ` + "`" + `Authorization: Bearer TOKEN` + "`" + ` with a JWT or an API key
+(or ` + "`" + `X-API-Key: KEY` + "`" + `). Without valid credentials the answer is HTTP 401 with UNAUTHENTICATED,
+except on a server in demo mode, where a request without credentials runs as the demo user. The
+catalog, queries and explanations show each caller only what its tenant's access policy lets it
+read: a metric or dimension it may not read does not exist for it, and naming one gets exactly
+the NOT_FOUND error of a name that does not exist. Queries see only the rows its row filters
+allow, and masked dimensions masked.
+
 Errors carry a machine-readable ` + "`" + `extensions.code` + "`" + `: NOT_FOUND (a name or ID that does not exist),
 INVALID_QUERY (a question the definitions cannot answer, with a message that says how to fix it),
+FORBIDDEN (something the caller may see but not do, such as query a metric it may only read, or
+administer the policy without the admin action), UNAUTHENTICATED, INVALID_POLICY (a policy change
+that would make an invalid policy), CONFLICT (adding a rule that exists), STORE_UNAVAILABLE,
 TOO_MANY_ROWS, RESOURCE_EXHAUSTED (the query needed more memory than it may use), TIMEOUT, CANCELLED,
 QUERY_TOO_DEEP, COMPLEXITY_LIMIT_EXCEEDED, REQUEST_TOO_LARGE, BAD_REQUEST, GRAPHQL_PARSE_FAILED,
 GRAPHQL_VALIDATION_FAILED and INTERNAL.
@@ -1636,6 +2518,58 @@ var parsedSchema = gqlparser.MustLoadSchema(sources...)
 // Each function is generated once per unique object type, deduplicating the
 // switch statements that were previously inlined in every fieldContext_* function.
 
+func (ec *executionContext) childFields_AccessDecision(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "allowed":
+		return ec.fieldContext_AccessDecision_allowed(ctx, field)
+	case "rule":
+		return ec.fieldContext_AccessDecision_rule(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type AccessDecision", field.Name)
+}
+
+func (ec *executionContext) childFields_AccessPolicy(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "tenant":
+		return ec.fieldContext_AccessPolicy_tenant(ctx, field)
+	case "rules":
+		return ec.fieldContext_AccessPolicy_rules(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type AccessPolicy", field.Name)
+}
+
+func (ec *executionContext) childFields_ApiKey(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_ApiKey_id(ctx, field)
+	case "name":
+		return ec.fieldContext_ApiKey_name(ctx, field)
+	case "roles":
+		return ec.fieldContext_ApiKey_roles(ctx, field)
+	case "subject":
+		return ec.fieldContext_ApiKey_subject(ctx, field)
+	case "createdAt":
+		return ec.fieldContext_ApiKey_createdAt(ctx, field)
+	case "createdBy":
+		return ec.fieldContext_ApiKey_createdBy(ctx, field)
+	case "revokedAt":
+		return ec.fieldContext_ApiKey_revokedAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ApiKey", field.Name)
+}
+
+func (ec *executionContext) childFields_CreatedApiKey(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "key":
+		return ec.fieldContext_CreatedApiKey_key(ctx, field)
+	case "apiKey":
+		return ec.fieldContext_CreatedApiKey_apiKey(ctx, field)
+	case "change":
+		return ec.fieldContext_CreatedApiKey_change(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type CreatedApiKey", field.Name)
+}
+
 func (ec *executionContext) childFields_DataModel(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "id":
@@ -1698,6 +2632,10 @@ func (ec *executionContext) childFields_Dimension(ctx context.Context, field gra
 		return ec.fieldContext_Dimension_description(ctx, field)
 	case "synonyms":
 		return ec.fieldContext_Dimension_synonyms(ctx, field)
+	case "tags":
+		return ec.fieldContext_Dimension_tags(ctx, field)
+	case "masking":
+		return ec.fieldContext_Dimension_masking(ctx, field)
 	case "type":
 		return ec.fieldContext_Dimension_type(ctx, field)
 	case "granularities":
@@ -1886,6 +2824,66 @@ func (ec *executionContext) childFields_PageInfo(ctx context.Context, field grap
 	return nil, fmt.Errorf("no field named %q was found under type PageInfo", field.Name)
 }
 
+func (ec *executionContext) childFields_PolicyChange(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "seq":
+		return ec.fieldContext_PolicyChange_seq(ctx, field)
+	case "at":
+		return ec.fieldContext_PolicyChange_at(ctx, field)
+	case "actor":
+		return ec.fieldContext_PolicyChange_actor(ctx, field)
+	case "operation":
+		return ec.fieldContext_PolicyChange_operation(ctx, field)
+	case "detail":
+		return ec.fieldContext_PolicyChange_detail(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type PolicyChange", field.Name)
+}
+
+func (ec *executionContext) childFields_PolicyChangeConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "edges":
+		return ec.fieldContext_PolicyChangeConnection_edges(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_PolicyChangeConnection_pageInfo(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type PolicyChangeConnection", field.Name)
+}
+
+func (ec *executionContext) childFields_PolicyChangeEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "cursor":
+		return ec.fieldContext_PolicyChangeEdge_cursor(ctx, field)
+	case "node":
+		return ec.fieldContext_PolicyChangeEdge_node(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type PolicyChangeEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_PolicyRule(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "kind":
+		return ec.fieldContext_PolicyRule_kind(ctx, field)
+	case "subject":
+		return ec.fieldContext_PolicyRule_subject(ctx, field)
+	case "role":
+		return ec.fieldContext_PolicyRule_role(ctx, field)
+	case "object":
+		return ec.fieldContext_PolicyRule_object(ctx, field)
+	case "action":
+		return ec.fieldContext_PolicyRule_action(ctx, field)
+	case "effect":
+		return ec.fieldContext_PolicyRule_effect(ctx, field)
+	case "priority":
+		return ec.fieldContext_PolicyRule_priority(ctx, field)
+	case "value":
+		return ec.fieldContext_PolicyRule_value(ctx, field)
+	case "line":
+		return ec.fieldContext_PolicyRule_line(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type PolicyRule", field.Name)
+}
+
 func (ec *executionContext) childFields_Relationship(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "model":
@@ -1936,6 +2934,24 @@ func (ec *executionContext) childFields_SQLStatement(ctx context.Context, field 
 		return ec.fieldContext_SQLStatement_params(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type SQLStatement", field.Name)
+}
+
+func (ec *executionContext) childFields_Viewer(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "subject":
+		return ec.fieldContext_Viewer_subject(ctx, field)
+	case "tenant":
+		return ec.fieldContext_Viewer_tenant(ctx, field)
+	case "roles":
+		return ec.fieldContext_Viewer_roles(ctx, field)
+	case "effectiveRoles":
+		return ec.fieldContext_Viewer_effectiveRoles(ctx, field)
+	case "authMethod":
+		return ec.fieldContext_Viewer_authMethod(ctx, field)
+	case "admin":
+		return ec.fieldContext_Viewer_admin(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Viewer", field.Name)
 }
 
 func (ec *executionContext) childFields___Directive(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {

@@ -113,14 +113,15 @@ func filterText(f *semantic.Filter) string {
 	return fmt.Sprintf("%s %s %s", d, f.Op, list)
 }
 
-// filterMetrics returns the catalog's metrics that pass every condition of f, sorted by name.
-func filterMetrics(cat *semantic.Catalog, f *model.MetricFilter) ([]*semantic.Metric, error) {
-	all := cat.Metrics()
+// filterMetrics returns the metrics the caller can see that pass every condition of f, sorted by
+// name.
+func filterMetrics(acc *semantic.Access, f *model.MetricFilter) ([]*semantic.Metric, error) {
+	all := acc.Metrics()
 	if f == nil {
 		return all, nil
 	}
 	if f.Domain != nil {
-		if _, err := cat.FindDomain(*f.Domain); err != nil {
+		if _, err := acc.FindDomain(*f.Domain); err != nil {
 			return nil, err
 		}
 	}
@@ -165,21 +166,17 @@ func metricMentions(m *semantic.Metric, text string) bool {
 	return false
 }
 
-// listDimensions returns the dimensions of the named model, or of every model when model is nil,
-// sorted by qualified name.
-func listDimensions(cat *semantic.Catalog, modelName *string) ([]*semantic.Dimension, error) {
-	if modelName != nil {
-		m, err := cat.FindModel(*modelName)
-		if err != nil {
-			return nil, err
-		}
-		return sortedDimensions(m.Dimensions), nil
+// listDimensions returns the dimensions the caller can see of the named model, or of every
+// model when model is nil, sorted by qualified name.
+func listDimensions(acc *semantic.Access, modelName *string) ([]*semantic.Dimension, error) {
+	if modelName == nil {
+		return acc.Dimensions(), nil
 	}
-	var all []*semantic.Dimension
-	for _, m := range cat.Models() {
-		all = append(all, m.Dimensions...)
+	m, err := acc.FindModel(*modelName)
+	if err != nil {
+		return nil, err
 	}
-	return sortedDimensions(all), nil
+	return sortedDimensions(acc.ModelDimensions(m)), nil
 }
 
 // sortedDimensions returns dims sorted by qualified name, leaving dims as it was.

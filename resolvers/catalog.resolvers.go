@@ -8,6 +8,7 @@ package resolvers
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"github.com/koujing/koujing/graph"
 	"github.com/koujing/koujing/graph/model"
@@ -30,8 +31,16 @@ func (r *dataModelResolver) Source(ctx context.Context, obj *semantic.DataModel)
 	return obj.Source.String(), nil
 }
 
+func (r *dataModelResolver) Dimensions(ctx context.Context, obj *semantic.DataModel) ([]*semantic.Dimension, error) {
+	return accessFor(ctx).ModelDimensions(obj), nil
+}
+
 func (r *dataModelResolver) Metrics(ctx context.Context, obj *semantic.DataModel) ([]*semantic.Metric, error) {
 	return loadersFor(ctx).metricsOnModel.Load(ctx, obj.Name)()
+}
+
+func (r *dataModelResolver) Relationships(ctx context.Context, obj *semantic.DataModel) ([]*semantic.Relationship, error) {
+	return accessFor(ctx).Relationships(obj), nil
 }
 
 func (r *dimensionResolver) ID(ctx context.Context, obj *semantic.Dimension) (string, error) {
@@ -44,6 +53,15 @@ func (r *dimensionResolver) Label(ctx context.Context, obj *semantic.Dimension) 
 
 func (r *dimensionResolver) Description(ctx context.Context, obj *semantic.Dimension) (*string, error) {
 	return optional(obj.Description), nil
+}
+
+func (r *dimensionResolver) Masking(ctx context.Context, obj *semantic.Dimension) (*model.MaskKind, error) {
+	kind := accessFor(ctx).Mask(obj)
+	if kind == "" {
+		return nil, nil
+	}
+	m := model.MaskKind(strings.ToUpper(string(kind)))
+	return &m, nil
 }
 
 func (r *domainResolver) ID(ctx context.Context, obj *semantic.Domain) (string, error) {
@@ -142,7 +160,7 @@ func (r *metricFilterDefinitionResolver) Dimension(ctx context.Context, obj *sem
 }
 
 func (r *queryResolver) Metrics(ctx context.Context, first *int, after *string, filter *model.MetricFilter) (*model.MetricConnection, error) {
-	all, err := filterMetrics(r.svc.Catalog(), filter)
+	all, err := filterMetrics(accessFor(ctx), filter)
 	if err != nil {
 		return nil, err
 	}
@@ -150,11 +168,11 @@ func (r *queryResolver) Metrics(ctx context.Context, first *int, after *string, 
 }
 
 func (r *queryResolver) Metric(ctx context.Context, name string) (*semantic.Metric, error) {
-	return r.svc.Catalog().FindMetric(name)
+	return accessFor(ctx).FindMetric(name)
 }
 
 func (r *queryResolver) Dimensions(ctx context.Context, first *int, after *string, model *string) (*model.DimensionConnection, error) {
-	all, err := listDimensions(r.svc.Catalog(), model)
+	all, err := listDimensions(accessFor(ctx), model)
 	if err != nil {
 		return nil, err
 	}
@@ -162,19 +180,19 @@ func (r *queryResolver) Dimensions(ctx context.Context, first *int, after *strin
 }
 
 func (r *queryResolver) Dimension(ctx context.Context, name string) (*semantic.Dimension, error) {
-	return r.svc.Catalog().FindDimension(name)
+	return accessFor(ctx).FindDimension(name)
 }
 
 func (r *queryResolver) DataModels(ctx context.Context, first *int, after *string) (*model.DataModelConnection, error) {
-	return dataModelConnection(r.svc.Catalog().Models(), first, after)
+	return dataModelConnection(accessFor(ctx).Models(), first, after)
 }
 
 func (r *queryResolver) DataModel(ctx context.Context, name string) (*semantic.DataModel, error) {
-	return r.svc.Catalog().FindModel(name)
+	return accessFor(ctx).FindModel(name)
 }
 
 func (r *queryResolver) Domains(ctx context.Context) ([]*semantic.Domain, error) {
-	return r.svc.Catalog().Domains(), nil
+	return accessFor(ctx).Domains(), nil
 }
 
 func (r *relationshipResolver) Keys(ctx context.Context, obj *semantic.Relationship) ([]*model.RelationshipKey, error) {

@@ -97,7 +97,7 @@ func TestMetricsFilter(t *testing.T) {
 		want   []string
 	}{
 		{"domain", map[string]any{"domain": "finance"},
-			[]string{"coupon_spend", "coupon_spend_placed", "gmv_net", "gmv_net_placed", "gmv_paid"}},
+			[]string{"coupon_rate", "coupon_spend", "coupon_spend_placed", "gmv_net", "gmv_net_placed", "gmv_paid", "net_take_rate"}},
 		{"tag", map[string]any{"tag": "refunds"},
 			[]string{"refund_rate", "refunded_order_count", "settled_order_count"}},
 		{"domain and tag", map[string]any{"domain": "sales", "tag": "gmv"},
@@ -330,7 +330,7 @@ func TestLookupsByName(t *testing.T) {
 			len(dm.Relationships[0].Keys) != 1 || dm.Relationships[0].Keys[0].Column != "customer_id" || dm.Relationships[0].Keys[0].TargetColumn != "customer_id" {
 			t.Errorf("orders relationships = %+v", dm.Relationships)
 		}
-		if len(data.Domains) != 3 || data.Domains[0].Name != "finance" || data.Domains[0].Label != "财务 Finance" || len(data.Domains[0].Metrics) != 5 {
+		if len(data.Domains) != 3 || data.Domains[0].Name != "finance" || data.Domains[0].Label != "财务 Finance" || len(data.Domains[0].Metrics) != 7 {
 			t.Errorf("domains = %+v", data.Domains)
 		}
 	})

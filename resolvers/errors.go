@@ -13,6 +13,7 @@ import (
 	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
+	"github.com/koujing/koujing/authz"
 	"github.com/koujing/koujing/engine"
 	"github.com/koujing/koujing/engine/exec"
 	"github.com/koujing/koujing/engine/source"
@@ -24,6 +25,11 @@ import (
 const (
 	CodeNotFound          = "NOT_FOUND"
 	CodeInvalidQuery      = "INVALID_QUERY"
+	CodeForbidden         = "FORBIDDEN"
+	CodeUnauthenticated   = "UNAUTHENTICATED"
+	CodeInvalidPolicy     = "INVALID_POLICY"
+	CodeConflict          = "CONFLICT"
+	CodeStoreUnavailable  = "STORE_UNAVAILABLE"
 	CodeTooManyRows       = "TOO_MANY_ROWS"
 	CodeResourceExhausted = "RESOURCE_EXHAUSTED"
 	CodeTimeout           = "TIMEOUT"
@@ -48,6 +54,15 @@ var errorClasses = []struct {
 }{
 	{semantic.ErrNotFound, CodeNotFound, ""},
 	{semantic.ErrInvalidQuery, CodeInvalidQuery, ""},
+	{semantic.ErrForbidden, CodeForbidden, ""},
+	{authz.ErrForbidden, CodeForbidden, ""},
+	{authz.ErrUnauthenticated, CodeUnauthenticated, ""},
+	{authz.ErrInvalidPolicy, CodeInvalidPolicy, ""},
+	{authz.ErrRuleExists, CodeConflict, ""},
+	{authz.ErrRuleNotFound, CodeNotFound, ""},
+	{authz.ErrKeyNotFound, CodeNotFound, ""},
+	// The store's details (hosts, files) are logged, not sent.
+	{authz.ErrStoreUnavailable, CodeStoreUnavailable, "the policy store is unavailable right now; nothing was changed; retry once it is back"},
 	{engine.ErrTooManyRows, CodeTooManyRows, ""},
 	{exec.ErrMemoryLimit, CodeResourceExhausted, ""},
 	// The driver's message names hosts and ports, which are not the caller's business; it is logged.
@@ -78,8 +93,8 @@ func (p errorPresenter) present(ctx context.Context, err error) *gqlerror.Error 
 	gqlErr := graphql.DefaultErrorPresenter(ctx, err)
 	for _, c := range errorClasses {
 		if errors.Is(err, c.class) {
-			if c.code == CodeSourceUnavailable {
-				p.log.WarnContext(ctx, "data source unavailable", "path", gqlErr.Path.String(), "err", err)
+			if c.code == CodeSourceUnavailable || c.code == CodeStoreUnavailable {
+				p.log.WarnContext(ctx, "source or store unavailable", "path", gqlErr.Path.String(), "err", err)
 			}
 			if c.message != "" {
 				gqlErr.Message = c.message

@@ -188,11 +188,11 @@ func TestEngineErrors(t *testing.T) {
 		code string
 		want string
 	}{
-		{"too many rows", semantic.NewService(cat, engine.New(fixture.src, engine.Options{Allocator: fixture.queryMem, MaxRows: 2}), semantic.ServiceOptions{}),
+		{"too many rows", mustService(t, cat, engine.New(fixture.src, engine.Options{Allocator: fixture.queryMem, MaxRows: 2}), semantic.ServiceOptions{}),
 			CodeTooManyRows, "add a filter or a limit"},
-		{"memory limit", semantic.NewService(cat, engine.New(fixture.src, engine.Options{Allocator: fixture.queryMem, MemoryLimit: 1024}), semantic.ServiceOptions{}),
+		{"memory limit", mustService(t, cat, engine.New(fixture.src, engine.Options{Allocator: fixture.queryMem, MemoryLimit: 1024}), semantic.ServiceOptions{}),
 			CodeResourceExhausted, "memory limit"},
-		{"timeout", semantic.NewService(cat, fixture.eng, semantic.ServiceOptions{QueryTimeout: time.Nanosecond}),
+		{"timeout", mustService(t, cat, fixture.eng, semantic.ServiceOptions{QueryTimeout: time.Nanosecond}),
 			CodeTimeout, "took longer than it may"},
 	}
 	for _, tt := range tests {
@@ -223,7 +223,9 @@ func TestInternalErrorsAreHidden(t *testing.T) {
 		var logs bytes.Buffer
 		srv := server(t, fixture.demo, HandlerOptions{
 			Logger:  slog.New(slog.NewTextHandler(&logs, nil)),
-			Catalog: failingReader{CatalogReader: NewCatalogReader(fixture.demo.Catalog()), panics: panics},
+			CatalogReader: func(acc *semantic.Access) CatalogReader {
+				return failingReader{CatalogReader: NewCatalogReader(acc), panics: panics}
+			},
 		})
 		r := post(t, srv, `{ metric(name: "aov") { name dependsOn { name } } }`, nil)
 		e := wantError(t, r, CodeInternal)
@@ -243,14 +245,21 @@ func TestInternalErrorsAreHidden(t *testing.T) {
 	}
 }
 
-// TestResolverPanic serves the schema without the dataloader middleware, so that every field
-// that needs a loader panics, and checks that each panic becomes INTERNAL while the rest of the
-// response is served.
+// TestResolverPanic serves the schema with the caller's access but without dataloaders, so that
+// every field that needs a loader panics, and checks that each panic becomes INTERNAL while the
+// rest of the response is served.
 func TestResolverPanic(t *testing.T) {
 	var logs bytes.Buffer
 	opts := HandlerOptions{Logger: slog.New(slog.NewTextHandler(&logs, nil))}
-	opts.setDefaults(fixture.demo)
-	srv := httptest.NewServer(newGraphQLServer(fixture.demo, opts, opts.Logger))
+	opts.setDefaults()
+	acc, err := fixture.demo.Access(&demoUser)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gql := newGraphQLServer(fixture.demo, opts, opts.Logger)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		gql.ServeHTTP(w, r.WithContext(withAccess(r.Context(), acc)))
+	}))
 	defer srv.Close()
 	r := post(t, srv, `{ metric(name: "aov") { name models { name } } domains { name } }`, nil)
 	e := wantError(t, r, CodeInternal, "internal error")

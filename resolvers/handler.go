@@ -46,14 +46,17 @@ type HandlerOptions struct {
 	// a batch may then split in two (gqlgen starts each parent's resolvers in a goroutine of its
 	// own), which costs a lookup, never a wrong answer.
 	BatchWait time.Duration
-	// Catalog reads the definitions that nested fields need, in batches; default
-	// NewCatalogReader over the service's catalog. Tests wrap it to count batches.
-	Catalog CatalogReader
+	// CatalogReader returns the reader of the definitions that nested fields need, in batches,
+	// for one request's caller; default NewCatalogReader. Tests wrap it to count batches.
+	CatalogReader func(*semantic.Access) CatalogReader
+	// Authenticator says who sends each request. Required: a handler without one refuses every
+	// request with 401.
+	Authenticator Authenticator
 	// DisableIntrospection refuses introspection queries (GraphiQL needs them).
 	DisableIntrospection bool
 }
 
-func (o *HandlerOptions) setDefaults(svc *semantic.Service) {
+func (o *HandlerOptions) setDefaults() {
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
@@ -72,8 +75,11 @@ func (o *HandlerOptions) setDefaults(svc *semantic.Service) {
 	if o.BatchWait <= 0 {
 		o.BatchWait = 2 * time.Millisecond
 	}
-	if o.Catalog == nil {
-		o.Catalog = NewCatalogReader(svc.Catalog())
+	if o.CatalogReader == nil {
+		o.CatalogReader = NewCatalogReader
+	}
+	if o.Authenticator == nil {
+		o.Authenticator = refuseAll{}
 	}
 }
 
@@ -83,12 +89,12 @@ func (o *HandlerOptions) setDefaults(svc *semantic.Service) {
 //	GET  /                        GraphiQL, to explore the API in a browser
 //	GET  /healthz                 200 "ok" while the server is up
 //
-// Each request is logged, gets its own dataloaders, and has its panics recovered into INTERNAL
-// errors.
+// Each GraphQL request is authenticated and runs as its principal, with that principal's access
+// and its own dataloaders; it is logged, and its panics are recovered into INTERNAL errors.
 func NewHandler(svc *semantic.Service, opts HandlerOptions) http.Handler {
-	opts.setDefaults(svc)
+	opts.setDefaults()
 	log := opts.Logger.With("component", "graphql")
-	gql := withRequestLoaders(opts.Catalog, opts.BatchWait, log, newGraphQLServer(svc, opts, log))
+	gql := authenticate(svc, opts.Authenticator, opts.CatalogReader, opts.BatchWait, log, newGraphQLServer(svc, opts, log))
 	mux := http.NewServeMux()
 	mux.Handle("POST /graphql", requireJSON(limitBody(opts.MaxBodyBytes, gql)))
 	mux.Handle("GET /graphql", gql)
@@ -122,13 +128,6 @@ func newGraphQLServer(svc *semantic.Service, opts HandlerOptions, log *slog.Logg
 	srv.Use(depthLimit{max: opts.MaxDepth})
 	srv.Use(extension.FixedComplexityLimit(opts.MaxComplexity))
 	return srv
-}
-
-// withRequestLoaders gives each request its own dataloaders.
-func withRequestLoaders(r CatalogReader, wait time.Duration, log *slog.Logger, next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
-		next.ServeHTTP(w, req.WithContext(withLoaders(req.Context(), newLoaders(r, wait, log))))
-	})
 }
 
 // requireJSON refuses a POST whose body is not JSON with 415, rather than gqlgen's bare

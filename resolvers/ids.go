@@ -33,8 +33,9 @@ func parseGlobalID(id string) (typ, key string, ok bool) {
 	return typ, key, ok && typ != "" && key != ""
 }
 
-// lookupNode returns the object a global ID names.
-func lookupNode(cat *semantic.Catalog, id string) (gqltype.Node, error) {
+// lookupNode returns the object a global ID names, if the caller can see it; an object it may not
+// see gets the error of one that does not exist.
+func lookupNode(acc *semantic.Access, id string) (gqltype.Node, error) {
 	typ, key, ok := parseGlobalID(id)
 	if !ok {
 		return nil, notFoundf("%q is not a global ID; pass the id field of an object as it is", id)
@@ -42,23 +43,23 @@ func lookupNode(cat *semantic.Catalog, id string) (gqltype.Node, error) {
 	var node gqltype.Node
 	switch typ {
 	case metricType:
-		if m := cat.Metric(key); m != nil {
+		if m := acc.Metric(key); m != nil {
 			node = m
 		}
 	case dimensionType:
-		if d := cat.Dimension(key); d != nil {
+		if d := acc.Dimension(key); d != nil {
 			node = d
 		}
 	case dataModelType:
-		if m := cat.Model(key); m != nil {
+		if m := acc.Model(key); m != nil {
 			node = m
 		}
 	case measureType:
-		if m := cat.Measure(key); m != nil {
+		if m := acc.Measure(key); m != nil {
 			node = m
 		}
 	case domainType:
-		if d := cat.Domain(key); d != nil {
+		if d := acc.Domain(key); d != nil {
 			node = d
 		}
 	}

@@ -37,15 +37,16 @@ type CatalogReader interface {
 	MetricsOnModels(ctx context.Context, models []string) ([][]*semantic.Metric, error)
 }
 
-// NewCatalogReader returns the CatalogReader over a loaded catalog.
-func NewCatalogReader(cat *semantic.Catalog) CatalogReader { return catalogReader{cat} }
+// NewCatalogReader returns the CatalogReader over the catalog as one caller sees it: a name it
+// may not see reads as nil, and lists hold only what it may see.
+func NewCatalogReader(acc *semantic.Access) CatalogReader { return catalogReader{acc} }
 
-type catalogReader struct{ cat *semantic.Catalog }
+type catalogReader struct{ acc *semantic.Access }
 
 func (c catalogReader) Domains(_ context.Context, names []string) ([]*semantic.Domain, error) {
 	out := make([]*semantic.Domain, len(names))
 	for i, n := range names {
-		out[i] = c.cat.Domain(n)
+		out[i] = c.acc.Domain(n)
 	}
 	return out, nil
 }
@@ -53,31 +54,33 @@ func (c catalogReader) Domains(_ context.Context, names []string) ([]*semantic.D
 func (c catalogReader) Dimensions(_ context.Context, names []string) ([]*semantic.Dimension, error) {
 	out := make([]*semantic.Dimension, len(names))
 	for i, n := range names {
-		out[i] = c.cat.Dimension(n)
+		out[i] = c.acc.Dimension(n)
 	}
 	return out, nil
 }
 
+// DependenciesOf and ModelsOf need no filter: a metric is visible only when what it is built on
+// is.
 func (c catalogReader) DependenciesOf(_ context.Context, metrics []string) ([][]*semantic.Metric, error) {
-	return perMetric(c.cat, metrics, (*semantic.Metric).DependsOn), nil
+	return perMetric(c.acc, metrics, (*semantic.Metric).DependsOn), nil
 }
 
 func (c catalogReader) ModelsOf(_ context.Context, metrics []string) ([][]*semantic.DataModel, error) {
-	return perMetric(c.cat, metrics, (*semantic.Metric).MeasureModels), nil
+	return perMetric(c.acc, metrics, (*semantic.Metric).MeasureModels), nil
 }
 
 // DimensionsOf works out the reachable dimensions once per distinct set of aggregated models:
 // the metrics of one model, which are most of a page, share one answer.
 func (c catalogReader) DimensionsOf(_ context.Context, metrics []string) ([][]*semantic.Dimension, error) {
 	byModels := map[string][]*semantic.Dimension{}
-	return perMetric(c.cat, metrics, func(m *semantic.Metric) []*semantic.Dimension {
+	return perMetric(c.acc, metrics, func(m *semantic.Metric) []*semantic.Dimension {
 		var key string
 		for _, dm := range m.MeasureModels() {
 			key += dm.Name + ","
 		}
 		dims, ok := byModels[key]
 		if !ok {
-			dims = c.cat.DimensionsFor(m)
+			dims = c.acc.DimensionsFor(m)
 			byModels[key] = dims
 		}
 		return dims
@@ -86,7 +89,7 @@ func (c catalogReader) DimensionsOf(_ context.Context, metrics []string) ([][]*s
 
 func (c catalogReader) MetricsInDomains(_ context.Context, domains []string) ([][]*semantic.Metric, error) {
 	byDomain := map[string][]*semantic.Metric{}
-	for _, m := range c.cat.Metrics() {
+	for _, m := range c.acc.Metrics() {
 		byDomain[m.Domain] = append(byDomain[m.Domain], m)
 	}
 	out := make([][]*semantic.Metric, len(domains))
@@ -98,7 +101,7 @@ func (c catalogReader) MetricsInDomains(_ context.Context, domains []string) ([]
 
 func (c catalogReader) MetricsOnModels(_ context.Context, models []string) ([][]*semantic.Metric, error) {
 	byModel := map[string][]*semantic.Metric{}
-	for _, m := range c.cat.Metrics() {
+	for _, m := range c.acc.Metrics() {
 		for _, dm := range m.MeasureModels() {
 			byModel[dm.Name] = append(byModel[dm.Name], m)
 		}
@@ -110,11 +113,11 @@ func (c catalogReader) MetricsOnModels(_ context.Context, models []string) ([][]
 	return out, nil
 }
 
-// perMetric applies fn to the metric of each name; an unknown name gets nil.
-func perMetric[V any](cat *semantic.Catalog, names []string, fn func(*semantic.Metric) []V) [][]V {
+// perMetric applies fn to the metric of each name; a name the caller cannot see gets nil.
+func perMetric[V any](acc *semantic.Access, names []string, fn func(*semantic.Metric) []V) [][]V {
 	out := make([][]V, len(names))
 	for i, n := range names {
-		if m := cat.Metric(n); m != nil {
+		if m := acc.Metric(n); m != nil {
 			out[i] = fn(m)
 		}
 	}
@@ -123,7 +126,8 @@ func perMetric[V any](cat *semantic.Catalog, names []string, fn func(*semantic.M
 
 // loaders are one request's dataloaders. Each gathers the keys its fields ask for during one
 // batch window and reads them with one CatalogReader call; within the request, each key is read
-// once. They are made per request so that nothing read for one caller is served to another.
+// once. They are made per request, over the caller's access, so that nothing read for one caller
+// is served to another.
 type loaders struct {
 	domain          *dataloader.Loader[string, *semantic.Domain]
 	dimension       *dataloader.Loader[string, *semantic.Dimension]

@@ -36,7 +36,7 @@ var fixture struct {
 }
 
 // ratesDefinitions adds a model that no relationship reaches, and two metrics over it, which
-// make 20 metrics with the demo's 18.
+// make 22 metrics with the demo's 20.
 const ratesDefinitions = `
 models:
   - name: rates
@@ -99,7 +99,9 @@ func runTests(m *testing.M) (int, error) {
 	if err != nil {
 		return 0, fmt.Errorf("load demo definitions: %w", err)
 	}
-	fixture.demo = semantic.NewService(cat, fixture.eng, semantic.ServiceOptions{})
+	if fixture.demo, err = newService(cat, fixture.eng, semantic.ServiceOptions{}); err != nil {
+		return 0, err
+	}
 
 	dir, err := os.MkdirTemp("", "koujing-resolvers-")
 	if err != nil {
@@ -113,7 +115,9 @@ func runTests(m *testing.M) (int, error) {
 	if err != nil {
 		return 0, fmt.Errorf("load definitions with rates: %w", err)
 	}
-	fixture.withRates = semantic.NewService(ratesCat, fixture.eng, semantic.ServiceOptions{})
+	if fixture.withRates, err = newService(ratesCat, fixture.eng, semantic.ServiceOptions{}); err != nil {
+		return 0, err
+	}
 	return m.Run(), nil
 }
 
@@ -141,11 +145,15 @@ func writeRatesDefinitions(dir string) error {
 // quietLogger discards the request log lines, which would drown the test output.
 func quietLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
 
-// server serves svc's API over HTTP for one test.
-func server(t *testing.T, svc *semantic.Service, opts HandlerOptions) *httptest.Server {
+// server serves svc's API over HTTP for one test; without an authenticator in opts, in demo mode
+// (see demoAuthenticator).
+func server(t testing.TB, svc *semantic.Service, opts HandlerOptions) *httptest.Server {
 	t.Helper()
 	if opts.Logger == nil {
 		opts.Logger = quietLogger()
+	}
+	if opts.Authenticator == nil {
+		opts.Authenticator = demoAuthenticator(t, svc)
 	}
 	srv := httptest.NewServer(NewHandler(svc, opts))
 	t.Cleanup(srv.Close)
@@ -171,19 +179,39 @@ type gqlResponse struct {
 	Errors []gqlError      `json:"errors"`
 }
 
-// post sends a GraphQL request and decodes the response.
+// post sends a GraphQL request without credentials and decodes the response.
 func post(t *testing.T, srv *httptest.Server, query string, vars map[string]any) gqlResponse {
+	t.Helper()
+	return postAs(t, srv, "", query, vars)
+}
+
+// postAs sends a GraphQL request with a bearer token (none when token is "") and decodes the
+// response.
+func postAs(t testing.TB, srv *httptest.Server, token, query string, vars map[string]any) gqlResponse {
 	t.Helper()
 	body, err := json.Marshal(map[string]any{"query": query, "variables": vars})
 	if err != nil {
 		t.Fatal(err)
 	}
-	return postRaw(t, srv, body)
+	return sendRaw(t, srv, token, body)
 }
 
 func postRaw(t *testing.T, srv *httptest.Server, body []byte) gqlResponse {
 	t.Helper()
-	res, err := http.Post(srv.URL+"/graphql", "application/json", bytes.NewReader(body))
+	return sendRaw(t, srv, "", body)
+}
+
+func sendRaw(t testing.TB, srv *httptest.Server, token string, body []byte) gqlResponse {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodPost, srv.URL+"/graphql", bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	res, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}

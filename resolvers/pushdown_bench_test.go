@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"testing"
@@ -49,12 +48,11 @@ func BenchmarkPushdownOverhead(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	svc := semantic.NewService(cat, engine.New(src, engine.Options{}), semantic.ServiceOptions{})
-	srv := httptest.NewServer(NewHandler(svc, HandlerOptions{Logger: quietLogger()}))
-	defer srv.Close()
+	svc := mustService(b, cat, engine.New(src, engine.Options{}), semantic.ServiceOptions{})
+	srv := server(b, svc, HandlerOptions{})
 
 	q := semantic.MetricQuery{Metrics: []string{"gmv_paid", "aov"}, Dimensions: []string{"customers.city"}}
-	cq, err := svc.Compile(q)
+	cq, err := svc.Compile(cat.FullAccess(), q)
 	if err != nil {
 		b.Fatal(err)
 	}

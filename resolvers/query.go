@@ -15,7 +15,7 @@ import (
 // runQuery runs a metric query and encodes its rows. The Arrow batches are released as soon as
 // the rows are encoded, before the response is written.
 func runQuery(ctx context.Context, svc *semantic.Service, in model.MetricQueryInput) (*model.MetricResult, error) {
-	res, err := svc.Query(ctx, metricQuery(in))
+	res, err := svc.Query(ctx, accessFor(ctx), metricQuery(in))
 	if err != nil {
 		return nil, err
 	}

@@ -19,7 +19,7 @@ func (r *queryResolver) Query(ctx context.Context, input model.MetricQueryInput)
 }
 
 func (r *queryResolver) Explain(ctx context.Context, input model.MetricQueryInput) (*model.Explanation, error) {
-	ex, err := r.svc.Explain(metricQuery(input))
+	ex, err := r.svc.Explain(accessFor(ctx), metricQuery(input))
 	if err != nil {
 		return nil, err
 	}

@@ -36,7 +36,7 @@ const queryQuery = `query($input: MetricQueryInput!) {
 // JSON they encode to.
 func directRows(t *testing.T, svc *semantic.Service, q semantic.MetricQuery) [][]any {
 	t.Helper()
-	res, err := svc.Query(context.Background(), q)
+	res, err := svc.Query(context.Background(), svc.Catalog().FullAccess(), q)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -191,7 +191,7 @@ func TestExplain(t *testing.T) {
 		}
 	}
 	mustData(t, post(t, srv, `{ explain(input: {metrics: ["aov"], dimensions: ["customers.segment"]}) { plan physicalPlan statements { sql } } }`, nil), &data)
-	want, err := fixture.demo.Explain(semantic.MetricQuery{Metrics: []string{"aov"}, Dimensions: []string{"customers.segment"}})
+	want, err := fixture.demo.Explain(fixture.demo.Catalog().FullAccess(), semantic.MetricQuery{Metrics: []string{"aov"}, Dimensions: []string{"customers.segment"}})
 	if err != nil {
 		t.Fatal(err)
 	}

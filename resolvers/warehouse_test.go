@@ -126,7 +126,7 @@ func TestWarehouseUnavailable(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	svc := semantic.NewService(cat, engine.New(src, engine.Options{}), semantic.ServiceOptions{})
+	svc := mustService(t, cat, engine.New(src, engine.Options{}), semantic.ServiceOptions{})
 	srv := server(t, svc, HandlerOptions{})
 	const q = `{ query(input: {metrics: ["order_count"]}) { rows } }`
 	var data struct{ Query struct{ Rows [][]int } }

@@ -43,7 +43,7 @@ func benchmarkQuery(b *testing.B, table string, q semantic.MetricQuery) {
 	b.ReportAllocs()
 	b.ResetTimer()
 	for b.Loop() {
-		res, err := svc.Query(ctx, q)
+		res, err := svc.Query(ctx, cat.FullAccess(), q)
 		if err != nil {
 			b.Fatal(err)
 		}

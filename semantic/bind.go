@@ -150,6 +150,8 @@ func (b binder) bind(n sqlexpr.Node) (plan.Expr, error) {
 			return nil, exprErrorf(n.Offset, "%v", err)
 		}
 		return e, nil
+	case *sqlexpr.Attribute:
+		return nil, exprErrorf(n.Offset, "%s is a user attribute; only row filters of the access policy may use them", n)
 	}
 	return nil, exprErrorf(n.Pos(), "unsupported expression %s", n)
 }

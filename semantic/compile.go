@@ -59,8 +59,16 @@ type CompiledQuery struct {
 // to distinct (key, value) pairs, so that no row of the measure's model is counted twice. The
 // per-model results are then joined on the dimensions, and composite metrics are computed from
 // the aggregated values — a ratio divides totals, never rows.
-func (c *Catalog) Compile(q MetricQuery, opts CompileOptions) (*CompiledQuery, error) {
-	cc := &compiler{cat: c, q: q, opts: opts, leafByKey: map[string]*leaf{}}
+//
+// The query is compiled as acc's principal may ask it: names it may not see are unknown, names
+// it may see but not query are forbidden, dimensions it sees masked are grouped and filtered by
+// their masked values, and every scan of a model keeps only the rows its row filters allow —
+// also the scans of models joined in, and inside SQL pushed down to a warehouse.
+func (c *Catalog) Compile(q MetricQuery, opts CompileOptions, acc *Access) (*CompiledQuery, error) {
+	if acc == nil || acc.cat != c {
+		return nil, fmt.Errorf("compile: the access given is not to this catalog")
+	}
+	cc := &compiler{cat: c, acc: acc, q: q, opts: opts, leafByKey: map[string]*leaf{}, rowFilters: map[*DataModel]plan.Expr{}}
 	if err := cc.resolve(); err != nil {
 		return nil, err
 	}
@@ -80,6 +88,7 @@ func (c *Catalog) Compile(q MetricQuery, opts CompileOptions) (*CompiledQuery, e
 
 type compiler struct {
 	cat  *Catalog
+	acc  *Access
 	q    MetricQuery
 	opts CompileOptions
 	loc  *time.Location
@@ -92,6 +101,8 @@ type compiler struct {
 	leaves    []*leaf
 	leafByKey map[string]*leaf
 	groups    []*measureGroup
+	// rowFilters holds each scanned model's row filter for the caller, once bound (nil: none).
+	rowFilters map[*DataModel]plan.Expr
 }
 
 // groupDim is one grouping column: a dimension, truncated when unit is set.
@@ -199,7 +210,7 @@ func (cc *compiler) resolve() error {
 	}
 	seenMetric := map[string]bool{}
 	for _, name := range q.Metrics {
-		m, err := cc.cat.FindMetric(name)
+		m, err := cc.acc.queryableMetric(name)
 		if err != nil {
 			return err
 		}
@@ -216,8 +227,10 @@ func (cc *compiler) resolve() error {
 	return nil
 }
 
-// dimension resolves a qualified dimension name.
-func (cc *compiler) dimension(name string) (*Dimension, error) { return cc.cat.FindDimension(name) }
+// dimension resolves a qualified dimension name the query groups or filters by.
+func (cc *compiler) dimension(name string) (*Dimension, error) {
+	return cc.acc.queryableDimension(name)
+}
 
 func granularityList(d *Dimension) string {
 	parts := make([]string, len(d.Granularities))

@@ -35,7 +35,7 @@ func TestCompilePlans(t *testing.T) {
 	cat := demoCatalog(t)
 	for _, c := range oracletest.Cases(t) {
 		t.Run(c.Name, func(t *testing.T) {
-			cq, err := cat.Compile(c.Query.MetricQuery(), semantic.CompileOptions{})
+			cq, err := cat.Compile(c.Query.MetricQuery(), semantic.CompileOptions{}, cat.FullAccess())
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -87,7 +87,7 @@ func TestCompileErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := cat.Compile(tt.q, semantic.CompileOptions{})
+			_, err := cat.Compile(tt.q, semantic.CompileOptions{}, cat.FullAccess())
 			if err == nil {
 				t.Fatal("compiled; want an error")
 			}

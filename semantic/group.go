@@ -2,6 +2,7 @@ package semantic
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -16,10 +17,11 @@ type modelTree struct {
 	edges   []*Edge // in join order; edges[i].To is joined onto the tree containing edges[i].From
 	reached map[*DataModel]bool
 	columns map[*DataModel]map[string]bool
+	scan    func(*DataModel, map[string]bool) (*plan.Scan, error)
 }
 
-func newModelTree(root *DataModel) *modelTree {
-	return &modelTree{root: root, reached: map[*DataModel]bool{root: true}, columns: map[*DataModel]map[string]bool{}}
+func (cc *compiler) newModelTree(root *DataModel) *modelTree {
+	return &modelTree{root: root, reached: map[*DataModel]bool{root: true}, columns: map[*DataModel]map[string]bool{}, scan: cc.scan}
 }
 
 // follow adds the models along path (from the tree's root or a model already in it).
@@ -63,7 +65,7 @@ func (t *modelTree) useExpr(e plan.Expr) {
 // plan builds the tree: a scan of the root and a left join per edge, so that every row of the
 // root survives whether or not it has a match.
 func (t *modelTree) plan() (plan.Node, error) {
-	root, err := scanModel(t.root, t.columns[t.root])
+	root, err := t.scan(t.root, t.columns[t.root])
 	if err != nil {
 		return nil, err
 	}
@@ -74,7 +76,7 @@ func (t *modelTree) plan() (plan.Node, error) {
 // has the root's columns that the edges join on.
 func (t *modelTree) joinOnto(node plan.Node) (plan.Node, error) {
 	for _, e := range t.edges {
-		right, err := scanModel(e.To, t.columns[e.To])
+		right, err := t.scan(e.To, t.columns[e.To])
 		if err != nil {
 			return nil, err
 		}
@@ -105,11 +107,28 @@ func modelColumns(m *DataModel, names []string) ([]plan.Expr, error) {
 	return out, nil
 }
 
-// scanModel scans the given columns of a model's source, qualified by the model's name.
-func scanModel(m *DataModel, columns map[string]bool) (*plan.Scan, error) {
+// scan scans the given columns of a model's source, qualified by the model's name, keeping only
+// the rows the caller may see. It is the one place the compiler scans a model, so every scan —
+// of the measure's model, of a model joined in, of a bridge — carries the caller's row filter.
+func (cc *compiler) scan(m *DataModel, columns map[string]bool) (*plan.Scan, error) {
+	filter, ok := cc.rowFilters[m]
+	if !ok {
+		var err error
+		if filter, err = cc.acc.rowFilter(m); err != nil {
+			return nil, fmt.Errorf("row filter of %s: %w", m.Name, err)
+		}
+		cc.rowFilters[m] = filter
+	}
 	cols := make([]string, 0, len(columns))
 	for c := range columns {
 		cols = append(cols, c)
+	}
+	if filter != nil {
+		for _, q := range plan.ColumnsOf(filter) {
+			if _, c, _ := cutQualified(q); !columns[c] && !slices.Contains(cols, c) {
+				cols = append(cols, c)
+			}
+		}
 	}
 	sort.Strings(cols)
 	if len(cols) == 0 && len(m.PrimaryKey) > 0 {
@@ -120,7 +139,7 @@ func scanModel(m *DataModel, columns map[string]bool) (*plan.Scan, error) {
 	if m.Source.File != "" {
 		src, table = "file", m.Source.File
 	}
-	return plan.NewScan(src, table, m.Name, m.Schema, cols, nil)
+	return plan.NewScan(src, table, m.Name, m.Schema, cols, filter)
 }
 
 // bridge reduces a one-to-many path to distinct (key, value) pairs: for every row of the model the
@@ -140,7 +159,7 @@ func (b *bridge) dimName(d groupDim) string { return fmt.Sprintf("#b%d:%s", b.id
 // groupPlan aggregates every leaf of one model, grouped by the query's dimensions.
 func (cc *compiler) groupPlan(g *measureGroup) (plan.Node, error) {
 	base := g.model
-	main := newModelTree(base)
+	main := cc.newModelTree(base)
 	var bridges []*bridge
 	bridgeOf := map[*Edge]*bridge{}
 	// route adds what dimension d needs and says where its value will be computed.
@@ -165,7 +184,7 @@ func (cc *compiler) groupPlan(g *measureGroup) (plan.Node, error) {
 		e := path[k]
 		b := bridgeOf[e]
 		if b == nil {
-			b = &bridge{id: len(bridges), edge: e, tree: newModelTree(e.To)}
+			b = &bridge{id: len(bridges), edge: e, tree: cc.newModelTree(e.To)}
 			b.tree.use(e.To, e.ToColumns...)
 			main.use(e.From, e.FromColumns...)
 			bridgeOf[e] = b
@@ -324,7 +343,7 @@ func (cc *compiler) distinctFirstPlan(g *measureGroup, main *modelTree, k *plan.
 		}
 	}
 	var node plan.Node
-	node, err := scanModel(base, main.columns[base])
+	node, err := cc.scan(base, main.columns[base])
 	if err != nil {
 		return nil, err
 	}

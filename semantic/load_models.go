@@ -18,7 +18,7 @@ var (
 	domainKeys       = []string{"name", "label", "description", "owner"}
 	modelKeys        = []string{"name", "label", "description", "source", "primary_key", "dimensions", "measures", "relationships"}
 	sourceKeys       = []string{"connection", "table", "file"}
-	dimensionKeys    = []string{"name", "label", "description", "synonyms", "type", "expr", "granularities"}
+	dimensionKeys    = []string{"name", "label", "description", "synonyms", "tags", "type", "expr", "granularities"}
 	measureKeys      = []string{"name", "label", "description", "agg", "expr"}
 	relationshipKeys = []string{"to", "type", "keys"}
 	keyPairKeys      = []string{"from", "to"}
@@ -217,6 +217,7 @@ func (l *loader) readDimension(md *modelDef, n *yaml.Node) {
 	dd.d.Label, _ = l.str(m, "label")
 	dd.d.Description, _ = l.str(m, "description")
 	dd.d.Synonyms, _ = l.strList(m, "synonyms", false)
+	dd.d.Tags, _ = l.strList(m, "tags", false)
 
 	if t, tn := l.str(m, "type"); tn != nil {
 		dd.typeNode = tn

@@ -197,7 +197,9 @@ type Dimension struct {
 	Label       string
 	Description string
 	Synonyms    []string
-	Type        DimensionType
+	// Tags label the dimension for access policies, such as "pii".
+	Tags []string
+	Type DimensionType
 	// SQL is the expression as written (the column of the same name when the definition gives none).
 	SQL string
 	// Expr is SQL bound to the model's columns, qualified by the model's name.

@@ -87,7 +87,7 @@ func runOracle(t *testing.T, svc *semantic.Service, pool *pgxpool.Pool, schema s
 	t.Helper()
 	for _, c := range oracletest.Cases(t) {
 		t.Run(c.Name, func(t *testing.T) {
-			res, err := svc.Query(context.Background(), c.Query.MetricQuery())
+			res, err := svc.Query(context.Background(), svc.Catalog().FullAccess(), c.Query.MetricQuery())
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -145,7 +145,7 @@ func TestOracleWarehouse(t *testing.T) {
 			}
 			svc := semantic.NewService(cat, engine.New(src, engine.Options{Allocator: mem, Parallelism: 2}), semantic.ServiceOptions{})
 			for _, c := range oracletest.Cases(t) {
-				ex, err := svc.Explain(c.Query.MetricQuery())
+				ex, err := svc.Explain(svc.Catalog().FullAccess(), c.Query.MetricQuery())
 				if err != nil {
 					t.Fatalf("%s: %v", c.Name, err)
 				}
@@ -160,7 +160,7 @@ func TestOracleWarehouse(t *testing.T) {
 			runOracle(t, svc, pool, schema)
 			tooMany := semantic.NewService(cat, engine.New(src, engine.Options{Allocator: mem, MaxRows: 3}), semantic.ServiceOptions{})
 			q := semantic.MetricQuery{Metrics: []string{"gmv_paid"}, Dimensions: []string{"customers.city"}}
-			if res, err := tooMany.Query(ctx, q); !errors.Is(err, engine.ErrTooManyRows) {
+			if res, err := tooMany.Query(ctx, cat.FullAccess(), q); !errors.Is(err, engine.ErrTooManyRows) {
 				if err == nil {
 					res.Release()
 				}

@@ -2,8 +2,11 @@ package semantic
 
 import (
 	"context"
+	"fmt"
+	"sync"
 	"time"
 
+	"github.com/koujing/koujing/authz"
 	"github.com/koujing/koujing/engine"
 	"github.com/koujing/koujing/engine/plan"
 )
@@ -13,7 +16,13 @@ type ServiceOptions struct {
 	CompileOptions
 	// QueryTimeout bounds each query; zero means one minute.
 	QueryTimeout time.Duration
+	// Authorizer decides what each principal may see and do. Without one, Access refuses every
+	// principal and only the catalog's FullAccess can be used.
+	Authorizer *authz.Authorizer
 }
+
+// maxAccessMemos bounds the remembered decision sets; past it the service starts afresh.
+const maxAccessMemos = 10_000
 
 // Service answers metric queries over one catalog with one engine. Every surface — GraphQL, SQL,
 // MCP, the command line — asks it, so all of them compute every number the same way. It is safe
@@ -22,6 +31,9 @@ type Service struct {
 	catalog *Catalog
 	engine  *engine.Engine
 	opts    ServiceOptions
+
+	mu    sync.Mutex
+	memos map[*authz.Grants]*accessMemo
 }
 
 // NewService returns a service over the catalog's definitions, running queries on eng.
@@ -29,21 +41,48 @@ func NewService(cat *Catalog, eng *engine.Engine, opts ServiceOptions) *Service 
 	if opts.QueryTimeout <= 0 {
 		opts.QueryTimeout = time.Minute
 	}
-	return &Service{catalog: cat, engine: eng, opts: opts}
+	return &Service{catalog: cat, engine: eng, opts: opts, memos: map[*authz.Grants]*accessMemo{}}
 }
 
 // Catalog returns the definitions the service answers from.
 func (s *Service) Catalog() *Catalog { return s.catalog }
 
-// Compile checks a query against the definitions and returns its plan.
-func (s *Service) Compile(q MetricQuery) (*CompiledQuery, error) {
-	return s.catalog.Compile(q, s.opts.CompileOptions)
+// Authorizer returns the service's authorizer, or nil.
+func (s *Service) Authorizer() *authz.Authorizer { return s.opts.Authorizer }
+
+// Access returns the catalog as the principal may see and use it, under the current policy.
+func (s *Service) Access(who *authz.Principal) (*Access, error) {
+	if err := who.Validate(); err != nil {
+		return nil, fmt.Errorf("%w: %w", authz.ErrForbidden, err)
+	}
+	if s.opts.Authorizer == nil {
+		return nil, fmt.Errorf("%w: the server has no access policy", authz.ErrForbidden)
+	}
+	g := s.opts.Authorizer.Grants(who)
+	s.mu.Lock()
+	memo, ok := s.memos[g]
+	if !ok {
+		if len(s.memos) >= maxAccessMemos {
+			clear(s.memos)
+		}
+		memo = newAccessMemo()
+		s.memos[g] = memo
+	}
+	s.mu.Unlock()
+	return s.catalog.accessFor(who, g, memo), nil
 }
 
-// Query compiles and runs a query. Errors are QueryErrors for bad queries, and the engine's
-// errors (engine.ErrTooManyRows, exec.ErrMemoryLimit, context errors) for runs that fail.
-func (s *Service) Query(ctx context.Context, q MetricQuery) (*Result, error) {
-	cq, err := s.Compile(q)
+// Compile checks a query against the definitions, as acc's principal asks it, and returns its
+// plan.
+func (s *Service) Compile(acc *Access, q MetricQuery) (*CompiledQuery, error) {
+	return s.catalog.Compile(q, s.opts.CompileOptions, acc)
+}
+
+// Query compiles and runs a query as acc's principal asks it. Errors are QueryErrors for bad
+// or forbidden queries, and the engine's errors (engine.ErrTooManyRows, exec.ErrMemoryLimit,
+// context errors) for runs that fail.
+func (s *Service) Query(ctx context.Context, acc *Access, q MetricQuery) (*Result, error) {
+	cq, err := s.Compile(acc, q)
 	if err != nil {
 		return nil, err
 	}
@@ -67,8 +106,8 @@ type Explanation struct {
 }
 
 // Explain returns how a query would be answered, without running it.
-func (s *Service) Explain(q MetricQuery) (*Explanation, error) {
-	cq, err := s.Compile(q)
+func (s *Service) Explain(acc *Access, q MetricQuery) (*Explanation, error) {
+	cq, err := s.Compile(acc, q)
 	if err != nil {
 		return nil, err
 	}

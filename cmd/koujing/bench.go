@@ -98,7 +98,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			times := make([]time.Duration, 0, *runs)
 			for i := 0; i <= *runs; i++ {
 				t0 := time.Now()
-				res, err := svc.Query(ctx, bc.query)
+				res, err := svc.Query(ctx, cat.FullAccess(), bc.query)
 				if err != nil {
 					return fmt.Errorf("%s: %w", bc.name, err)
 				}

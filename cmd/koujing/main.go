@@ -1,6 +1,6 @@
 // Command koujing is Koujing's one binary: it serves the semantic layer over GraphQL, validates
-// definitions, answers metric queries from the command line, exports the demo dataset and
-// measures the engine.
+// definitions, answers metric queries from the command line, exports the demo dataset, measures
+// the engine and makes tokens for trying the access policy.
 package main
 
 import (
@@ -29,6 +29,7 @@ func commands() []command {
 		{"query", "answer a metric query and print a table", runQuery},
 		{"demo", "export the demo dataset as CSV files (demo export)", runDemo},
 		{"bench", "measure the engine on the demo dataset", runBench},
+		{"token", "make a JWT for trying a role of the access policy", runToken},
 	}
 }
 

@@ -40,6 +40,9 @@ func runQuery(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs := newFlags("query", "--metric NAME [--by MODEL.DIMENSION] [flags]", stderr)
 	var rt runtimeFlags
 	rt.register(fs)
+	var af accessFlags
+	af.register(fs)
+	token := fs.String("token", "", "answer as the principal of this token or API key would be answered, under the access policy\n(default: with full access, as whoever can read the definitions and data)")
 	var metrics, dims listFlag
 	var filters, orders rawListFlag
 	fs.Var(&metrics, "metric", "metric to compute (repeat, or separate with commas)")
@@ -97,14 +100,20 @@ func runQuery(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	defer r.Close()
+	acc := r.catalog.FullAccess()
+	if *token != "" {
+		if acc, err = accessOfToken(ctx, r, &af, rt.models, *token); err != nil {
+			return err
+		}
+	}
 	if *explain {
-		ex, err := r.service.Explain(q)
+		ex, err := r.service.Explain(acc, q)
 		if err != nil {
 			return err
 		}
 		return writeExplanation(stdout, ex)
 	}
-	res, err := r.service.Query(ctx, q)
+	res, err := r.service.Query(ctx, acc, q)
 	if errors.Is(err, context.DeadlineExceeded) {
 		return fmt.Errorf("the query ran longer than --query-timeout %v: %w", rt.queryTimeout, err)
 	}
@@ -123,6 +132,27 @@ func runQuery(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return writeCSV(stdout, res)
 	}
 	return writeTable(stdout, res)
+}
+
+// accessOfToken returns the access of the principal a token or API key names, under the policy
+// the access flags name.
+func accessOfToken(ctx context.Context, r *layer, af *accessFlags, models, token string) (*semantic.Access, error) {
+	a, store, err := af.openPolicy(ctx, r.catalog, models)
+	if err != nil {
+		return nil, err
+	}
+	defer store.Close()
+	af.auth = "required"
+	authn, err := af.authenticator(a, false)
+	if err != nil {
+		return nil, err
+	}
+	who, err := authn.AuthenticateToken(token)
+	if err != nil {
+		return nil, err
+	}
+	r.authorize(a)
+	return r.service.Access(who)
 }
 
 // writeExplanation prints the logical plan, the plan as it runs and every warehouse statement.

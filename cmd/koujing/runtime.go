@@ -14,6 +14,7 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
+	"github.com/koujing/koujing/authz"
 	"github.com/koujing/koujing/engine"
 	"github.com/koujing/koujing/engine/demodata"
 	"github.com/koujing/koujing/semantic"
@@ -48,6 +49,15 @@ type layer struct {
 	sources *engine.Sources
 	catalog *semantic.Catalog
 	service *semantic.Service
+	// engine and options are what service was made with, to make it again with an authorizer.
+	engine  *engine.Engine
+	options semantic.ServiceOptions
+}
+
+// authorize makes the layer's service decide access with a.
+func (r *layer) authorize(a *authz.Authorizer) {
+	r.options.Authorizer = a
+	r.service = semantic.NewService(r.catalog, r.engine, r.options)
 }
 
 func (r *layer) Close() { r.sources.Close() }
@@ -100,10 +110,12 @@ func (f *runtimeFlags) load(ctx context.Context) (*layer, error) {
 		return nil, err
 	}
 	eng := engine.New(src, engine.Options{Allocator: mem, Parallelism: f.parallelism, MaxRows: f.maxRows})
-	rt.service = semantic.NewService(cat, eng, semantic.ServiceOptions{
+	rt.engine = eng
+	rt.options = semantic.ServiceOptions{
 		QueryTimeout:   f.queryTimeout,
 		CompileOptions: semantic.CompileOptions{Location: loc, MaxLimit: f.maxRows},
-	})
+	}
+	rt.service = semantic.NewService(cat, eng, rt.options)
 	return rt, nil
 }
 

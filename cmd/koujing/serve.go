@@ -16,9 +16,11 @@ import (
 // runServe loads the definitions and serves GraphQL at /graphql and GraphiQL at / until it is
 // interrupted, then drains in-flight requests.
 func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("serve", "[--addr HOST:PORT] [--models DIR] [--demo-scale S]", stderr)
+	fs := newFlags("serve", "[--addr HOST:PORT] [--models DIR] [--demo-scale S] [--policy FILE]", stderr)
 	var rt runtimeFlags
 	rt.register(fs)
+	var af accessFlags
+	af.register(fs)
 	addr := fs.String("addr", "127.0.0.1:8080", "address to listen on")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -31,14 +33,32 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	defer r.Close()
+	authorizer, store, err := af.openPolicy(ctx, r.catalog, rt.models)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	authn, err := af.authenticator(authorizer, rt.models == "")
+	if err != nil {
+		return err
+	}
+	r.authorize(authorizer)
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
 		return err
 	}
 	srv := &http.Server{
-		Handler:           resolvers.NewHandler(r.service, resolvers.HandlerOptions{}),
+		Handler:           resolvers.NewHandler(r.service, resolvers.HandlerOptions{Authenticator: authn}),
 		ReadHeaderTimeout: 10 * time.Second,
 	}
+	watchCtx, stopWatching := context.WithCancel(ctx)
+	defer stopWatching()
+	go func() {
+		// The policy file edited by hand, or another replica's change, applies without a restart.
+		if err := authorizer.Watch(watchCtx); err != nil && watchCtx.Err() == nil {
+			slog.Error("watching the access policy stopped; changes made elsewhere apply after a restart", "err", err)
+		}
+	}()
 	log := slog.With("component", "http")
 	log.Info("serving", "graphiql", fmt.Sprintf("http://%s/", ln.Addr()), "graphql", fmt.Sprintf("http://%s/graphql", ln.Addr()),
 		"models", len(r.catalog.Models()), "metrics", len(r.catalog.Metrics()))

@@ -85,7 +85,7 @@ func TestBuildSQLOnPostgres(t *testing.T) {
 	t.Run("oracle", func(t *testing.T) {
 		for _, c := range oracletest.Cases(t) {
 			t.Run(c.Name, func(t *testing.T) {
-				cq, err := cat.Compile(c.Query.MetricQuery(), semantic.CompileOptions{})
+				cq, err := cat.Compile(c.Query.MetricQuery(), semantic.CompileOptions{}, cat.FullAccess())
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -143,7 +143,7 @@ func TestBuildSQLOnPostgres(t *testing.T) {
 		// One statement, run with the paid statuses it was built with and then with others: the
 		// answers follow the parameters, not anything fixed in the text.
 		q := semantic.MetricQuery{Metrics: []string{"paid_order_count"}, Dimensions: []string{"orders.channel"}}
-		cq, err := cat.Compile(q, semantic.CompileOptions{})
+		cq, err := cat.Compile(q, semantic.CompileOptions{}, cat.FullAccess())
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -408,7 +408,7 @@ func TestBuildSQLOracleGolden(t *testing.T) {
 	}
 	for _, c := range oracletest.Cases(t) {
 		t.Run(c.Name, func(t *testing.T) {
-			cq, err := cat.Compile(c.Query.MetricQuery(), semantic.CompileOptions{})
+			cq, err := cat.Compile(c.Query.MetricQuery(), semantic.CompileOptions{}, cat.FullAccess())
 			if err != nil {
 				t.Fatal(err)
 			}

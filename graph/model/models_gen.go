@@ -14,6 +14,70 @@ import (
 	"github.com/koujing/koujing/semantic"
 )
 
+// A decision, and the rule that took it.
+type AccessDecision struct {
+	// Whether the action is allowed.
+	Allowed bool `json:"allowed"`
+	// The grant that decided; null when no grant matched, and the answer is no.
+	Rule *PolicyRule `json:"rule,omitempty"`
+}
+
+// A tenant's access policy.
+type AccessPolicy struct {
+	// The tenant.
+	Tenant string `json:"tenant"`
+	// The rules, in the order they are stored.
+	Rules []*PolicyRule `json:"rules"`
+}
+
+// An API key of a service. Its secret is never shown again after it is created.
+type APIKey struct {
+	// The key's public ID, which its text starts with.
+	ID string `json:"id"`
+	// What the key is for.
+	Name string `json:"name"`
+	// The roles requests with the key run with.
+	Roles []string `json:"roles"`
+	// The subject requests with the key run as: "api_key:ID".
+	Subject string `json:"subject"`
+	// When the key was created, RFC 3339.
+	CreatedAt string `json:"createdAt"`
+	// Who created it, as subject@tenant.
+	CreatedBy string `json:"createdBy"`
+	// When the key was revoked, RFC 3339; null while it is valid.
+	RevokedAt *string `json:"revokedAt,omitempty"`
+}
+
+// A request to decide.
+type CheckAccessInput struct {
+	// The subject asking, such as "bob".
+	Subject string `json:"subject"`
+	// The roles its credentials would carry.
+	Roles []string `json:"roles,omitempty"`
+	// The object, as KIND:NAME: metric:gmv_paid, dimension:customers.name, model:orders, domain:finance.
+	Object string `json:"object"`
+	// The action.
+	Action Action `json:"action"`
+}
+
+// A new API key for a service.
+type CreateAPIKeyInput struct {
+	// What the key is for, such as "nightly-export".
+	Name string `json:"name"`
+	// The roles requests with the key run with.
+	Roles []string `json:"roles"`
+}
+
+// A newly created API key, with its text.
+type CreatedAPIKey struct {
+	// The key. Send it as Authorization: Bearer KEY or X-API-Key: KEY; it is shown only this once.
+	Key string `json:"key"`
+	// The key as stored.
+	APIKey *APIKey `json:"apiKey"`
+	// The change, as recorded.
+	Change *PolicyChange `json:"change"`
+}
+
 // A page of data models.
 type DataModelConnection struct {
 	// The data models of the page, each with its cursor.
@@ -73,6 +137,31 @@ type FilterInput struct {
 	// NOT_CONTAINS (EQUALS and NOT_EQUALS also take several), any number for IN and NOT_IN, two (low and
 	// high, both included) for BETWEEN, none for IS_NULL and IS_NOT_NULL.
 	Values []string `json:"values,omitempty"`
+}
+
+// A grant of an action on objects to a subject.
+type GrantInput struct {
+	// A user or a role of the tenant, or "*" for everyone.
+	Subject string `json:"subject"`
+	// The objects: KIND:NAME with * and ? wildcards — metric:gmv_*, dimension:customers.name,
+	// model:orders, domain:finance, tag:pii, policy:TENANT — or "*" for everything.
+	Object string `json:"object"`
+	// The action, or a pattern of actions such as "*".
+	Action string `json:"action"`
+	// ALLOW unless given.
+	Effect *Effect `json:"effect,omitempty"`
+	// Lower numbers are decided first; 100 unless given. A deny wins at equal priority.
+	Priority *int `json:"priority,omitempty"`
+}
+
+// A mask of a text dimension for a subject.
+type MaskInput struct {
+	// A user or a role of the tenant, or "*" for everyone.
+	Subject string `json:"subject"`
+	// The dimension's qualified name, such as "customers.name".
+	Dimension string `json:"dimension"`
+	// How the values are shown.
+	Mask MaskKind `json:"mask"`
 }
 
 // A page of metrics.
@@ -143,6 +232,14 @@ type MetricResult struct {
 	RowCount int `json:"rowCount"`
 }
 
+// Changes to the access policy and API keys of the caller's tenant. Every mutation needs the admin
+// action on `policy:TENANT`, applies at once to every request that starts after it (no restart),
+// is refused with INVALID_POLICY and changes nothing when the policy it would make is invalid (a
+// row filter that does not parse, names an unknown column or an undeclared attribute; a mask on a
+// dimension that is not text), and is recorded in `policyChanges`.
+type Mutation struct {
+}
+
 // One ordering key of a query's rows.
 type OrderByInput struct {
 	// The output column to order by: a metric's name, a dimension's qualified name, or the time
@@ -164,13 +261,79 @@ type PageInfo struct {
 	EndCursor *string `json:"endCursor,omitempty"`
 }
 
+// One recorded change to a tenant's access policy or API keys.
+type PolicyChange struct {
+	// The change's place in the audit log, increasing.
+	Seq int `json:"seq"`
+	// When it was made, RFC 3339.
+	At string `json:"at"`
+	// Who made it, as subject@tenant.
+	Actor string `json:"actor"`
+	// What was done.
+	Operation PolicyChangeOperation `json:"operation"`
+	// What it was done to: the rule as a policy file line, or the key's ID and name.
+	Detail string `json:"detail"`
+}
+
+// A page of policy changes.
+type PolicyChangeConnection struct {
+	// The changes of the page, each with its cursor.
+	Edges []*PolicyChangeEdge `json:"edges"`
+	// Where the page lies in the whole list.
+	PageInfo *PageInfo `json:"pageInfo"`
+}
+
+// A policy change in a page, with its cursor.
+type PolicyChangeEdge struct {
+	// The cursor to pass as `after` to continue after this change.
+	Cursor string `json:"cursor"`
+	// The change.
+	Node *PolicyChange `json:"node"`
+}
+
+// One rule of an access policy. Which fields are set depends on the kind: a GRANT has subject,
+// object, action, effect and priority; a ROLE_ASSIGNMENT subject (the member) and role; a
+// ROW_FILTER subject, object (the model) and value (the filter); a MASK subject, object (the
+// dimension) and value (the mask); an ATTRIBUTE object (its name) and value (its type).
+type PolicyRule struct {
+	// The kind of rule.
+	Kind PolicyRuleKind `json:"kind"`
+	// The user or role the rule applies to ("*" for everyone); the member of a role assignment.
+	Subject *string `json:"subject,omitempty"`
+	// The role a role assignment gives.
+	Role *string `json:"role,omitempty"`
+	// The object pattern of a grant; the model of a row filter; the dimension of a mask; the name of an attribute.
+	Object *string `json:"object,omitempty"`
+	// The action pattern of a grant.
+	Action *string `json:"action,omitempty"`
+	// Whether a grant allows or denies.
+	Effect *Effect `json:"effect,omitempty"`
+	// A grant's priority: lower numbers are decided first; at equal priority a deny wins.
+	Priority *int `json:"priority,omitempty"`
+	// A row filter's condition, a mask's kind, or an attribute's type.
+	Value *string `json:"value,omitempty"`
+	// The rule as a line of a policy file.
+	Line string `json:"line"`
+}
+
 // Koujing's GraphQL API: the governed definitions of an organisation's metrics (what each number
 // means, who owns it, what it is computed from, what it can be broken down by) and the one engine that
 // computes them. Every list is a Relay cursor connection and every catalog object is a Node with a
 // global ID.
 //
+// Every request runs as a principal: send `Authorization: Bearer TOKEN` with a JWT or an API key
+// (or `X-API-Key: KEY`). Without valid credentials the answer is HTTP 401 with UNAUTHENTICATED,
+// except on a server in demo mode, where a request without credentials runs as the demo user. The
+// catalog, queries and explanations show each caller only what its tenant's access policy lets it
+// read: a metric or dimension it may not read does not exist for it, and naming one gets exactly
+// the NOT_FOUND error of a name that does not exist. Queries see only the rows its row filters
+// allow, and masked dimensions masked.
+//
 // Errors carry a machine-readable `extensions.code`: NOT_FOUND (a name or ID that does not exist),
 // INVALID_QUERY (a question the definitions cannot answer, with a message that says how to fix it),
+// FORBIDDEN (something the caller may see but not do, such as query a metric it may only read, or
+// administer the policy without the admin action), UNAUTHENTICATED, INVALID_POLICY (a policy change
+// that would make an invalid policy), CONFLICT (adding a rule that exists), STORE_UNAVAILABLE,
 // TOO_MANY_ROWS, RESOURCE_EXHAUSTED (the query needed more memory than it may use), TIMEOUT, CANCELLED,
 // QUERY_TOO_DEEP, COMPLEXITY_LIMIT_EXCEEDED, REQUEST_TOO_LARGE, BAD_REQUEST, GRAPHQL_PARSE_FAILED,
 // GRAPHQL_VALIDATION_FAILED and INTERNAL.
@@ -183,6 +346,18 @@ type RelationshipKey struct {
 	Column string `json:"column"`
 	// The column of the model joined to.
 	TargetColumn string `json:"targetColumn"`
+}
+
+// A row filter of a subject on a model.
+type RowFilterInput struct {
+	// A user or a role of the tenant, or "*" for everyone.
+	Subject string `json:"subject"`
+	// The data model, such as "orders".
+	Model string `json:"model"`
+	// The condition on the model's columns, in the expression language of definitions, with user
+	// attributes as {user.NAME}: region = {user.region}, region IN {user.regions}. Values are bound
+	// as constants, never spliced into SQL.
+	Filter string `json:"filter"`
 }
 
 // Groups by a time dimension truncated to a calendar unit.
@@ -204,6 +379,217 @@ type TimeRangeInput struct {
 	From *string `json:"from,omitempty"`
 	// The end of the range, excluded.
 	To *string `json:"to,omitempty"`
+}
+
+// Who a request runs as.
+type Viewer struct {
+	// The user or service, such as "alice" or "api_key:k3f9c0a1b2d4".
+	Subject string `json:"subject"`
+	// The tenant whose policy applies.
+	Tenant string `json:"tenant"`
+	// The roles the credentials carry.
+	Roles []string `json:"roles"`
+	// Every role whose rules apply: those the credentials carry, those the policy assigns, and the roles they inherit.
+	EffectiveRoles []string `json:"effectiveRoles"`
+	// How the request proved who it is.
+	AuthMethod AuthMethod `json:"authMethod"`
+	// Whether the caller may administer its tenant's access policy and API keys.
+	Admin bool `json:"admin"`
+}
+
+// What can be done with a catalog object.
+type Action string
+
+const (
+	// See the object in the catalog, its lineage and search.
+	ActionRead Action = "READ"
+	// Compute a metric, or group and filter by a dimension.
+	ActionQuery Action = "QUERY"
+	// Propose a change to a definition.
+	ActionPropose Action = "PROPOSE"
+	// Review proposed changes.
+	ActionReview Action = "REVIEW"
+	// Publish reviewed changes.
+	ActionPublish Action = "PUBLISH"
+	// Change the access policy and API keys of the tenant.
+	ActionAdmin Action = "ADMIN"
+)
+
+var AllAction = []Action{
+	ActionRead,
+	ActionQuery,
+	ActionPropose,
+	ActionReview,
+	ActionPublish,
+	ActionAdmin,
+}
+
+func (e Action) IsValid() bool {
+	switch e {
+	case ActionRead, ActionQuery, ActionPropose, ActionReview, ActionPublish, ActionAdmin:
+		return true
+	}
+	return false
+}
+
+func (e Action) String() string {
+	return string(e)
+}
+
+func (e *Action) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = Action(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid Action", str)
+	}
+	return nil
+}
+
+func (e Action) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *Action) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e Action) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+// The type of a user attribute.
+type AttributeType string
+
+const (
+	// One text value, as in region = {user.region}.
+	AttributeTypeString AttributeType = "STRING"
+	// One number.
+	AttributeTypeNumber AttributeType = "NUMBER"
+	// A list of texts, as in region IN {user.regions}.
+	AttributeTypeStrings AttributeType = "STRINGS"
+	// A list of numbers.
+	AttributeTypeNumbers AttributeType = "NUMBERS"
+)
+
+var AllAttributeType = []AttributeType{
+	AttributeTypeString,
+	AttributeTypeNumber,
+	AttributeTypeStrings,
+	AttributeTypeNumbers,
+}
+
+func (e AttributeType) IsValid() bool {
+	switch e {
+	case AttributeTypeString, AttributeTypeNumber, AttributeTypeStrings, AttributeTypeNumbers:
+		return true
+	}
+	return false
+}
+
+func (e AttributeType) String() string {
+	return string(e)
+}
+
+func (e *AttributeType) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = AttributeType(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid AttributeType", str)
+	}
+	return nil
+}
+
+func (e AttributeType) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *AttributeType) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e AttributeType) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+// How a request proved who it is.
+type AuthMethod string
+
+const (
+	// A JWT bearer token.
+	AuthMethodJwt AuthMethod = "JWT"
+	// An API key.
+	AuthMethodAPIKey AuthMethod = "API_KEY"
+	// No credentials, on a server in demo mode: the documented demo user.
+	AuthMethodDemo AuthMethod = "DEMO"
+)
+
+var AllAuthMethod = []AuthMethod{
+	AuthMethodJwt,
+	AuthMethodAPIKey,
+	AuthMethodDemo,
+}
+
+func (e AuthMethod) IsValid() bool {
+	switch e {
+	case AuthMethodJwt, AuthMethodAPIKey, AuthMethodDemo:
+		return true
+	}
+	return false
+}
+
+func (e AuthMethod) String() string {
+	return string(e)
+}
+
+func (e *AuthMethod) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = AuthMethod(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid AuthMethod", str)
+	}
+	return nil
+}
+
+func (e AuthMethod) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *AuthMethod) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e AuthMethod) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
 }
 
 // The type of a result column's values, and so of their JSON form.
@@ -274,6 +660,253 @@ func (e *ColumnType) UnmarshalJSON(b []byte) error {
 }
 
 func (e ColumnType) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+// Whether a grant allows or denies.
+type Effect string
+
+const (
+	// The grant lets the subject act.
+	EffectAllow Effect = "ALLOW"
+	// The grant forbids the subject to act.
+	EffectDeny Effect = "DENY"
+)
+
+var AllEffect = []Effect{
+	EffectAllow,
+	EffectDeny,
+}
+
+func (e Effect) IsValid() bool {
+	switch e {
+	case EffectAllow, EffectDeny:
+		return true
+	}
+	return false
+}
+
+func (e Effect) String() string {
+	return string(e)
+}
+
+func (e *Effect) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = Effect(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid Effect", str)
+	}
+	return nil
+}
+
+func (e Effect) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *Effect) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e Effect) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+// How a masked dimension's values are shown.
+type MaskKind string
+
+const (
+	// The MD5 of the value in hex: equal values stay equal, so grouping and counting still work.
+	MaskKindHash MaskKind = "HASH"
+	// The first and last character with stars between: "W******g".
+	MaskKindPartial MaskKind = "PARTIAL"
+)
+
+var AllMaskKind = []MaskKind{
+	MaskKindHash,
+	MaskKindPartial,
+}
+
+func (e MaskKind) IsValid() bool {
+	switch e {
+	case MaskKindHash, MaskKindPartial:
+		return true
+	}
+	return false
+}
+
+func (e MaskKind) String() string {
+	return string(e)
+}
+
+func (e *MaskKind) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = MaskKind(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid MaskKind", str)
+	}
+	return nil
+}
+
+func (e MaskKind) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *MaskKind) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e MaskKind) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+// What a policy change did.
+type PolicyChangeOperation string
+
+const (
+	// A rule was added.
+	PolicyChangeOperationAddRule PolicyChangeOperation = "ADD_RULE"
+	// A rule was removed.
+	PolicyChangeOperationRemoveRule PolicyChangeOperation = "REMOVE_RULE"
+	// An API key was created.
+	PolicyChangeOperationCreateAPIKey PolicyChangeOperation = "CREATE_API_KEY"
+	// An API key was revoked.
+	PolicyChangeOperationRevokeAPIKey PolicyChangeOperation = "REVOKE_API_KEY"
+)
+
+var AllPolicyChangeOperation = []PolicyChangeOperation{
+	PolicyChangeOperationAddRule,
+	PolicyChangeOperationRemoveRule,
+	PolicyChangeOperationCreateAPIKey,
+	PolicyChangeOperationRevokeAPIKey,
+}
+
+func (e PolicyChangeOperation) IsValid() bool {
+	switch e {
+	case PolicyChangeOperationAddRule, PolicyChangeOperationRemoveRule, PolicyChangeOperationCreateAPIKey, PolicyChangeOperationRevokeAPIKey:
+		return true
+	}
+	return false
+}
+
+func (e PolicyChangeOperation) String() string {
+	return string(e)
+}
+
+func (e *PolicyChangeOperation) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = PolicyChangeOperation(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid PolicyChangeOperation", str)
+	}
+	return nil
+}
+
+func (e PolicyChangeOperation) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *PolicyChangeOperation) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e PolicyChangeOperation) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+// The kinds of policy rules.
+type PolicyRuleKind string
+
+const (
+	// Lets or forbids a subject act on objects (Casbin's p).
+	PolicyRuleKindGrant PolicyRuleKind = "GRANT"
+	// Gives a member a role (Casbin's g).
+	PolicyRuleKindRoleAssignment PolicyRuleKind = "ROLE_ASSIGNMENT"
+	// Restricts the rows of a model a subject sees.
+	PolicyRuleKindRowFilter PolicyRuleKind = "ROW_FILTER"
+	// Masks a dimension's values for a subject.
+	PolicyRuleKindMask PolicyRuleKind = "MASK"
+	// Declares a user attribute row filters may use.
+	PolicyRuleKindAttribute PolicyRuleKind = "ATTRIBUTE"
+)
+
+var AllPolicyRuleKind = []PolicyRuleKind{
+	PolicyRuleKindGrant,
+	PolicyRuleKindRoleAssignment,
+	PolicyRuleKindRowFilter,
+	PolicyRuleKindMask,
+	PolicyRuleKindAttribute,
+}
+
+func (e PolicyRuleKind) IsValid() bool {
+	switch e {
+	case PolicyRuleKindGrant, PolicyRuleKindRoleAssignment, PolicyRuleKindRowFilter, PolicyRuleKindMask, PolicyRuleKindAttribute:
+		return true
+	}
+	return false
+}
+
+func (e PolicyRuleKind) String() string {
+	return string(e)
+}
+
+func (e *PolicyRuleKind) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = PolicyRuleKind(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid PolicyRuleKind", str)
+	}
+	return nil
+}
+
+func (e PolicyRuleKind) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *PolicyRuleKind) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e PolicyRuleKind) MarshalJSON() ([]byte, error) {
 	var buf bytes.Buffer
 	e.MarshalGQL(&buf)
 	return buf.Bytes(), nil

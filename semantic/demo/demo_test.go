@@ -6,6 +6,7 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow"
 
+	"github.com/koujing/koujing/authz"
 	"github.com/koujing/koujing/engine/demodata"
 	"github.com/koujing/koujing/semantic"
 	"github.com/koujing/koujing/semantic/demo"
@@ -57,6 +58,8 @@ func TestDemoMetrics(t *testing.T) {
 		{"refund_rate", semantic.Composite, "operations"},
 		{"revenue_per_buyer", semantic.Composite, "sales"},
 		{"customer_count", semantic.Atomic, "sales"},
+		{"coupon_rate", semantic.Composite, "finance"},
+		{"net_take_rate", semantic.Composite, "finance"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -125,6 +128,49 @@ func TestDemoDefinitions(t *testing.T) {
 		"products.category", "products.brand"} {
 		if cat.Dimension(d) == nil {
 			t.Errorf("no dimension %s", d)
+		}
+	}
+}
+
+// TestDemoPolicy checks that the shipped policy parses and binds to the demo definitions, and
+// that its roles decide as the README says.
+func TestDemoPolicy(t *testing.T) {
+	cat := load(t)
+	st, err := authz.ParsePolicyFile(demo.PolicyFile, demo.Policy)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := authz.NewPolicy(st)
+	if err := semantic.CheckPolicy(cat, p); err != nil {
+		t.Fatalf("the demo policy does not bind to the demo definitions:\n%v", err)
+	}
+	name := cat.Dimension("customers.name").AccessObject()
+	coupon := cat.Metric("coupon_rate").AccessObject()
+	gmv := cat.Metric("gmv_paid").AccessObject()
+	tests := []struct {
+		role string
+		obj  authz.Object
+		act  authz.Action
+		want bool
+	}{
+		{"analyst", name, authz.Query, true},
+		{"analyst", coupon, authz.Query, true},
+		{"viewer", gmv, authz.Read, true},
+		{"viewer", gmv, authz.Query, false},
+		{"viewer", coupon, authz.Read, false},
+		{"east_sales", gmv, authz.Query, true},
+		{"east_sales", name, authz.Read, false},
+		{"east_sales", coupon, authz.Read, false},
+		{"finance", coupon, authz.Query, true},
+		{"finance", name, authz.Read, false},
+		{"support", name, authz.Query, true},
+		{"admin", authz.Object{Kind: authz.PolicyObject, Name: "demo"}, authz.Admin, true},
+		{"analyst", authz.Object{Kind: authz.PolicyObject, Name: "demo"}, authz.Admin, false},
+	}
+	for _, tt := range tests {
+		who := &authz.Principal{Subject: "someone", Tenant: "demo", Roles: []string{tt.role}}
+		if got := p.Grants(who).Allowed(tt.obj, tt.act); got != tt.want {
+			t.Errorf("%s %s %s: %v, want %v", tt.role, tt.act, tt.obj, got, tt.want)
 		}
 	}
 }

@@ -10,3 +10,13 @@ import "embed"
 //
 //go:embed *.yaml
 var FS embed.FS
+
+// Policy is the demo's access policy for tenant demo, a policy file in Casbin's CSV format: the
+// roles analyst, viewer, east_sales, regional_manager, finance, support and admin. Read it with
+// authz.ParsePolicyFile.
+//
+//go:embed policy.csv
+var Policy []byte
+
+// PolicyFile is the name Policy is reported under in messages.
+const PolicyFile = "policy.csv"
