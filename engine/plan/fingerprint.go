@@ -212,6 +212,10 @@ func (f *fingerprinter) expr(e Expr) {
 		f.bool(x.Not)
 		f.str(x.Substr)
 		f.expr(x.X)
+	case *Mask:
+		f.tag('M')
+		f.int(int64(x.Kind))
+		f.expr(x.X)
 	case *TimeTrunc:
 		f.tag('T')
 		f.int(int64(x.Unit))

@@ -2,7 +2,13 @@ package plan
 
 import (
 	"errors"
+	"go/ast"
+	"go/parser"
+	"go/token"
 	"math"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -99,6 +105,9 @@ func TestFingerprintTellsPlansApart(t *testing.T) {
 			return must(NewIn(status(t, s), list, not))
 		})
 	}
+	mask := func(kind MaskKind) func(*testing.T) Node {
+		return unary(func(t *testing.T, s Node) Expr { return must(NewMask(status(t, s), kind)) })
+	}
 	caseOf := func(withElse bool) func(*testing.T) Node {
 		return unary(func(t *testing.T, s Node) Expr {
 			var els Expr
@@ -193,6 +202,8 @@ func TestFingerprintTellsPlansApart(t *testing.T) {
 		{"contains and not", contains("pa", false), contains("pa", true)},
 		{"contains substring", contains("pa", false), contains("pa'", false)},
 		{"coalesce arguments", coalesce(true), coalesce(false)},
+		{"masked and plain", unary(status), mask(MaskHash)},
+		{"mask kind", mask(MaskHash), mask(MaskPartial)},
 		{"CASE with and without ELSE", caseOf(false), caseOf(true)},
 		{"time zone of a truncation", trunc(Month, time.UTC), trunc(Month, shanghai)},
 		{"granularity", trunc(Day, time.UTC), trunc(Week, time.UTC)},
@@ -242,5 +253,56 @@ func TestFingerprintRefusesWhatItDoesNotKnow(t *testing.T) {
 	p := must(NewProject(s, []Named{{Name: "x", Expr: unknownExpr{Null(Int64)}}}))
 	if _, err := Fingerprint(p); !errors.Is(err, ErrNoFingerprint) {
 		t.Errorf("error %v, want one wrapping ErrNoFingerprint", err)
+	}
+}
+
+// TestFingerprintKnowsEveryKind checks that Fingerprint has a case for every node and expression
+// the package declares, so that no kind of plan silently runs uncached.
+func TestFingerprintKnowsEveryKind(t *testing.T) {
+	names, err := filepath.Glob("*.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	src, err := os.ReadFile("fingerprint.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	kinds := 0
+	for _, name := range names {
+		if strings.HasSuffix(name, "_test.go") {
+			continue
+		}
+		f, err := parser.ParseFile(token.NewFileSet(), name, nil, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ast.Inspect(f, func(n ast.Node) bool {
+			// Find the checks `_ Expr = (*Name)(nil)` and `_ Node = (*Name)(nil)`.
+			spec, ok := n.(*ast.ValueSpec)
+			if !ok || len(spec.Values) != 1 || spec.Type == nil {
+				return true
+			}
+			iface, ok := spec.Type.(*ast.Ident)
+			if !ok || (iface.Name != "Expr" && iface.Name != "Node") {
+				return true
+			}
+			call, ok := spec.Values[0].(*ast.CallExpr)
+			if !ok {
+				return true
+			}
+			star, ok := ast.Unparen(call.Fun).(*ast.StarExpr)
+			if !ok {
+				return true
+			}
+			name := star.X.(*ast.Ident).Name
+			kinds++
+			if !strings.Contains(string(src), "case *"+name+":") {
+				t.Errorf("Fingerprint has no case for %s %s: plans holding one run uncached", iface.Name, name)
+			}
+			return true
+		})
+	}
+	if kinds < 20 {
+		t.Errorf("found %d node and expression kinds; the test no longer finds them all", kinds)
 	}
 }
