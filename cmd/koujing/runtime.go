@@ -31,6 +31,8 @@ type runtimeFlags struct {
 	memoryLimit  string
 	queryTimeout time.Duration
 	maxRows      int64
+	cacheSize    string
+	cacheTTL     time.Duration
 }
 
 func (f *runtimeFlags) register(fs *flag.FlagSet) {
@@ -41,6 +43,8 @@ func (f *runtimeFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.memoryLimit, "memory-limit", "", "soft limit of the process's memory, such as 3GiB; the garbage collector works harder\nas it nears it (default: the data's size plus 1 GiB; GOMEMLIMIT, when set, is used instead)")
 	fs.DurationVar(&f.queryTimeout, "query-timeout", time.Minute, "longest a query may run, warehouse statements included, before it fails with TIMEOUT")
 	fs.Int64Var(&f.maxRows, "max-rows", 1_000_000, "most rows a result may have (and the largest limit a query may ask for); a larger result fails with TOO_MANY_ROWS")
+	fs.StringVar(&f.cacheSize, "cache-size", "256MiB", "memory kept for the results of recent queries, such as 512MiB; a query whose plan, row filters\nincluded, is the same as a kept one's is answered from it; 0 disables the cache")
+	fs.DurationVar(&f.cacheTTL, "cache-ttl", time.Minute, "longest a kept result that read a warehouse is served before its query runs again; 0 keeps none\n(results over the demo dataset and files cannot go stale and stay until evicted)")
 }
 
 // layer is a loaded semantic layer: definitions checked against their sources, the data they
@@ -60,7 +64,10 @@ func (r *layer) authorize(a *authz.Authorizer) {
 	r.service = semantic.NewService(r.catalog, r.engine, r.options)
 }
 
-func (r *layer) Close() { r.sources.Close() }
+func (r *layer) Close() {
+	r.engine.Close()
+	r.sources.Close()
+}
 
 // load reads and validates the definitions, generates the demo data if any model uses it, reads
 // every file model, and returns the service. Nothing is served half-loaded: any problem fails
@@ -71,6 +78,10 @@ func (f *runtimeFlags) load(ctx context.Context) (*layer, error) {
 	}
 	if f.maxRows <= 0 {
 		return nil, usageError("--max-rows must be positive")
+	}
+	cache, err := f.cacheOptions()
+	if err != nil {
+		return nil, err
 	}
 	loc, err := time.LoadLocation(f.timezone)
 	if err != nil || f.timezone == "Local" {
@@ -105,11 +116,12 @@ func (f *runtimeFlags) load(ctx context.Context) (*layer, error) {
 		src.Close()
 		return nil, err
 	}
-	if err := f.setMemoryLimit(src.SizeBytes()); err != nil {
+	// Kept results are held like the data: the default limit leaves room for them too.
+	if err := f.setMemoryLimit(src.SizeBytes() + cache.MaxBytes); err != nil {
 		src.Close()
 		return nil, err
 	}
-	eng := engine.New(src, engine.Options{Allocator: mem, Parallelism: f.parallelism, MaxRows: f.maxRows})
+	eng := engine.New(src, engine.Options{Allocator: mem, Parallelism: f.parallelism, MaxRows: f.maxRows, Cache: cache})
 	rt.engine = eng
 	rt.options = semantic.ServiceOptions{
 		QueryTimeout:   f.queryTimeout,
@@ -117,6 +129,21 @@ func (f *runtimeFlags) load(ctx context.Context) (*layer, error) {
 	}
 	rt.service = semantic.NewService(cat, eng, rt.options)
 	return rt, nil
+}
+
+// cacheOptions reads --cache-size and --cache-ttl.
+func (f *runtimeFlags) cacheOptions() (engine.CacheOptions, error) {
+	if f.cacheTTL < 0 {
+		return engine.CacheOptions{}, usageError("--cache-ttl cannot be negative; 0 keeps no warehouse results")
+	}
+	if strings.TrimSpace(f.cacheSize) == "0" {
+		return engine.CacheOptions{}, nil
+	}
+	n, err := parseBytes(f.cacheSize)
+	if err != nil {
+		return engine.CacheOptions{}, usageError("--cache-size: %v, or 0 to disable the cache", err)
+	}
+	return engine.CacheOptions{MaxBytes: n, TTL: f.cacheTTL}, nil
 }
 
 func usesDemo(c *semantic.Catalog) bool {
