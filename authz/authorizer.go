@@ -44,7 +44,8 @@ type Authorizer struct {
 	mu sync.Mutex
 }
 
-// NewAuthorizer loads the store's policy and validates it.
+// NewAuthorizer loads the store's policy and validates it. The authorizer owns the store from
+// then on, and Close closes it.
 func NewAuthorizer(ctx context.Context, store Store, opts AuthorizerOptions) (*Authorizer, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
@@ -58,6 +59,9 @@ func NewAuthorizer(ctx context.Context, store Store, opts AuthorizerOptions) (*A
 	}
 	return a, nil
 }
+
+// Close closes the store.
+func (a *Authorizer) Close() error { return a.store.Close() }
 
 // Policy returns the current policy.
 func (a *Authorizer) Policy() *Policy { return a.policy.Load() }

@@ -18,14 +18,7 @@ var testSecret = []byte("koujing resolvers tests sign their tokens with this")
 // opts names another authorizer.
 func newService(cat *semantic.Catalog, eng *engine.Engine, opts semantic.ServiceOptions) (*semantic.Service, error) {
 	if opts.Authorizer == nil {
-		st, err := authz.ParsePolicyFile(demo.PolicyFile, demo.Policy)
-		if err != nil {
-			return nil, err
-		}
-		a, err := authz.NewAuthorizer(context.Background(), authz.NewMemoryStore(st), authz.AuthorizerOptions{
-			Validate: func(p *authz.Policy) error { return semantic.CheckPolicy(cat, p) },
-			Logger:   quietLogger(),
-		})
+		a, err := demo.NewAuthorizer(context.Background(), cat, quietLogger())
 		if err != nil {
 			return nil, err
 		}

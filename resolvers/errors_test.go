@@ -222,7 +222,7 @@ func TestInternalErrorsAreHidden(t *testing.T) {
 	for _, panics := range []bool{false, true} {
 		var logs bytes.Buffer
 		srv := server(t, fixture.demo, HandlerOptions{
-			Logger:  slog.New(slog.NewTextHandler(&logs, nil)),
+			Logger: slog.New(slog.NewTextHandler(&logs, nil)),
 			CatalogReader: func(acc *semantic.Access) CatalogReader {
 				return failingReader{CatalogReader: NewCatalogReader(acc), panics: panics}
 			},

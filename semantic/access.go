@@ -495,13 +495,27 @@ func (a *Access) bindRowFilter(m *DataModel, text string) (plan.Expr, error) {
 	if err != nil {
 		return nil, err
 	}
-	return bindPredicate(m, n)
+	return bindPredicate(a.cat, m, n)
 }
 
-// bindPredicate binds a row filter with its attributes replaced to the model's columns, and
-// checks that it is a condition.
-func bindPredicate(m *DataModel, n sqlexpr.Node) (plan.Expr, error) {
-	p, err := bindExpr(m, n)
+// bindPredicate binds a row filter of model m, its attributes replaced, to the columns of m and
+// of the models each row of m relates to at most once, and checks that it is a condition.
+func bindPredicate(cat *Catalog, m *DataModel, n sqlexpr.Node) (plan.Expr, error) {
+	b := binder{model: m, related: func(name string) (*DataModel, error) {
+		other := cat.Model(name)
+		if other == nil {
+			return nil, fmt.Errorf("there is no data model %s", name)
+		}
+		path, err := cat.JoinPath(m, other)
+		if err != nil {
+			return nil, err
+		}
+		if FansOut(path) {
+			return nil, fmt.Errorf("%s is reached from %s through a one-to-many relationship; a row filter reads only models each row relates to at most once", name, m.Name)
+		}
+		return other, nil
+	}}
+	p, err := b.bind(n)
 	if err != nil {
 		return nil, err
 	}

@@ -35,6 +35,9 @@ func bindExpr(m *DataModel, n sqlexpr.Node) (plan.Expr, error) {
 
 type binder struct {
 	model *DataModel
+	// related resolves the qualifier of a column of another model, which only row filters may
+	// read; nil refuses every other model.
+	related func(name string) (*DataModel, error)
 }
 
 func (b binder) bind(n sqlexpr.Node) (plan.Expr, error) {
@@ -180,7 +183,13 @@ func oneType(what string, nodes []sqlexpr.Node, exprs []plan.Expr) error {
 
 func (b binder) column(n *sqlexpr.Ident) (plan.Expr, error) {
 	m := b.model
-	if n.Qualifier != "" && n.Qualifier != m.Name {
+	if n.Qualifier != "" && n.Qualifier != m.Name && b.related != nil {
+		other, err := b.related(n.Qualifier)
+		if err != nil {
+			return nil, &exprError{off: n.Offset, msg: err.Error()}
+		}
+		m = other
+	} else if n.Qualifier != "" && n.Qualifier != m.Name {
 		return nil, &exprError{off: n.Offset, msg: fmt.Sprintf("%s is qualified by %s, but an expression of model %s reads only its own columns", n, n.Qualifier, m.Name),
 			hint: "define the expression on model " + n.Qualifier + ", or drop the qualifier"}
 	}

@@ -68,7 +68,8 @@ func (c *Catalog) Compile(q MetricQuery, opts CompileOptions, acc *Access) (*Com
 	if acc == nil || acc.cat != c {
 		return nil, fmt.Errorf("compile: the access given is not to this catalog")
 	}
-	cc := &compiler{cat: c, acc: acc, q: q, opts: opts, leafByKey: map[string]*leaf{}, rowFilters: map[*DataModel]plan.Expr{}}
+	cc := &compiler{cat: c, acc: acc, q: q, opts: opts, leafByKey: map[string]*leaf{}, rowFilters: map[*DataModel]plan.Expr{},
+		scanning: map[*DataModel]bool{}}
 	if err := cc.resolve(); err != nil {
 		return nil, err
 	}
@@ -103,6 +104,8 @@ type compiler struct {
 	groups    []*measureGroup
 	// rowFilters holds each scanned model's row filter for the caller, once bound (nil: none).
 	rowFilters map[*DataModel]plan.Expr
+	// scanning holds the models whose scans are being built, to refuse row filters in a cycle.
+	scanning map[*DataModel]bool
 }
 
 // groupDim is one grouping column: a dimension, truncated when unit is set.

@@ -17,7 +17,7 @@ type modelTree struct {
 	edges   []*Edge // in join order; edges[i].To is joined onto the tree containing edges[i].From
 	reached map[*DataModel]bool
 	columns map[*DataModel]map[string]bool
-	scan    func(*DataModel, map[string]bool) (*plan.Scan, error)
+	scan    func(*DataModel, map[string]bool) (plan.Node, error)
 }
 
 func (cc *compiler) newModelTree(root *DataModel) *modelTree {
@@ -110,7 +110,12 @@ func modelColumns(m *DataModel, names []string) ([]plan.Expr, error) {
 // scan scans the given columns of a model's source, qualified by the model's name, keeping only
 // the rows the caller may see. It is the one place the compiler scans a model, so every scan —
 // of the measure's model, of a model joined in, of a bridge — carries the caller's row filter.
-func (cc *compiler) scan(m *DataModel, columns map[string]bool) (*plan.Scan, error) {
+//
+// A row filter may read the models each row relates to along many-to-one relationships ("the
+// items of the orders of my region": orders.region = {user.region} on order_items); those are
+// joined in, each through a scan of its own that carries its own row filter, the filter applied,
+// and the model's columns kept, so the result looks like a scan of the model alone.
+func (cc *compiler) scan(m *DataModel, columns map[string]bool) (plan.Node, error) {
 	filter, ok := cc.rowFilters[m]
 	if !ok {
 		var err error
@@ -119,6 +124,57 @@ func (cc *compiler) scan(m *DataModel, columns map[string]bool) (*plan.Scan, err
 		}
 		cc.rowFilters[m] = filter
 	}
+	var related []*DataModel
+	if filter != nil {
+		for _, q := range plan.ColumnsOf(filter) {
+			if name, _, _ := cutQualified(q); name != m.Name {
+				if other := cc.cat.Model(name); !slices.Contains(related, other) {
+					related = append(related, other)
+				}
+			}
+		}
+	}
+	if len(related) == 0 {
+		return scanColumns(m, columns, filter)
+	}
+	if cc.scanning[m] {
+		return nil, invalid("the row filters of %s read each other's models in a cycle; an admin must change them", m.Name)
+	}
+	cc.scanning[m] = true
+	defer delete(cc.scanning, m)
+	tree := cc.newModelTree(m)
+	for c := range columns {
+		tree.use(m, c)
+	}
+	for _, other := range related {
+		path, err := cc.cat.JoinPath(m, other)
+		if err != nil {
+			return nil, fmt.Errorf("row filter of %s: %w", m.Name, err)
+		}
+		tree.follow(path)
+	}
+	tree.useExpr(filter)
+	root, err := scanColumns(m, tree.columns[m], nil)
+	if err != nil {
+		return nil, err
+	}
+	node, err := tree.joinOnto(root)
+	if err != nil {
+		return nil, err
+	}
+	if node, err = plan.NewFilter(node, filter); err != nil {
+		return nil, err
+	}
+	keep := make([]plan.Named, root.Schema().NumFields())
+	for i, f := range root.Schema().Fields() {
+		keep[i] = plan.Named{Name: f.Name, Expr: plan.NewColumn(f.Name, f.Type)}
+	}
+	return plan.NewProject(node, keep)
+}
+
+// scanColumns scans the columns of a model's source, and those its filter reads, keeping the rows
+// where the filter holds (all of them without one).
+func scanColumns(m *DataModel, columns map[string]bool, filter plan.Expr) (*plan.Scan, error) {
 	cols := make([]string, 0, len(columns))
 	for c := range columns {
 		cols = append(cols, c)

@@ -89,7 +89,7 @@ func checkRowFilter(cat *Catalog, declared map[string]authz.AttributeType, r aut
 	if err != nil {
 		return err
 	}
-	if _, err := bindPredicate(m, sample); err != nil {
+	if _, err := bindPredicate(cat, m, sample); err != nil {
 		var ee *exprError
 		if errors.As(err, &ee) && ee.hint != "" {
 			return fmt.Errorf("%s (%s)", ee.msg, ee.hint)

@@ -41,39 +41,33 @@ func (f *accessFlags) register(fs *flag.FlagSet) {
 }
 
 // openPolicy opens the policy store the flags name and the authorizer over it, validating every
-// rule against the catalog. models is the definitions directory, "" for the demo's.
-func (f *accessFlags) openPolicy(ctx context.Context, cat *semantic.Catalog, models string) (*authz.Authorizer, authz.Store, error) {
+// rule against the catalog. models is the definitions directory, "" for the demo's. The caller
+// closes the authorizer.
+func (f *accessFlags) openPolicy(ctx context.Context, cat *semantic.Catalog, models string) (*authz.Authorizer, error) {
 	path := f.policy
 	if path == "" && models != "" {
 		path = filepath.Join(models, policyInDir)
 		if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
-			return nil, nil, usageError("no access policy: %s does not exist; write one (see the README) or name one with --policy FILE", path)
+			return nil, usageError("no access policy: %s does not exist; write one (see the README) or name one with --policy FILE", path)
 		}
 	}
-	var store authz.Store
 	if path == "" {
-		st, err := authz.ParsePolicyFile(demo.PolicyFile, demo.Policy)
-		if err != nil {
-			return nil, nil, err
-		}
-		store = authz.NewMemoryStore(st)
 		slog.Info("access policy: the demo's built-in one, in memory (--policy FILE keeps changes)")
-	} else {
-		s, err := authz.OpenFileStore(path)
-		if err != nil {
-			return nil, nil, err
-		}
-		store = s
-		slog.Info("access policy", "file", path)
+		return demo.NewAuthorizer(ctx, cat, nil)
 	}
+	store, err := authz.OpenFileStore(path)
+	if err != nil {
+		return nil, err
+	}
+	slog.Info("access policy", "file", path)
 	a, err := authz.NewAuthorizer(ctx, store, authz.AuthorizerOptions{
 		Validate: func(p *authz.Policy) error { return semantic.CheckPolicy(cat, p) },
 	})
 	if err != nil {
 		store.Close()
-		return nil, nil, err
+		return nil, err
 	}
-	return a, store, nil
+	return a, nil
 }
 
 // authenticator returns how requests prove who they are: tokens signed with $KOUJING_JWT_SECRET

@@ -137,11 +137,11 @@ func runQuery(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 // accessOfToken returns the access of the principal a token or API key names, under the policy
 // the access flags name.
 func accessOfToken(ctx context.Context, r *layer, af *accessFlags, models, token string) (*semantic.Access, error) {
-	a, store, err := af.openPolicy(ctx, r.catalog, models)
+	a, err := af.openPolicy(ctx, r.catalog, models)
 	if err != nil {
 		return nil, err
 	}
-	defer store.Close()
+	defer a.Close()
 	af.auth = "required"
 	authn, err := af.authenticator(a, false)
 	if err != nil {

@@ -33,11 +33,11 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	defer r.Close()
-	authorizer, store, err := af.openPolicy(ctx, r.catalog, rt.models)
+	authorizer, err := af.openPolicy(ctx, r.catalog, rt.models)
 	if err != nil {
 		return err
 	}
-	defer store.Close()
+	defer authorizer.Close()
 	authn, err := af.authenticator(authorizer, rt.models == "")
 	if err != nil {
 		return err
