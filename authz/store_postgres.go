@@ -231,26 +231,78 @@ func (s *PostgresStore) Apply(ctx context.Context, c Change) (AuditRecord, error
 		return AuditRecord{}, err
 	}
 	var rec AuditRecord
-	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`, "koujing_authz_apply "+s.schema); err != nil {
-			return err
-		}
-		if err := s.applyInTx(ctx, tx, &c); err != nil {
-			return err
-		}
-		rec = auditOf(c)
-		err := tx.QueryRow(ctx, `INSERT INTO `+s.audit+` (at, tenant, actor, op, detail) VALUES ($1, $2, $3, $4, $5) RETURNING seq`,
-			rec.At, rec.Tenant, rec.Actor, rec.Op, rec.Detail).Scan(&rec.Seq)
-		if err != nil {
-			return err
-		}
-		_, err = tx.Exec(ctx, `SELECT pg_notify($1, $2)`, PostgresChannel, s.id+" "+s.schema)
-		return err
+	err = s.changeInTx(ctx, func(tx pgx.Tx) (bool, error) {
+		var err error
+		rec, err = s.applyAudited(ctx, tx, &c)
+		return err == nil, err
 	})
 	if err != nil {
 		return AuditRecord{}, s.errorf(string(c.Op), err)
 	}
 	return rec, nil
+}
+
+// Seed applies changes, in order and in one transaction, if the store has never held anything:
+// no rules, no API keys and no audit records. It reports whether it did. Replicas that start
+// together on a new store may all call it: the transaction holds the lock every change takes, so
+// the first seeds and the others find the store in use and leave it. A store whose rules were
+// all removed is not seeded again, since its audit log says someone emptied it on purpose. Each
+// change is audited as Apply audits it; the changes fail together, with Apply's errors.
+func (s *PostgresStore) Seed(ctx context.Context, changes []Change) (bool, error) {
+	now := time.Now()
+	prepared := make([]Change, len(changes))
+	for i, c := range changes {
+		var err error
+		if prepared[i], err = prepareChange(c, now); err != nil {
+			return false, err
+		}
+	}
+	var seeded bool
+	err := s.changeInTx(ctx, func(tx pgx.Tx) (bool, error) {
+		var used bool
+		err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT FROM `+s.rules+`) OR EXISTS (SELECT FROM `+s.keys+`) OR EXISTS (SELECT FROM `+s.audit+`)`).Scan(&used)
+		if err != nil || used {
+			return false, err
+		}
+		for i := range prepared {
+			if _, err := s.applyAudited(ctx, tx, &prepared[i]); err != nil {
+				return false, err
+			}
+		}
+		seeded = true
+		return true, nil
+	})
+	if err != nil {
+		return false, s.errorf("seed", err)
+	}
+	return seeded, nil
+}
+
+// changeInTx runs change in a transaction that holds the schema's change lock, and notifies the
+// other replicas, when it commits, if change says it changed anything.
+func (s *PostgresStore) changeInTx(ctx context.Context, change func(pgx.Tx) (changed bool, err error)) error {
+	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`, "koujing_authz_apply "+s.schema); err != nil {
+			return err
+		}
+		changed, err := change(tx)
+		if err != nil || !changed {
+			return err
+		}
+		_, err = tx.Exec(ctx, `SELECT pg_notify($1, $2)`, PostgresChannel, s.id+" "+s.schema)
+		return err
+	})
+}
+
+// applyAudited makes a prepared change in tx and appends its audit record, which it returns.
+func (s *PostgresStore) applyAudited(ctx context.Context, tx pgx.Tx, c *Change) (AuditRecord, error) {
+	if err := s.applyInTx(ctx, tx, c); err != nil {
+		return AuditRecord{}, err
+	}
+	rec := auditOf(*c)
+	err := tx.QueryRow(ctx, `INSERT INTO `+s.audit+` (at, tenant, actor, op, detail) VALUES ($1, $2, $3, $4, $5) RETURNING seq`,
+		rec.At, rec.Tenant, rec.Actor, rec.Op, rec.Detail).Scan(&rec.Seq)
+	return rec, err
 }
 
 // applyInTx makes a prepared change in tx; a revoke's Key becomes the whole revoked key.

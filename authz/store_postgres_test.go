@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -228,5 +229,60 @@ func TestPostgresStoreWatchReconnects(t *testing.T) {
 	}
 	if n := countRows(t, pool, `SELECT count(*) FROM pg_stat_activity WHERE application_name = $1`, "koujing authz watch "+s.id); n != 0 {
 		t.Errorf("the listening session outlives Close")
+	}
+}
+
+// TestPostgresStoreSeed seeds a new store from several replicas at once: one seeds it, whole,
+// and the others leave it; a store emptied by its admins is not seeded again.
+func TestPostgresStoreSeed(t *testing.T) {
+	pool := pgtest.Connect(t)
+	schema := pgtest.NewSchema(t, pool)
+	seed := make([]Change, len(conformanceRules))
+	for i, r := range conformanceRules {
+		seed[i] = ruleChange(AddRule, r, "koujing@seed")
+	}
+
+	// A seed with a bad change fails whole.
+	s := openTestPostgresStore(t, pool, schema)
+	bad := append(slices.Clone(seed), seed[0])
+	if seeded, err := s.Seed(t.Context(), bad); seeded || !errors.Is(err, ErrRuleExists) {
+		t.Errorf("a seed adding a rule twice: %v, %v; want ErrRuleExists", seeded, err)
+	}
+	if st := mustLoad(t, s); len(st.Rules) != 0 {
+		t.Fatalf("a failed seed left %d rules", len(st.Rules))
+	}
+
+	const replicas = 4
+	var wg sync.WaitGroup
+	var seeders atomic.Int32
+	start := make(chan struct{})
+	for range replicas {
+		s := openTestPostgresStore(t, pool, schema)
+		wg.Go(func() {
+			<-start
+			seeded, err := s.Seed(t.Context(), seed)
+			if err != nil {
+				t.Errorf("seed: %v", err)
+			}
+			if seeded {
+				seeders.Add(1)
+			}
+		})
+	}
+	close(start)
+	wg.Wait()
+	if n := seeders.Load(); n != 1 {
+		t.Errorf("%d replicas seeded the store, want 1", n)
+	}
+	wantRules(t, s, nil, conformanceRules)
+	if recs := allAudit(t, s, "acme", 100); len(recs) != len(conformanceRules) || recs[0].Actor != "koujing@seed" {
+		t.Errorf("the seed's audit records: %v", recs)
+	}
+
+	for _, r := range conformanceRules {
+		mustApply(t, s, ruleChange(RemoveRule, r, "root@acme"))
+	}
+	if seeded, err := s.Seed(t.Context(), seed); seeded || err != nil {
+		t.Errorf("a store emptied by its admins was seeded again: %v, %v", seeded, err)
 	}
 }
