@@ -78,13 +78,7 @@ func TestOracleRowFilters(t *testing.T) {
 	if err := demodata.WriteCSV(ctx, files, ds); err != nil {
 		t.Fatal(err)
 	}
-	inMemory := engine.NewSources(mem)
-	defer inMemory.Close()
-	inMemory.SetDemo(ds)
-	memoryCat, err := semantic.LoadFS(ctx, demo.FS, semantic.SourcesResolver(inMemory))
-	if err != nil {
-		t.Fatal(err)
-	}
+	memoryCat, inMemory := memoryCatalog(t, mem, ds)
 	type modeService struct {
 		mode oracleMode
 		svc  *semantic.Service
@@ -128,13 +122,7 @@ func TestOracleMasks(t *testing.T) {
 	t.Cleanup(func() { mem.AssertSize(t, 0) })
 	pool, ds, schema := loadOracleData(t, mem)
 	defer ds.Release()
-	inMemory := engine.NewSources(mem)
-	defer inMemory.Close()
-	inMemory.SetDemo(ds)
-	memoryCat, err := semantic.LoadFS(ctx, demo.FS, semantic.SourcesResolver(inMemory))
-	if err != nil {
-		t.Fatal(err)
-	}
+	memoryCat, inMemory := memoryCatalog(t, mem, ds)
 	pushdown := warehouseModes(schema, t.TempDir())[0]
 	cat, src := modeCatalog(t, mem, pushdown)
 	support := &authz.Principal{Subject: "sue", Tenant: "demo", Roles: []string{"support"}}
@@ -175,6 +163,20 @@ func TestOracleMasks(t *testing.T) {
 			})
 		}
 	}
+}
+
+// memoryCatalog loads the demo definitions over ds, served from memory by sources closed when
+// the test ends. The caller keeps ds until then.
+func memoryCatalog(t *testing.T, mem memory.Allocator, ds *demodata.Dataset) (*semantic.Catalog, *engine.Sources) {
+	t.Helper()
+	src := engine.NewSources(mem)
+	t.Cleanup(src.Close)
+	src.SetDemo(ds)
+	cat, err := semantic.LoadFS(context.Background(), demo.FS, semantic.SourcesResolver(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cat, src
 }
 
 // accessService returns a service over cat and src that decides access with the demo's policy.
