@@ -15,10 +15,10 @@ import (
 // could never apply as written is refused when the policy loads or changes, not discovered when
 // a query runs: a row filter must name a model, parse, use only its tenant's declared attributes
 // (a list attribute only as an IN list) and be a condition over the model's columns; a mask must
-// name a text dimension. Every problem is reported, one per line, each naming its rule and the
-// line it was read from.
+// name a text dimension. Every problem is reported, in a PolicyProblems, each naming its rule
+// and the line it was read from.
 func CheckPolicy(cat *Catalog, p *authz.Policy) error {
-	var problems []string
+	var problems PolicyProblems
 	for _, r := range p.State().Rules {
 		var err error
 		switch r.Kind {
@@ -28,17 +28,36 @@ func CheckPolicy(cat *Catalog, p *authz.Policy) error {
 			err = checkMask(cat, r)
 		}
 		if err != nil {
-			where := ""
-			if r.Line > 0 {
-				where = fmt.Sprintf("line %d: ", r.Line)
-			}
-			problems = append(problems, fmt.Sprintf("%s%s: %v", where, r, err))
+			problems = append(problems, PolicyProblem{Line: r.Line, Rule: r.String(), Msg: err.Error()})
 		}
 	}
 	if len(problems) > 0 {
-		return errors.New(strings.Join(problems, "\n"))
+		return problems
 	}
 	return nil
+}
+
+// PolicyProblem is a rule of an access policy that the definitions cannot bind.
+type PolicyProblem struct {
+	// Line is the line of the policy file the rule was read from; 0 when it came from elsewhere.
+	Line int
+	// Rule is the rule as a policy file line; Msg says what is wrong with it.
+	Rule string
+	Msg  string
+}
+
+// PolicyProblems are every problem of a policy, one per line when printed.
+type PolicyProblems []PolicyProblem
+
+func (ps PolicyProblems) Error() string {
+	lines := make([]string, len(ps))
+	for i, p := range ps {
+		if p.Line > 0 {
+			lines[i] = fmt.Sprintf("line %d: ", p.Line)
+		}
+		lines[i] += p.Rule + ": " + p.Msg
+	}
+	return strings.Join(lines, "\n")
 }
 
 func checkRowFilter(cat *Catalog, declared map[string]authz.AttributeType, r authz.Rule) error {
