@@ -69,6 +69,10 @@ func (r *mutationResolver) CreateAPIKey(ctx context.Context, input model.CreateA
 	if err != nil {
 		return nil, err
 	}
+	// The key as stored, which keeps its times to the microsecond, as apiKeys will show it.
+	if stored, ok := a.LookupKey(key.ID); ok {
+		key = *stored
+	}
 	return &model.CreatedAPIKey{Key: text, APIKey: apiKey(&key), Change: policyChange(rec)}, nil
 }
 
