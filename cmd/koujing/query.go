@@ -66,6 +66,9 @@ func runQuery(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if len(metrics) == 0 {
 		return usageError("name at least one metric with --metric")
 	}
+	if err := af.check(); err != nil {
+		return err
+	}
 	q := semantic.MetricQuery{Metrics: metrics, Dimensions: dims, Offset: *offset, Timezone: *tz}
 	if *limit >= 0 {
 		q.Limit = limit
@@ -137,11 +140,11 @@ func runQuery(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 // accessOfToken returns the access of the principal a token or API key names, under the policy
 // the access flags name.
 func accessOfToken(ctx context.Context, r *layer, af *accessFlags, models, token string) (*semantic.Access, error) {
-	a, err := af.openPolicy(ctx, r.catalog, models)
+	a, closePolicy, err := af.openPolicy(ctx, r.catalog, models)
 	if err != nil {
 		return nil, err
 	}
-	defer a.Close()
+	defer closePolicy()
 	af.auth = "required"
 	authn, err := af.authenticator(a, false)
 	if err != nil {

@@ -16,7 +16,7 @@ import (
 // runServe loads the definitions and serves GraphQL at /graphql and GraphiQL at / until it is
 // interrupted, then drains in-flight requests.
 func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("serve", "[--addr HOST:PORT] [--models DIR] [--demo-scale S] [--policy FILE]", stderr)
+	fs := newFlags("serve", "[--addr HOST:PORT] [--models DIR] [--demo-scale S] [--policy FILE | --policy-url URL]", stderr)
 	var rt runtimeFlags
 	rt.register(fs)
 	var af accessFlags
@@ -28,21 +28,35 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if fs.NArg() > 0 {
 		return usageError("unexpected argument %q", fs.Arg(0))
 	}
+	if err := af.check(); err != nil {
+		return err
+	}
 	r, err := rt.load(ctx)
 	if err != nil {
 		return err
 	}
 	defer r.Close()
-	authorizer, err := af.openPolicy(ctx, r.catalog, rt.models)
+	authorizer, closePolicy, err := af.openPolicy(ctx, r.catalog, rt.models)
 	if err != nil {
 		return err
 	}
-	defer authorizer.Close()
+	defer closePolicy()
 	authn, err := af.authenticator(authorizer, rt.models == "")
 	if err != nil {
 		return err
 	}
 	r.authorize(authorizer)
+	// The policy file edited by hand, or another replica's change, applies without a restart.
+	// Watch returns once it watches (the database's listener runs on, and reconnects, in its own
+	// goroutine), so a replica that answers requests also hears of changes; the reload after it
+	// takes in a change made between the first load and then, which no notification reports.
+	watchCtx, stopWatching := context.WithCancel(ctx)
+	defer stopWatching()
+	if err := authorizer.Watch(watchCtx); err != nil {
+		slog.Error("watching the access policy failed; changes made elsewhere apply after a restart", "err", err)
+	} else if err := authorizer.Reload(ctx); err != nil {
+		return err
+	}
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
 		return err
@@ -51,14 +65,6 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		Handler:           resolvers.NewHandler(r.service, resolvers.HandlerOptions{Authenticator: authn}),
 		ReadHeaderTimeout: 10 * time.Second,
 	}
-	watchCtx, stopWatching := context.WithCancel(ctx)
-	defer stopWatching()
-	go func() {
-		// The policy file edited by hand, or another replica's change, applies without a restart.
-		if err := authorizer.Watch(watchCtx); err != nil && watchCtx.Err() == nil {
-			slog.Error("watching the access policy stopped; changes made elsewhere apply after a restart", "err", err)
-		}
-	}()
 	log := slog.With("component", "http")
 	log.Info("serving", "graphiql", fmt.Sprintf("http://%s/", ln.Addr()), "graphql", fmt.Sprintf("http://%s/graphql", ln.Addr()),
 		"models", len(r.catalog.Models()), "metrics", len(r.catalog.Metrics()))
