@@ -4,14 +4,12 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/koujing/koujing/engine/pgtest"
 )
@@ -167,63 +165,23 @@ func TestDemoExport(t *testing.T) {
 
 // TestServe starts the server, asks it a question over HTTP, and stops it as a signal would.
 func TestServe(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	ctx, stop := context.WithCancel(context.Background())
-	done := make(chan int, 1)
-	var errOut bytes.Buffer
-	go func() {
-		done <- run(ctx, []string{"serve", "--addr", addr, "--demo-scale", "0.01"}, &bytes.Buffer{}, &errOut)
-	}()
-	base := "http://" + addr
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		resp, err := http.Get(base + "/healthz")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				break
-			}
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("server did not come up: %v\n%s", err, errOut.String())
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	body := `{"query":"{ query(input: {metrics: [\"order_count\"]}) { rows rowCount } }"}`
-	resp, err := http.Post(base+"/graphql", "application/json", strings.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := startServe(t, "--demo-scale", "0.01")
+	s.waitUp(t)
+	res := s.graphQL(t, "", `{ query(input: {metrics: ["order_count"]}) { rows rowCount } }`)
 	var got struct {
-		Data struct {
-			Query struct {
-				Rows     [][]int64
-				RowCount int
-			}
+		Query struct {
+			Rows     [][]int64
+			RowCount int
 		}
 	}
-	err = json.NewDecoder(resp.Body).Decode(&got)
-	resp.Body.Close()
-	if err != nil || got.Data.Query.RowCount != 1 || got.Data.Query.Rows[0][0] != 10000 {
-		t.Errorf("order_count at scale 0.01: %+v, %v; want 10000 orders", got, err)
+	err := json.Unmarshal(res.Data, &got)
+	if err != nil || len(res.Errors) > 0 || got.Query.RowCount != 1 || got.Query.Rows[0][0] != 10000 {
+		t.Errorf("order_count at scale 0.01: %+v, %v %+v; want 10000 orders", got, err, res.Errors)
 	}
-	if resp, err := http.Get(base + "/"); err != nil || resp.StatusCode != http.StatusOK {
+	if resp, err := http.Get(s.base + "/"); err != nil || resp.StatusCode != http.StatusOK {
 		t.Errorf("GraphiQL: %v %v", resp, err)
 	}
-	stop()
-	select {
-	case code := <-done:
-		if code != 0 {
-			t.Errorf("serve exited %d: %s", code, errOut.String())
-		}
-	case <-time.After(15 * time.Second):
-		t.Fatal("serve did not stop after the signal")
-	}
+	s.shutdown(t)
 }
 
 func TestUsage(t *testing.T) {
