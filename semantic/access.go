@@ -152,7 +152,9 @@ func (a *Access) dimensionFlags(d *Dimension) uint8 {
 // metricFlags decides a metric: it is visible when the caller may read it, every metric it is
 // built on, the models it aggregates and the dimensions its filters use — a metric computed from
 // something hidden would reveal it — and queryable when, besides, the caller may query it and
-// everything it is built on.
+// every metric it is built on. Querying a metric needs no query permission on its model: the
+// metric is the governed number, and a model's query permission is about grouping and
+// filtering by its dimensions.
 func (a *Access) metricFlags(m *Metric) uint8 {
 	if a.grants == nil {
 		return canRead | canQuery
@@ -161,7 +163,9 @@ func (a *Access) metricFlags(m *Metric) uint8 {
 		f := a.allowed(m.AccessObject())
 		switch m.Kind {
 		case Atomic:
-			f &= a.modelFlags(m.Measure.Model)
+			if a.modelFlags(m.Measure.Model)&canRead == 0 {
+				f = 0
+			}
 		case Derived:
 			f &= a.metricFlags(m.Base)
 			for _, flt := range m.Filters {
@@ -227,8 +231,8 @@ func (a *Access) Metrics() []*Metric {
 	if a.grants == nil {
 		return a.cat.metrics
 	}
-	a.list()
-	return a.memo.metricList
+	metrics, _, _ := a.list()
+	return metrics
 }
 
 // Models returns the data models the caller can see, sorted by name.
@@ -236,8 +240,8 @@ func (a *Access) Models() []*DataModel {
 	if a.grants == nil {
 		return a.cat.models
 	}
-	a.list()
-	return a.memo.modelList
+	_, models, _ := a.list()
+	return models
 }
 
 // Domains returns the business domains the caller can see, sorted by name.
@@ -245,23 +249,30 @@ func (a *Access) Domains() []*Domain {
 	if a.grants == nil {
 		return a.cat.domains
 	}
-	a.list()
-	return a.memo.domainList
+	_, _, domains := a.list()
+	return domains
 }
 
-func (a *Access) list() {
-	a.memo.mu.Lock()
-	listed := a.memo.listed
-	a.memo.mu.Unlock()
-	if listed {
-		return
+// list returns the metrics, models and domains the caller can see, listing them the first time.
+// The lists are read under the lock: requests of one caller list concurrently, and the first to
+// finish keeps its lists.
+func (a *Access) list() ([]*Metric, []*DataModel, []*Domain) {
+	m := a.memo
+	m.mu.Lock()
+	if m.listed {
+		defer m.mu.Unlock()
+		return m.metricList, m.modelList, m.domainList
 	}
+	m.mu.Unlock()
 	metrics := filterVisible(a.cat.metrics, a.CanReadMetric)
 	models := filterVisible(a.cat.models, a.CanReadModel)
 	domains := filterVisible(a.cat.domains, a.CanReadDomain)
-	a.memo.mu.Lock()
-	a.memo.metricList, a.memo.modelList, a.memo.domainList, a.memo.listed = metrics, models, domains, true
-	a.memo.mu.Unlock()
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if !m.listed {
+		m.metricList, m.modelList, m.domainList, m.listed = metrics, models, domains, true
+	}
+	return m.metricList, m.modelList, m.domainList
 }
 
 // names returns the name of each object.
