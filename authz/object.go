@@ -71,22 +71,23 @@ type Object struct {
 	Name string
 	// Domain is a metric's business domain; empty for the others.
 	Domain string
-	// Model is a dimension's data model; empty for the others.
-	Model string
+	// Models are the data models a dimension belongs to or a metric aggregates; empty for the
+	// others.
+	Models []string
 	// Tags are the object's tags.
 	Tags []string
 }
 
 // Facets returns the names a rule's object pattern is matched against: KIND:NAME first, then
-// domain:D, model:M and tag:T for each tag.
+// domain:D, model:M for each model and tag:T for each tag.
 func (o Object) Facets() []string {
-	out := make([]string, 0, 3+len(o.Tags))
+	out := make([]string, 0, 2+len(o.Models)+len(o.Tags))
 	out = append(out, string(o.Kind)+":"+o.Name)
 	if o.Domain != "" {
 		out = append(out, string(DomainObject)+":"+o.Domain)
 	}
-	if o.Model != "" {
-		out = append(out, string(ModelObject)+":"+o.Model)
+	for _, m := range o.Models {
+		out = append(out, string(ModelObject)+":"+m)
 	}
 	for _, t := range o.Tags {
 		out = append(out, string(TagObject)+":"+t)

@@ -270,8 +270,10 @@ func matchesFacet(p pattern, o Object) bool {
 	if o.Domain != "" && p.match("domain:"+o.Domain) {
 		return true
 	}
-	if o.Model != "" && p.match("model:"+o.Model) {
-		return true
+	for _, m := range o.Models {
+		if p.match("model:" + m) {
+			return true
+		}
 	}
 	for _, t := range o.Tags {
 		if p.match("tag:" + t) {

@@ -48,11 +48,11 @@ func mustParse(t testing.TB, text string) *Policy {
 }
 
 var (
-	gmvPaid      = Object{Kind: MetricObject, Name: "gmv_paid", Domain: "finance", Tags: []string{"core", "gmv"}}
+	gmvPaid      = Object{Kind: MetricObject, Name: "gmv_paid", Domain: "finance", Models: []string{"orders"}, Tags: []string{"core", "gmv"}}
 	couponRate   = Object{Kind: MetricObject, Name: "coupon_rate", Domain: "finance", Tags: []string{"finance"}}
 	orderCount   = Object{Kind: MetricObject, Name: "order_count", Domain: "sales", Tags: []string{"core"}}
-	customerName = Object{Kind: DimensionObject, Name: "customers.name", Model: "customers", Tags: []string{"pii"}}
-	orderRegion  = Object{Kind: DimensionObject, Name: "orders.region", Model: "orders"}
+	customerName = Object{Kind: DimensionObject, Name: "customers.name", Models: []string{"customers"}, Tags: []string{"pii"}}
+	orderRegion  = Object{Kind: DimensionObject, Name: "orders.region", Models: []string{"orders"}}
 	ordersModel  = Object{Kind: ModelObject, Name: "orders"}
 	demoPolicy   = Object{Kind: PolicyObject, Name: "demo"}
 )
@@ -188,8 +188,8 @@ func TestGrantsAgreeWithCasbin(t *testing.T) {
 		{Kind: MetricObject, Name: "m1", Domain: "d1", Tags: []string{"t1"}},
 		{Kind: MetricObject, Name: "m2", Domain: "d2", Tags: []string{"t2", "t1"}},
 		{Kind: MetricObject, Name: "x", Domain: "d1"},
-		{Kind: DimensionObject, Name: "a.x", Model: "a", Tags: []string{"t3"}},
-		{Kind: DimensionObject, Name: "b.y", Model: "b"},
+		{Kind: DimensionObject, Name: "a.x", Models: []string{"a"}, Tags: []string{"t3"}},
+		{Kind: DimensionObject, Name: "b.y", Models: []string{"b"}},
 		{Kind: ModelObject, Name: "a"},
 		{Kind: DomainObject, Name: "d1"},
 	}

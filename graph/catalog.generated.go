@@ -66,6 +66,7 @@ type MetricResolver interface {
 	Domain(ctx context.Context, obj *semantic.Metric) (*semantic.Domain, error)
 
 	Expression(ctx context.Context, obj *semantic.Metric) (string, error)
+	Measure(ctx context.Context, obj *semantic.Metric) (*semantic.Measure, error)
 
 	DependsOn(ctx context.Context, obj *semantic.Metric) ([]*semantic.Metric, error)
 	Models(ctx context.Context, obj *semantic.Metric) ([]*semantic.DataModel, error)
@@ -1577,7 +1578,7 @@ func (ec *executionContext) _Metric_measure(ctx context.Context, field graphql.C
 			return ec.fieldContext_Metric_measure(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return obj.Measure, nil
+			return ec.Resolvers.Metric().Measure(ctx, obj)
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *semantic.Measure) graphql.Marshaler {
@@ -1591,8 +1592,8 @@ func (ec *executionContext) fieldContext_Metric_measure(_ context.Context, field
 	fc = &graphql.FieldContext{
 		Object:     "Metric",
 		Field:      field,
-		IsMethod:   false,
-		IsResolver: false,
+		IsMethod:   true,
+		IsResolver: true,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_Measure(ctx, field)
 		},
@@ -3672,10 +3673,43 @@ func (ec *executionContext) _Metric(ctx context.Context, sel ast.SelectionSet, o
 
 			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
 		case "measure":
-			out.Values[i] = ec._Metric_measure(ctx, field, obj)
-			if out.Values[i] == graphql.RequiredNull {
-				atomic.AddUint32(&out.Invalids, 1)
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Metric_measure(ctx, field, obj)
+				if res == graphql.RequiredNull {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
 			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
 		case "baseMetric":
 			out.Values[i] = ec._Metric_baseMetric(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {

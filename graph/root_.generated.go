@@ -1957,7 +1957,10 @@ type Metric implements Node {
   completed)"), or the formula of a composite one ("gmv_paid / paid_order_count").
   """
   expression: String!
-  """The measure an atomic metric aggregates; null for derived and composite metrics."""
+  """
+  The measure an atomic metric aggregates; null for derived and composite metrics, and when the
+  caller may see the metric but not the data model of its measure.
+  """
   measure: Measure
   """The metric a derived metric restricts; null for atomic and composite metrics."""
   baseMetric: Metric
@@ -1968,7 +1971,10 @@ type Metric implements Node {
   composite one, sorted by name. Empty for atomic metrics.
   """
   dependsOn: [Metric!]!
-  """The data models whose measures the metric aggregates, directly or through the metrics it is built on."""
+  """
+  The data models whose measures the metric aggregates, directly or through the metrics it is
+  built on, that the caller may see.
+  """
   models: [DataModel!]!
   """
   The dimensions the metric can be grouped and filtered by: those of every data model reachable,

@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/koujing/koujing/authz"
-
 	"github.com/koujing/koujing/graph"
 	"github.com/koujing/koujing/graph/model"
 )

@@ -1,6 +1,7 @@
 package resolvers
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -8,6 +9,9 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/koujing/koujing/authz"
+	"github.com/koujing/koujing/semantic"
 )
 
 // matrixRole is a caller of the access matrix: a token for a role of the demo policy, and the
@@ -138,7 +142,7 @@ func catalogLists(t *testing.T, srv *httptest.Server, tok string) catalogListing
 
 // notFoundPattern is the error a name gets when it does not exist for the caller: the name, and
 // at most a suggestion of a name the caller can see.
-var notFoundPattern = regexp.MustCompile(`^unknown (metric|dimension) "([^"]+)"\.(?: Did you mean "([^"]+)"\?)?$`)
+var notFoundPattern = regexp.MustCompile(`^unknown (metric|dimension|data model) "([^"]+)"\.(?: Did you mean "([^"]+)"\?)?$`)
 
 // checkNotFound checks that an error is the one of a name that does not exist, and that it
 // suggests nothing the caller cannot see.
@@ -286,4 +290,52 @@ func TestUnauthenticated(t *testing.T) {
 			t.Errorf("GET %s without credentials: %v %v", path, res, err)
 		}
 	}
+}
+
+// TestMetricWithoutItsModel serves a metric to a role that may see it but not the data model it
+// aggregates: the metric answers, and nothing leads to the model.
+func TestMetricWithoutItsModel(t *testing.T) {
+	st, err := authz.ParsePolicyFile("curated.csv", []byte("p, curated, demo, metric:order_count, *, allow\np, curated, demo, dimension:orders.channel, *, allow\np, curated, demo, model:orders, query, allow\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cat := fixture.demo.Catalog()
+	a, err := authz.NewAuthorizer(context.Background(), authz.NewMemoryStore(st), authz.AuthorizerOptions{
+		Validate: func(p *authz.Policy) error { return semantic.CheckPolicy(cat, p) }, Logger: quietLogger()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := server(t, mustService(t, cat, fixture.eng, semantic.ServiceOptions{Authorizer: a}), HandlerOptions{})
+	tok := tokenFor(t, "cy", "demo", []string{"curated"}, nil)
+	var data struct {
+		Metric struct {
+			Measure *nameNode
+			Models  []nameNode
+		}
+		Metrics    nameConnection
+		DataModels nameConnection
+		Dimensions nameConnection
+	}
+	mustData(t, postAs(t, srv, tok, `{
+  metric(name: "order_count") { measure { name } models { name } }
+  metrics { edges { node { name } } totalCount }
+  dataModels { edges { node { name } } totalCount }
+  dimensions { edges { node { name } } totalCount }
+}`, nil), &data)
+	if data.Metric.Measure != nil || len(data.Metric.Models) != 0 {
+		t.Errorf("order_count leads to its model: %+v", data.Metric)
+	}
+	if got := data.Metrics.names(); !slices.Equal(got, []string{"order_count"}) {
+		t.Errorf("metrics = %v", got)
+	}
+	if data.DataModels.TotalCount != 0 || data.Dimensions.TotalCount != 0 {
+		t.Errorf("a dimension of a hidden model, or the model, is listed: %v %v", data.DataModels.names(), data.Dimensions.names())
+	}
+	checkNotFound(t, postAs(t, srv, tok, `{ dataModel(name: "orders") { name } }`, nil), "orders", matrixRole{name: "curated"})
+	r := postAs(t, srv, tok, `{ query(input: {metrics: ["order_count"]}) { rows } }`, nil)
+	if len(r.Errors) > 0 {
+		t.Fatalf("order_count: %+v", r.Errors)
+	}
+	// orders.channel is granted, but a dimension of a model the caller cannot see is hidden too.
+	checkNotFound(t, postAs(t, srv, tok, `{ query(input: {metrics: ["order_count"], dimensions: ["orders.channel"]}) { rows } }`, nil), "orders.channel", matrixRole{name: "curated"})
 }

@@ -135,6 +135,13 @@ func (r *metricResolver) Expression(ctx context.Context, obj *semantic.Metric) (
 	return metricExpression(obj), nil
 }
 
+func (r *metricResolver) Measure(ctx context.Context, obj *semantic.Metric) (*semantic.Measure, error) {
+	if obj.Measure == nil || !accessFor(ctx).CanReadModel(obj.Measure.Model) {
+		return nil, nil
+	}
+	return obj.Measure, nil
+}
+
 func (r *metricResolver) DependsOn(ctx context.Context, obj *semantic.Metric) ([]*semantic.Metric, error) {
 	return loadersFor(ctx).dependencies.Load(ctx, obj.Name)()
 }

@@ -59,14 +59,15 @@ func (c catalogReader) Dimensions(_ context.Context, names []string) ([]*semanti
 	return out, nil
 }
 
-// DependenciesOf and ModelsOf need no filter: a metric is visible only when what it is built on
-// is.
+// DependenciesOf needs no filter: a metric is visible only when the metrics it is built on are.
 func (c catalogReader) DependenciesOf(_ context.Context, metrics []string) ([][]*semantic.Metric, error) {
 	return perMetric(c.acc, metrics, (*semantic.Metric).DependsOn), nil
 }
 
+// ModelsOf leaves out the models the caller cannot see: a metric may be visible while they are
+// not.
 func (c catalogReader) ModelsOf(_ context.Context, metrics []string) ([][]*semantic.DataModel, error) {
-	return perMetric(c.acc, metrics, (*semantic.Metric).MeasureModels), nil
+	return perMetric(c.acc, metrics, c.acc.MeasureModels), nil
 }
 
 // DimensionsOf works out the reachable dimensions once per distinct set of aggregated models:

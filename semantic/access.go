@@ -32,7 +32,8 @@ type Access struct {
 }
 
 // AccessObject is the metric as access policies name it: metric:NAME, in domain:DOMAIN, with a
-// tag:TAG for each of its tags.
+// tag:TAG for each of its tags. Rules on models do not match metrics: a metric is governed by
+// its name, domain and tags, and the models it aggregates may stay hidden behind it.
 func (m *Metric) AccessObject() authz.Object {
 	return authz.Object{Kind: authz.MetricObject, Name: m.Name, Domain: m.Domain, Tags: m.Tags}
 }
@@ -40,7 +41,7 @@ func (m *Metric) AccessObject() authz.Object {
 // AccessObject is the dimension as access policies name it: dimension:MODEL.NAME, of
 // model:MODEL, with a tag:TAG for each of its tags.
 func (d *Dimension) AccessObject() authz.Object {
-	return authz.Object{Kind: authz.DimensionObject, Name: d.QualifiedName(), Model: d.Model.Name, Tags: d.Tags}
+	return authz.Object{Kind: authz.DimensionObject, Name: d.QualifiedName(), Models: []string{d.Model.Name}, Tags: d.Tags}
 }
 
 // AccessObject is the data model as access policies name it: model:NAME.
@@ -150,11 +151,10 @@ func (a *Access) dimensionFlags(d *Dimension) uint8 {
 }
 
 // metricFlags decides a metric: it is visible when the caller may read it, every metric it is
-// built on, the models it aggregates and the dimensions its filters use — a metric computed from
-// something hidden would reveal it — and queryable when, besides, the caller may query it and
-// every metric it is built on. Querying a metric needs no query permission on its model: the
-// metric is the governed number, and a model's query permission is about grouping and
-// filtering by its dimensions.
+// built on and every dimension its filters use — a metric computed from something hidden would
+// reveal it — and queryable when, besides, the caller may query it and every metric it is built
+// on. A metric may be visible while its models are not: the metric is the governed number, and
+// the models can stay an implementation detail, as a view exposes a table's columns.
 func (a *Access) metricFlags(m *Metric) uint8 {
 	if a.grants == nil {
 		return canRead | canQuery
@@ -162,10 +162,6 @@ func (a *Access) metricFlags(m *Metric) uint8 {
 	return memoFlags(a, a.memo.metrics, m, func() uint8 {
 		f := a.allowed(m.AccessObject())
 		switch m.Kind {
-		case Atomic:
-			if a.modelFlags(m.Measure.Model)&canRead == 0 {
-				f = 0
-			}
 		case Derived:
 			f &= a.metricFlags(m.Base)
 			for _, flt := range m.Filters {
@@ -312,6 +308,11 @@ func (a *Access) Dimensions() []*Dimension {
 // DimensionsFor returns the dimensions the caller can see that metric m can be grouped by.
 func (a *Access) DimensionsFor(m *Metric) []*Dimension {
 	return filterVisible(a.cat.DimensionsFor(m), a.CanReadDimension)
+}
+
+// MeasureModels returns the models metric m aggregates that the caller can see.
+func (a *Access) MeasureModels(m *Metric) []*DataModel {
+	return filterVisible(m.MeasureModels(), a.CanReadModel)
 }
 
 // Relationships returns a model's relationships to models the caller can see.

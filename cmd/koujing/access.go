@@ -29,7 +29,7 @@ const policyURLEnv = "KOUJING_POLICY_URL"
 // policy at start and on change and writes one change at a time. Watch adds one of its own.
 const policyPoolSize = 4
 
-// seedActor is who the audit log says seeded an empty store with the demo's policy.
+// seedActor is who the audit log says seeded a new store.
 const seedActor = "koujing@seed"
 
 // policyInDir is the name of a policy file that a definitions directory may hold beside its YAML.
@@ -53,7 +53,7 @@ type accessFlags struct {
 
 func (f *accessFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.policy, "policy", "", "access policy file (Casbin CSV); created empty if missing. Default: policy.csv in the --models\ndirectory, or the demo's built-in policy (kept in memory) for the demo definitions. Not with --policy-url")
-	fs.StringVar(&f.policyURL, "policy-url", "", "PostgreSQL URL of the database holding the access policy, API keys and their audit log, which\nreplicas share and watch for each other's changes (default $"+policyURLEnv+"; the flag wins over it).\nNot with --policy. A new store is seeded with the demo's policy when serving the demo definitions.\nConnecting gives up after the URL's connect_timeout, or 10s")
+	fs.StringVar(&f.policyURL, "policy-url", "", "PostgreSQL URL of the database holding the access policy, API keys and their audit log, which\nreplicas share and watch for each other's changes (default $"+policyURLEnv+"; the flag wins over it).\nNot with --policy. A new store is seeded with policy.csv in the --models directory, or with the demo's\npolicy when serving the demo definitions. Connecting gives up after the URL's connect_timeout, or 10s")
 	fs.StringVar(&f.policySchema, "policy-schema", "public", "schema of the --policy-url database holding the policy's tables, created if missing")
 	fs.StringVar(&f.auth, "auth", "", "demo: requests without credentials run as the demo user (subject demo, tenant demo, role analyst);\nrequired: they get 401. Default: demo for the demo definitions, required otherwise")
 	fs.StringVar(&f.jwks, "jwks", "", "JSON Web Key Set file whose keys verify RS256 and ES256 tokens (HS256 tokens are verified with $"+jwtSecretEnv+")")
@@ -84,7 +84,7 @@ func (f *accessFlags) check() error {
 // calls closePolicy when done, which closes the authorizer and then what the store used.
 func (f *accessFlags) openPolicy(ctx context.Context, cat *semantic.Catalog, models string) (a *authz.Authorizer, closePolicy func(), err error) {
 	if f.policyURL != "" {
-		return f.openPolicyDatabase(ctx, cat, models == "")
+		return f.openPolicyDatabase(ctx, cat, models)
 	}
 	a, err = f.openPolicyFile(ctx, cat, models)
 	if err != nil {
@@ -129,9 +129,9 @@ func newAuthorizer(ctx context.Context, cat *semantic.Catalog, store authz.Store
 }
 
 // openPolicyDatabase opens the policy store in the PostgreSQL database --policy-url names, seeds
-// it with the demo's policy if it is new and the definitions are the demo's, and returns the
-// authorizer over it. Connecting is bounded by the URL's connect_timeout, or 10s.
-func (f *accessFlags) openPolicyDatabase(ctx context.Context, cat *semantic.Catalog, demoDefinitions bool) (*authz.Authorizer, func(), error) {
+// it if it is new (see seedPolicy), and returns the authorizer over it. Connecting is bounded by
+// the URL's connect_timeout, or 10s.
+func (f *accessFlags) openPolicyDatabase(ctx context.Context, cat *semantic.Catalog, models string) (*authz.Authorizer, func(), error) {
 	cfg, err := pgxpool.ParseConfig(f.policyURL)
 	if err != nil {
 		// pgconn's ParseConfigError hides the password.
@@ -152,7 +152,7 @@ func (f *accessFlags) openPolicyDatabase(ctx context.Context, cat *semantic.Cata
 	if err != nil {
 		return nil, nil, fmt.Errorf("the access policy at %s: %w", where, err)
 	}
-	a, err := openPolicyStore(ctx, cat, pool, f.policySchema, demoDefinitions)
+	a, err := openPolicyStore(ctx, cat, pool, f.policySchema, models)
 	if err != nil {
 		pool.Close()
 		if errors.Is(err, authz.ErrStoreUnavailable) {
@@ -169,33 +169,43 @@ func (f *accessFlags) openPolicyDatabase(ctx context.Context, cat *semantic.Cata
 	}, nil
 }
 
-// openPolicyStore opens the store in schema, seeds it when it is new and the definitions are the
-// demo's, and returns the authorizer over it. It leaves pool open.
-func openPolicyStore(ctx context.Context, cat *semantic.Catalog, pool *pgxpool.Pool, schema string, demoDefinitions bool) (*authz.Authorizer, error) {
+// openPolicyStore opens the store in schema, seeds it when it is new, and returns the authorizer
+// over it. models is the definitions directory, "" for the demo's. It leaves pool open.
+func openPolicyStore(ctx context.Context, cat *semantic.Catalog, pool *pgxpool.Pool, schema, models string) (*authz.Authorizer, error) {
 	store, err := authz.OpenPostgresStore(ctx, pool, authz.PostgresStoreOptions{Schema: schema})
 	if err != nil {
 		return nil, err
 	}
-	if demoDefinitions {
-		if err := seedDemoPolicy(ctx, cat, store); err != nil {
-			store.Close()
-			return nil, err
-		}
+	if err := seedPolicy(ctx, cat, store, models); err != nil {
+		store.Close()
+		return nil, err
 	}
 	return newAuthorizer(ctx, cat, store)
 }
 
-// seedDemoPolicy fills a new store with the demo's policy, rule by rule and audited, so that the
-// demo served from a new database answers as it does from memory rather than to nobody. Replicas
-// starting together seed it once (see authz.PostgresStore.Seed).
-func seedDemoPolicy(ctx context.Context, cat *semantic.Catalog, store *authz.PostgresStore) error {
-	st, err := authz.ParsePolicyFile(demo.PolicyFile, demo.Policy)
+// seedPolicy fills a new store, rule by rule and audited, with the demo's policy when serving the
+// demo definitions, or with the policy.csv beside other definitions when there is one — the
+// policy as code that a team keeps with its definitions — so that a server on a new database
+// answers as it would from the file rather than to nobody. Replicas starting together seed it
+// once (see authz.PostgresStore.Seed).
+func seedPolicy(ctx context.Context, cat *semantic.Catalog, store *authz.PostgresStore, models string) error {
+	name, data := demo.PolicyFile, demo.Policy
+	if models != "" {
+		name = filepath.Join(models, policyInDir)
+		var err error
+		if data, err = os.ReadFile(name); errors.Is(err, fs.ErrNotExist) {
+			return nil
+		} else if err != nil {
+			return err
+		}
+	}
+	st, err := authz.ParsePolicyFile(name, data)
 	if err != nil {
 		return err
 	}
 	// Nothing is stored that the server would then refuse to start with.
 	if err := semantic.CheckPolicy(cat, authz.NewPolicy(st)); err != nil {
-		return fmt.Errorf("the demo's policy: %w", err)
+		return fmt.Errorf("%s: %w", name, err)
 	}
 	changes := make([]authz.Change, len(st.Rules))
 	for i, r := range st.Rules {
@@ -203,10 +213,10 @@ func seedDemoPolicy(ctx context.Context, cat *semantic.Catalog, store *authz.Pos
 	}
 	seeded, err := store.Seed(ctx, changes)
 	if err != nil {
-		return fmt.Errorf("seed the demo's policy: %w", err)
+		return fmt.Errorf("seed the policy store with %s: %w", name, err)
 	}
 	if seeded {
-		slog.Info("the policy store was new: seeded it with the demo's policy", "rules", len(changes), "actor", seedActor)
+		slog.Info("the policy store was new: seeded it", "from", name, "rules", len(changes), "actor", seedActor)
 	}
 	return nil
 }

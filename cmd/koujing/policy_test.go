@@ -242,12 +242,7 @@ func TestServeReplicasSharePolicy(t *testing.T) {
 		t.Errorf("%d rules added by %s in the audit log, want %d: seeded more than once?", seeded, seedActor, len(st.Rules))
 	}
 
-	// A viewer may not query, until an admin on A lets them; B hears of it. A metric is queryable
-	// only with the model it aggregates, so the model is granted first, untimed: the metric's
-	// grant is then the one change that makes order_count queryable.
-	if res := a.graphQL(t, admin, `mutation { grant(input: {subject: "viewer", object: "model:orders", action: "query"}) { seq } }`); len(res.Errors) > 0 {
-		t.Fatalf("grant on A: %+v", res.Errors)
-	}
+	// A viewer may not query, until an admin on A lets them; B hears of it.
 	if res := b.graphQL(t, viewer, `{ query(input: {metrics: ["order_count"]}) { rowCount } }`); len(res.Errors) == 0 {
 		t.Fatalf("a viewer may query before the grant: %s", res.Data)
 	}
@@ -371,5 +366,38 @@ func TestPolicyURLFromEnvironment(t *testing.T) {
 		if err := f.check(); err != nil || f.policyURL != tt.want {
 			t.Errorf("--policy-url %q, $%s %q: %q, %v; want %q", tt.flag, policyURLEnv, tt.env, f.policyURL, err, tt.want)
 		}
+	}
+}
+
+// TestPolicyDatabaseSeededFromModels checks that a new policy database serving one's own
+// definitions starts with the policy.csv kept beside them, rather than empty.
+func TestPolicyDatabaseSeededFromModels(t *testing.T) {
+	pool := pgtest.Connect(t)
+	schema := pgtest.NewSchema(t, pool)
+	t.Setenv(jwtSecretEnv, testJWTSecret)
+	dir := t.TempDir()
+	if err := demo.Write(dir, func(table string) string { return "{connection: demo, table: " + table + "}" }); err != nil {
+		t.Fatal(err)
+	}
+	policy := "p, analyst, demo, metric:order_count, *, allow\n"
+	if err := os.WriteFile(filepath.Join(dir, policyInDir), []byte(policy), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	query := func(metric string) (int, string, string) {
+		return koujing(t, t.Context(), "query", "--models", dir, "--demo-scale", "0.01", "--policy-url", pgtest.URL(), "--policy-schema", schema,
+			"--token", demoToken(t, "ann", "analyst"), "--metric", metric, "--format", "json")
+	}
+	if code, out, errOut := query("order_count"); code != 0 || out != "[[10000]]\n" {
+		t.Errorf("order_count as the seeded policy's analyst: exit %d, %q\n%s", code, out, errOut)
+	}
+	if code, _, errOut := query("gmv_paid"); code == 0 || !strings.Contains(errOut, `unknown metric "gmv_paid"`) {
+		t.Errorf("gmv_paid, which the seeded policy does not grant: exit %d\n%s", code, errOut)
+	}
+	// The file seeds a new store only: a rule added to it later stays out of the database.
+	if err := os.WriteFile(filepath.Join(dir, policyInDir), []byte(policy+"p, analyst, demo, metric:gmv_paid, *, allow\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if code, _, _ := query("gmv_paid"); code == 0 {
+		t.Error("the file seeded the store a second time")
 	}
 }
