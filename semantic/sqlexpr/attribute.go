@@ -52,7 +52,20 @@ func ListAttributeOutsideIn(n Node, isList func(name string) bool) *Attribute {
 // for any number of constants; elsewhere it must be exactly one. An IN list left empty becomes
 // FALSE (NOT IN: TRUE), as "no values" means.
 func ReplaceAttributes(n Node, values func(*Attribute) ([]Node, error)) (Node, error) {
-	one := func(x Node) (Node, error) { return ReplaceAttributes(x, values) }
+	// replace replaces, in the copy being built, the nodes the pointers point to.
+	replace := func(out Node, nodes ...*Node) (Node, error) {
+		for _, p := range nodes {
+			if *p == nil {
+				continue
+			}
+			x, err := ReplaceAttributes(*p, values)
+			if err != nil {
+				return nil, err
+			}
+			*p = x
+		}
+		return out, nil
+	}
 	switch n := n.(type) {
 	case *Attribute:
 		v, err := values(n)
@@ -64,107 +77,56 @@ func ReplaceAttributes(n Node, values func(*Attribute) ([]Node, error)) (Node, e
 		}
 		return v[0], nil
 	case *Unary:
-		x, err := one(n.X)
-		if err != nil {
-			return nil, err
-		}
 		c := *n
-		c.X = x
-		return &c, nil
+		return replace(&c, &c.X)
 	case *Binary:
-		l, err := one(n.Left)
-		if err != nil {
-			return nil, err
-		}
-		r, err := one(n.Right)
-		if err != nil {
-			return nil, err
-		}
 		c := *n
-		c.Left, c.Right = l, r
-		return &c, nil
+		return replace(&c, &c.Left, &c.Right)
 	case *IsNull:
-		x, err := one(n.X)
-		if err != nil {
-			return nil, err
-		}
 		c := *n
-		c.X = x
-		return &c, nil
+		return replace(&c, &c.X)
+	case *Between:
+		c := *n
+		return replace(&c, &c.X, &c.Low, &c.High)
+	case *Call:
+		c := *n
+		c.Args = append([]Node(nil), n.Args...)
+		ptrs := make([]*Node, len(c.Args))
+		for i := range c.Args {
+			ptrs[i] = &c.Args[i]
+		}
+		return replace(&c, ptrs...)
+	case *Case:
+		c := *n
+		c.Whens = append([]When(nil), n.Whens...)
+		ptrs := []*Node{&c.Else}
+		for i := range c.Whens {
+			ptrs = append(ptrs, &c.Whens[i].Cond, &c.Whens[i].Then)
+		}
+		return replace(&c, ptrs...)
 	case *In:
-		x, err := one(n.X)
-		if err != nil {
+		c := *n
+		if _, err := replace(&c, &c.X); err != nil {
 			return nil, err
 		}
-		var list []Node
+		c.List = nil
 		for _, item := range n.List {
 			if a, ok := item.(*Attribute); ok {
 				v, err := values(a)
 				if err != nil {
 					return nil, err
 				}
-				list = append(list, v...)
+				c.List = append(c.List, v...)
 				continue
 			}
-			y, err := one(item)
+			y, err := ReplaceAttributes(item, values)
 			if err != nil {
 				return nil, err
 			}
-			list = append(list, y)
+			c.List = append(c.List, y)
 		}
-		if len(list) == 0 {
+		if len(c.List) == 0 {
 			return &Bool{Offset: n.Offset, Value: n.Not}, nil
-		}
-		c := *n
-		c.X, c.List = x, list
-		return &c, nil
-	case *Between:
-		x, err := one(n.X)
-		if err != nil {
-			return nil, err
-		}
-		lo, err := one(n.Low)
-		if err != nil {
-			return nil, err
-		}
-		hi, err := one(n.High)
-		if err != nil {
-			return nil, err
-		}
-		c := *n
-		c.X, c.Low, c.High = x, lo, hi
-		return &c, nil
-	case *Call:
-		args := make([]Node, len(n.Args))
-		for i, a := range n.Args {
-			var err error
-			if args[i], err = one(a); err != nil {
-				return nil, err
-			}
-		}
-		c := *n
-		c.Args = args
-		return &c, nil
-	case *Case:
-		c := *n
-		c.Whens = make([]When, len(n.Whens))
-		for i, w := range n.Whens {
-			cond, err := one(w.Cond)
-			if err != nil {
-				return nil, err
-			}
-			then, err := one(w.Then)
-			if err != nil {
-				return nil, err
-			}
-			c.Whens[i] = When{Cond: cond, Then: then}
-		}
-		if n.Else != nil {
-			els, err := one(n.Else)
-			if err != nil {
-				return nil, err
-			}
-			c.Else = els
 		}
 		return &c, nil
 	}
