@@ -7,8 +7,6 @@ import (
 	"math/big"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"reflect"
 	"slices"
 	"strings"
@@ -22,7 +20,6 @@ import (
 	"github.com/koujing/koujing/engine/demodata"
 	"github.com/koujing/koujing/engine/pgtest"
 	"github.com/koujing/koujing/semantic"
-	"github.com/koujing/koujing/semantic/demo"
 	"github.com/koujing/koujing/semantic/oracletest"
 )
 
@@ -760,9 +757,6 @@ func TestAPIKeys(t *testing.T) {
 	}
 }
 
-// fixtureScale is the scale of the demo data the fixture serves (see runTests).
-const fixtureScale = 0.01
-
 // fixtureOrders returns how many orders the fixture's demo data has, as its table holds them.
 func fixtureOrders(t *testing.T) int64 {
 	t.Helper()
@@ -800,26 +794,6 @@ func loadFixtureData(t *testing.T) (*pgxpool.Pool, string) {
 	return pool, schema
 }
 
-// warehouseCatalog returns the demo definitions with every model read from the tables in schema
-// of the test database, so that queries over them are pushed down to PostgreSQL.
-func warehouseCatalog(t testing.TB, schema string) (*semantic.Catalog, *engine.Sources) {
-	t.Helper()
-	dir := t.TempDir()
-	if err := demo.Write(dir, func(table string) string { return "{connection: warehouse, table: " + schema + "." + table + "}" }); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(dir, "connections.yaml"), []byte("connections:\n  - name: warehouse\n    url: "+pgtest.URL()+"\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	src := engine.NewSources(memory.NewGoAllocator())
-	t.Cleanup(src.Close)
-	cat, err := semantic.LoadDir(context.Background(), dir, semantic.SourcesResolver(src))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return cat, src
-}
-
 // TestInjectionIsData sends SQL where values go — in a token's claim that a row filter reads, in
 // a query's filter, in the literal of a row filter an admin adds — to the embedded engine and to
 // PostgreSQL: each is a value no row has, so the answer is the one for a region that does not
@@ -827,7 +801,7 @@ func warehouseCatalog(t testing.TB, schema string) (*semantic.Catalog, *engine.S
 func TestInjectionIsData(t *testing.T) {
 	const sql = "east' OR '1'='1"
 	pool, schema := loadFixtureData(t)
-	cat, src := warehouseCatalog(t, schema)
+	cat, src := warehouseCatalog(t, schema, pgtest.URL(), 0)
 	services := []struct {
 		name string
 		svc  *semantic.Service

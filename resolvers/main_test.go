@@ -23,6 +23,9 @@ import (
 	"github.com/koujing/koujing/semantic/demo"
 )
 
+// fixtureScale is the scale of the demo data the fixture serves: 10,000 orders.
+const fixtureScale = 0.01
+
 // fixture is what every test serves: the demo definitions over the demo data at scale 0.01, and
 // the same definitions plus a model of exchange rates related to nothing.
 var fixture struct {
@@ -87,7 +90,7 @@ func runTests(m *testing.M) (int, error) {
 	dataMem := memory.NewGoAllocator()
 	fixture.src = engine.NewSources(dataMem)
 	defer fixture.src.Close()
-	ds, err := demodata.Generate(ctx, dataMem, 0.01)
+	ds, err := demodata.Generate(ctx, dataMem, fixtureScale)
 	if err != nil {
 		return 0, err
 	}
@@ -266,4 +269,29 @@ func wantError(t *testing.T, r gqlResponse, code string, want ...string) gqlErro
 		}
 	}
 	return e
+}
+
+// warehouseCatalog returns the demo definitions with every model read from the tables in schema
+// of the database at url, so that queries over them are pushed down to it; poolSize 0 keeps the
+// connection's default.
+func warehouseCatalog(t testing.TB, schema, url string, poolSize int) (*semantic.Catalog, *engine.Sources) {
+	t.Helper()
+	dir := t.TempDir()
+	if err := demo.Write(dir, func(table string) string { return "{connection: warehouse, table: " + schema + "." + table + "}" }); err != nil {
+		t.Fatal(err)
+	}
+	connections := "connections:\n  - name: warehouse\n    url: " + url + "\n"
+	if poolSize > 0 {
+		connections += fmt.Sprintf("    pool_size: %d\n", poolSize)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "connections.yaml"), []byte(connections), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	src := engine.NewSources(memory.NewGoAllocator())
+	t.Cleanup(src.Close)
+	cat, err := semantic.LoadDir(context.Background(), dir, semantic.SourcesResolver(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cat, src
 }

@@ -6,8 +6,6 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
-	"os"
-	"path/filepath"
 	"testing"
 
 	"github.com/apache/arrow-go/v18/arrow/memory"
@@ -19,7 +17,6 @@ import (
 	"github.com/koujing/koujing/engine/pgtest"
 	"github.com/koujing/koujing/engine/postgres"
 	"github.com/koujing/koujing/semantic"
-	"github.com/koujing/koujing/semantic/demo"
 )
 
 // BenchmarkPushdownOverhead times one question whose whole plan the warehouse runs, over the
@@ -35,19 +32,7 @@ func BenchmarkPushdownOverhead(b *testing.B) {
 	}
 	schema := pgtest.LoadDemo(b, pool, ds)
 	ds.Release()
-	dir := b.TempDir()
-	if err := demo.Write(dir, func(table string) string { return "{connection: warehouse, table: " + schema + "." + table + "}" }); err != nil {
-		b.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(dir, "connections.yaml"), []byte("connections:\n  - name: warehouse\n    url: "+pgtest.URL()+"\n"), 0o644); err != nil {
-		b.Fatal(err)
-	}
-	src := engine.NewSources(memory.NewGoAllocator())
-	defer src.Close()
-	cat, err := semantic.LoadDir(ctx, dir, semantic.SourcesResolver(src))
-	if err != nil {
-		b.Fatal(err)
-	}
+	cat, src := warehouseCatalog(b, schema, pgtest.URL(), 0)
 	svc := mustService(b, cat, engine.New(src, engine.Options{}), semantic.ServiceOptions{})
 	srv := server(b, svc, HandlerOptions{})
 

@@ -7,8 +7,6 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -21,7 +19,6 @@ import (
 	"github.com/koujing/koujing/engine/demodata"
 	"github.com/koujing/koujing/engine/pgtest"
 	"github.com/koujing/koujing/semantic"
-	"github.com/koujing/koujing/semantic/demo"
 )
 
 // flakyProxy forwards TCP connections to PostgreSQL and can be taken down and brought back on
@@ -112,20 +109,7 @@ func TestWarehouseUnavailable(t *testing.T) {
 	proxy := newFlakyProxy(t, fmt.Sprintf("%s:%d", cfg.Host, cfg.Port))
 	url := fmt.Sprintf("postgres://%s@%s/%s?sslmode=disable&connect_timeout=2&application_name=koujing_flaky", cfg.User, proxy.addr, cfg.Database)
 
-	dir := t.TempDir()
-	if err := demo.Write(dir, func(table string) string { return "{connection: warehouse, table: " + schema + "." + table + "}" }); err != nil {
-		t.Fatal(err)
-	}
-	connections := "connections:\n  - name: warehouse\n    url: " + url + "\n    pool_size: 2\n"
-	if err := os.WriteFile(filepath.Join(dir, "connections.yaml"), []byte(connections), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	src := engine.NewSources(memory.NewGoAllocator())
-	defer src.Close()
-	cat, err := semantic.LoadDir(ctx, dir, semantic.SourcesResolver(src))
-	if err != nil {
-		t.Fatal(err)
-	}
+	cat, src := warehouseCatalog(t, schema, url, 2)
 	svc := mustService(t, cat, engine.New(src, engine.Options{}), semantic.ServiceOptions{})
 	srv := server(t, svc, HandlerOptions{})
 	const q = `{ query(input: {metrics: ["order_count"]}) { rows } }`
