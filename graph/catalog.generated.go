@@ -65,7 +65,6 @@ type MetricResolver interface {
 	Owner(ctx context.Context, obj *semantic.Metric) (*string, error)
 	Domain(ctx context.Context, obj *semantic.Metric) (*semantic.Domain, error)
 
-	Expression(ctx context.Context, obj *semantic.Metric) (string, error)
 	Measure(ctx context.Context, obj *semantic.Metric) (*semantic.Measure, error)
 
 	DependsOn(ctx context.Context, obj *semantic.Metric) ([]*semantic.Metric, error)
@@ -1555,7 +1554,7 @@ func (ec *executionContext) _Metric_expression(ctx context.Context, field graphq
 			return ec.fieldContext_Metric_expression(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.Metric().Expression(ctx, obj)
+			return obj.Expression(), nil
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
@@ -1566,7 +1565,7 @@ func (ec *executionContext) _Metric_expression(ctx context.Context, field graphq
 	)
 }
 func (ec *executionContext) fieldContext_Metric_expression(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Metric", field, true, true, errors.New("field of type String does not have child fields"))
+	return graphql.NewScalarFieldContext("Metric", field, true, false, errors.New("field of type String does not have child fields"))
 }
 
 func (ec *executionContext) _Metric_measure(ctx context.Context, field graphql.CollectedField, obj *semantic.Metric) (ret graphql.Marshaler) {
@@ -3635,43 +3634,10 @@ func (ec *executionContext) _Metric(ctx context.Context, sel ast.SelectionSet, o
 				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "expression":
-			field := field
-
-			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
-				defer func() {
-					if r := recover(); r != nil {
-						ec.Error(ctx, ec.Recover(ctx, r))
-					}
-				}()
-				res = ec._Metric_expression(ctx, field, obj)
-				if res == graphql.Null {
-					atomic.AddUint32(&fs.Invalids, 1)
-				}
-				return res
+			out.Values[i] = ec._Metric_expression(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
 			}
-
-			if field.IsDeferred() {
-				deferredFieldSet.AddField(field)
-				fieldIndex := len(deferredFieldSet.Values) - 1
-				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
-					return innerFunc(ctx, deferredFieldSet)
-				})
-
-				for _, deferrable := range field.Deferrables {
-					view, ok := deferLabelToView[deferrable.Label]
-					if !ok {
-						view = deferredFieldSet.NewView()
-						deferLabelToView[deferrable.Label] = view
-					}
-					view.AddIndices(fieldIndex)
-				}
-
-				// don't run the out.Concurrently() call below
-				out.Values[i] = graphql.Null
-				continue
-			}
-
-			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
 		case "measure":
 			field := field
 

@@ -131,10 +131,6 @@ func (r *metricResolver) Domain(ctx context.Context, obj *semantic.Metric) (*sem
 	return loadersFor(ctx).domain.Load(ctx, obj.Domain)()
 }
 
-func (r *metricResolver) Expression(ctx context.Context, obj *semantic.Metric) (string, error) {
-	return metricExpression(obj), nil
-}
-
 func (r *metricResolver) Measure(ctx context.Context, obj *semantic.Metric) (*semantic.Measure, error) {
 	if obj.Measure == nil || !accessFor(ctx).CanReadModel(obj.Measure.Model) {
 		return nil, nil

@@ -188,9 +188,9 @@ type MetricFilter struct {
 	Domain *string `json:"domain,omitempty"`
 	// Only metrics carrying this tag, such as "core".
 	Tag *string `json:"tag,omitempty"`
-	// Only metrics whose name, label, description or one of whose synonyms contains this text, ignoring
-	// case. Synonyms hold the names people use in conversation, in any language: "支付" finds the paid
-	// metrics.
+	// Only metrics that mention every word of this text (split at spaces), ignoring case, in their name,
+	// label, description or synonyms — not necessarily all in the same one: "paid gmv" finds gmv_paid.
+	// Synonyms hold the names people use in conversation, in any language: "支付" finds the paid metrics.
 	Search *string `json:"search,omitempty"`
 }
 

@@ -1,0 +1,89 @@
+package semantic
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/koujing/koujing/engine/plan"
+)
+
+// Expression states the metric's definition in one line, as every surface shows it: an atomic
+// metric's aggregate and model ("sum(amount) over orders"), a derived metric's base and filters
+// ("gmv_placed where orders.status in ('paid', 'shipped')"), a composite metric's formula.
+func (m *Metric) Expression() string {
+	switch m.Kind {
+	case Atomic:
+		return m.Measure.AggregateText() + " over " + m.Measure.Model.Name
+	case Derived:
+		conds := make([]string, len(m.Filters))
+		for i, f := range m.Filters {
+			conds[i] = f.Condition()
+		}
+		return m.Base.Name + " where " + strings.Join(conds, " and ")
+	}
+	return m.SQL
+}
+
+// AggregateText writes the measure as SQL: sum(amount), count(*), count(distinct customer_id).
+func (x *Measure) AggregateText() string {
+	switch {
+	case x.SQL == "":
+		return x.Agg.String() + "(*)"
+	case x.Agg == plan.CountDistinct:
+		return "count(distinct " + x.SQL + ")"
+	}
+	return x.Agg.String() + "(" + x.SQL + ")"
+}
+
+// Condition writes the filter as SQL-like text: orders.status in ('paid', 'shipped').
+func (f *Filter) Condition() string {
+	vals := make([]string, len(f.Values))
+	for i, v := range f.Values {
+		vals[i] = "'" + strings.ReplaceAll(v, "'", "''") + "'"
+	}
+	list := "(" + strings.Join(vals, ", ") + ")"
+	first := func() string {
+		if len(vals) == 0 {
+			return "''"
+		}
+		return vals[0]
+	}
+	d := f.Dimension
+	switch f.Op {
+	case Equals:
+		if len(vals) > 1 {
+			return d + " in " + list
+		}
+		return d + " = " + first()
+	case NotEquals:
+		if len(vals) > 1 {
+			return d + " not in " + list
+		}
+		return d + " <> " + first()
+	case InList:
+		return d + " in " + list
+	case NotInList:
+		return d + " not in " + list
+	case Gt:
+		return d + " > " + first()
+	case Gte:
+		return d + " >= " + first()
+	case Lt:
+		return d + " < " + first()
+	case Lte:
+		return d + " <= " + first()
+	case Between:
+		if len(vals) == 2 {
+			return d + " between " + vals[0] + " and " + vals[1]
+		}
+	case IsNullOp:
+		return d + " is null"
+	case IsNotNullOp:
+		return d + " is not null"
+	case ContainsOp:
+		return d + " contains " + first()
+	case NotContains:
+		return d + " does not contain " + first()
+	}
+	return fmt.Sprintf("%s %s %s", d, f.Op, list)
+}
