@@ -58,9 +58,11 @@ const (
 	TagObject       ObjectKind = "tag"
 	// PolicyObject is the tenant's access policy itself, which the admin action is checked on.
 	PolicyObject ObjectKind = "policy"
+	// ConnectionObject is a warehouse connection, which changes to definitions may propose.
+	ConnectionObject ObjectKind = "connection"
 )
 
-var objectKinds = []ObjectKind{MetricObject, DimensionObject, ModelObject, DomainObject, TagObject, PolicyObject}
+var objectKinds = []ObjectKind{MetricObject, DimensionObject, ModelObject, DomainObject, TagObject, PolicyObject, ConnectionObject}
 
 // Object is a catalog object as a policy sees it: its own name and the names it is known by
 // through what it belongs to. A rule matches the object when its pattern matches any facet, so

@@ -97,8 +97,8 @@ p, analyst, de mo , *, read, allow
 	want := []string{
 		"policy.csv:2: a p rule has 6 or 7 fields (p, SUBJECT, TENANT, OBJECT, ACTION, EFFECT[, PRIORITY]), not 5",
 		`policy.csv:3: unknown rule kind "q"; a line starts with p, g, row_filter, mask or attribute`,
-		`policy.csv:4: object "metric" is not KIND:NAME; use metric:, dimension:, model:, domain:, tag: or policy:, or * for everything`,
-		`policy.csv:5: object "colour:red" has unknown kind "colour"; use metric, dimension, model, domain, tag or policy`,
+		`policy.csv:4: object "metric" is not KIND:NAME; use metric:, dimension:, model:, domain:, tag:, connection: or policy:, or * for everything`,
+		`policy.csv:5: object "colour:red" has unknown kind "colour"; use metric, dimension, model, domain, tag, connection or policy`,
 		`policy.csv:6: unknown action "write"; the actions are read, query, propose, review, publish, admin`,
 		`policy.csv:7: effect "maybe" is neither allow nor deny`,
 		`policy.csv:8: priority "high" is not a whole number`,

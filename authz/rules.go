@@ -283,14 +283,14 @@ func checkObjectPattern(p string) error {
 	}
 	kind, name, ok := strings.Cut(p, ":")
 	if !ok || name == "" {
-		return fmt.Errorf("object %q is not KIND:NAME; use metric:, dimension:, model:, domain:, tag: or policy:, or * for everything", p)
+		return fmt.Errorf("object %q is not KIND:NAME; use metric:, dimension:, model:, domain:, tag:, connection: or policy:, or * for everything", p)
 	}
 	known := kind == "*"
 	for _, k := range objectKinds {
 		known = known || string(k) == kind
 	}
 	if !known {
-		return fmt.Errorf("object %q has unknown kind %q; use metric, dimension, model, domain, tag or policy", p, kind)
+		return fmt.Errorf("object %q has unknown kind %q; use metric, dimension, model, domain, tag, connection or policy", p, kind)
 	}
 	if !doublestar.ValidatePattern(p) {
 		return fmt.Errorf("object pattern %q is malformed", p)

@@ -369,6 +369,13 @@ func (a *Access) FindMetric(name string) (*Metric, error) {
 	if m := a.Metric(name); m != nil {
 		return m, nil
 	}
+	if v, ok := a.cat.retiredMetric(name); ok && (a.grants == nil || a.grants.Allowed(retiredObject(v), authz.Read)) {
+		msg := fmt.Sprintf("metric %s is retired", name)
+		if d := v.Deprecation; d != nil && d.Replacement != "" {
+			msg += "; use " + d.Replacement + " instead"
+		}
+		return nil, notFound("%s", msg)
+	}
 	return nil, notFound("unknown metric %q.%s", name, didYouMean(name, names(a.Metrics(), func(m *Metric) string { return m.Name })))
 }
 

@@ -48,6 +48,10 @@ type CompiledQuery struct {
 	Plan     plan.Node
 	Columns  []OutputColumn
 	Location *time.Location
+	// Versions names the metrics the query uses, asked for and built on, with their versions;
+	// Warnings say what the caller should know, such as a metric being deprecated.
+	Versions []MetricVersion
+	Warnings []string
 }
 
 // Compile turns a metric query into a logical plan.
@@ -81,6 +85,7 @@ func (c *Catalog) Compile(q MetricQuery, opts CompileOptions, acc *Access) (*Com
 		return nil, err
 	}
 	out := &CompiledQuery{Plan: root, Columns: cc.columns, Location: cc.loc}
+	out.Versions, out.Warnings = usedVersions(cc.metrics)
 	for i := range out.Columns {
 		out.Columns[i].Type = root.Schema().Field(i).Type
 	}
@@ -213,17 +218,23 @@ func (cc *compiler) resolve() error {
 	}
 	seenMetric := map[string]bool{}
 	for _, name := range q.Metrics {
-		m, err := cc.acc.queryableMetric(name)
+		base, version := splitVersion(name)
+		m, err := cc.acc.queryableMetric(base)
 		if err != nil {
 			return err
 		}
-		if seenMetric[name] {
-			return invalid("metric %s is listed twice", name)
+		if version > 0 && m.Version != version {
+			// Service.Compile gives a query with pins a catalog holding those versions.
+			return invalid("metric %s is at version %d here, not %d; ask the service, which serves pinned versions", base, m.Version, version)
 		}
-		seenMetric[name] = true
+		if seenMetric[base] {
+			return invalid("metric %s is listed twice", base)
+		}
+		seenMetric[base] = true
 		cc.metrics = append(cc.metrics, m)
-		cc.columns = append(cc.columns, OutputColumn{Name: name, Kind: MetricColumn, Metric: m})
-		if err := cc.collectLeaves(m, nil, name); err != nil {
+		// A pinned metric's column is named for the metric; Versions says which version it is.
+		cc.columns = append(cc.columns, OutputColumn{Name: base, Kind: MetricColumn, Metric: m})
+		if err := cc.collectLeaves(m, nil, base); err != nil {
 			return err
 		}
 	}

@@ -14,6 +14,11 @@ var (
 	ErrNotFound = errors.New("not found")
 	// ErrInvalidQuery: the query is malformed or asks for something the definitions cannot answer.
 	ErrInvalidQuery = errors.New("invalid query")
+	// ErrInvalidDefinition: proposed definitions do not load with the published ones.
+	ErrInvalidDefinition = errors.New("invalid definition")
+	// ErrConflict: a change request is not in a state that takes the action (approving a
+	// withdrawn request), or it changed since the caller read it.
+	ErrConflict = errors.New("conflict")
 )
 
 // QueryError is an error in a metric query. Its message says what is wrong and how to fix it;

@@ -73,6 +73,14 @@ func LoadFS(ctx context.Context, fsys fs.FS, r SchemaResolver) (*Catalog, error)
 	return l.load(fsys)
 }
 
+// LoadDefinitions loads and validates definitions kept one by one (see SplitDefinitions), as
+// LoadDir loads files: problems name each definition as the file "metrics/gmv_paid.yaml", and a
+// model's relative file source is resolved against fileBase (left as written when "").
+func LoadDefinitions(ctx context.Context, defs []Definition, r SchemaResolver, fileBase string) (*Catalog, error) {
+	l := &loader{ctx: ctx, resolver: r, fileBase: fileBase, display: func(name string) string { return name }}
+	return l.load(DefinitionFiles(defs))
+}
+
 // loader holds the state of one load: the definitions read so far, with the YAML nodes they came
 // from, and the problems found.
 type loader struct {

@@ -3,9 +3,12 @@ package semantic
 import (
 	"errors"
 	"fmt"
+	"net/url"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"go.yaml.in/yaml/v3"
@@ -15,7 +18,8 @@ import (
 )
 
 var (
-	domainKeys       = []string{"name", "label", "description", "owner"}
+	domainKeys       = []string{"name", "label", "description", "owner", "review"}
+	reviewKeys       = []string{"approvals", "sla", "reviewers", "subscribers", "webhooks"}
 	modelKeys        = []string{"name", "label", "description", "source", "primary_key", "dimensions", "measures", "relationships"}
 	sourceKeys       = []string{"connection", "table", "file"}
 	dimensionKeys    = []string{"name", "label", "description", "synonyms", "tags", "type", "expr", "granularities"}
@@ -116,7 +120,61 @@ func (l *loader) readDomain(f *defFile, n *yaml.Node) {
 	d.d.Label, _ = l.str(m, "label")
 	d.d.Description, _ = l.str(m, "description")
 	d.d.Owner, _ = l.str(m, "owner")
+	d.d.Review = l.readReview(f, m)
 	l.domains = append(l.domains, d)
+}
+
+// readReview reads how a domain reviews changes to its definitions; what a domain does not say
+// takes the defaults.
+func (l *loader) readReview(f *defFile, domain *fields) ReviewSettings {
+	r := ReviewSettings{Approvals: DefaultApprovals, SLA: DefaultReviewSLA}
+	n := domain.get("review")
+	if n == nil {
+		return r
+	}
+	m := l.object(f, n, "review of "+domain.what, "a mapping", reviewKeys)
+	if m == nil {
+		return r
+	}
+	if s, n := l.str(m, "approvals"); n != nil {
+		k, err := strconv.Atoi(s)
+		if err != nil || k < 1 || k > 10 {
+			l.report(f.pos(n), "", "approvals of %s must be a whole number from 1 to 10, not %q", m.what, s)
+		} else {
+			r.Approvals = k
+		}
+	}
+	if s, n := l.str(m, "sla"); n != nil {
+		d, err := parseDays(s)
+		if err != nil || d <= 0 {
+			l.report(f.pos(n), "write it as 48h, 90m or 3d", "sla of %s is not a duration: %q", m.what, s)
+		} else {
+			r.SLA = d
+		}
+	}
+	r.Reviewers, _ = l.strList(m, "reviewers", false)
+	r.Subscribers, _ = l.strList(m, "subscribers", false)
+	webhooks, nodes := l.strList(m, "webhooks", false)
+	for i, w := range webhooks {
+		if u, err := url.Parse(w); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+			l.report(f.pos(nodes[i]), "", "webhook %q of %s is not an http(s) URL", w, m.what)
+			continue
+		}
+		r.Webhooks = append(r.Webhooks, w)
+	}
+	return r
+}
+
+// parseDays reads a duration as time.ParseDuration does, and also whole days: "3d".
+func parseDays(s string) (time.Duration, error) {
+	if d, ok := strings.CutSuffix(s, "d"); ok {
+		n, err := strconv.Atoi(d)
+		if err != nil {
+			return 0, err
+		}
+		return time.Duration(n) * 24 * time.Hour, nil
+	}
+	return time.ParseDuration(s)
 }
 
 func (l *loader) readModel(f *defFile, n *yaml.Node) {

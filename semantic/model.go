@@ -11,6 +11,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow"
 
 	"github.com/koujing/koujing/engine/plan"
+	"github.com/koujing/koujing/semantic/store"
 )
 
 // Pos is a position in a definitions file; lines and columns count from 1.
@@ -34,6 +35,10 @@ type Catalog struct {
 	metrics     []*Metric
 	domains     []*Domain
 	connections []*Connection
+
+	// governed holds what a catalog built from the metadata store knows besides the definitions:
+	// the versions it is built from and the metrics retired; nil for definitions read from files.
+	governed *governedCatalog
 
 	modelByName  map[string]*DataModel
 	metricByName map[string]*Metric
@@ -93,7 +98,29 @@ type Domain struct {
 	Label       string
 	Description string
 	Owner       string
-	Pos         Pos
+	// Review says how changes to the domain's definitions are reviewed.
+	Review ReviewSettings
+	// Version is the number of the domain's version in the catalog; 0 when definitions are read
+	// from files rather than the metadata store.
+	Version int
+	Pos     Pos
+}
+
+// The review settings of a domain that does not state them.
+const (
+	DefaultApprovals = 1
+	DefaultReviewSLA = 72 * time.Hour
+)
+
+// ReviewSettings are how a domain reviews changes to its definitions: how many approvals publish
+// a change, how long each step may take, who is named to review, who is told, and where the
+// workflow's events are sent.
+type ReviewSettings struct {
+	Approvals   int
+	SLA         time.Duration
+	Reviewers   []string
+	Subscribers []string
+	Webhooks    []string
 }
 
 // Source says where a data model's rows come from: a table of a connection (the embedded demo is
@@ -146,7 +173,10 @@ type DataModel struct {
 	Dimensions    []*Dimension
 	Measures      []*Measure
 	Relationships []*Relationship
-	Pos           Pos
+	// Version is the number of the model's version in the catalog (dimensions and measures are
+	// versioned with their model); 0 when definitions are read from files.
+	Version int
+	Pos     Pos
 }
 
 // Dimension returns the model's dimension of that name, or nil.
@@ -309,6 +339,12 @@ type Metric struct {
 	// parsed, with each name resolved.
 	SQL     string
 	Formula *Formula
+
+	// Version is the number of the metric's version in the catalog; 0 when definitions are read
+	// from files rather than the metadata store. Deprecation is set when the metric is
+	// deprecated: queries still answer, with a warning naming what replaces it.
+	Version     int
+	Deprecation *store.Deprecation
 
 	Pos Pos
 }

@@ -19,6 +19,19 @@ type Result struct {
 	Columns []OutputColumn
 	Batches []arrow.RecordBatch
 	Rows    int64
+	// Versions names each metric the answer used, the ones asked for and those they are built
+	// on, with the version of its definition that answered (0 when definitions are not
+	// versioned). Warnings say what the caller should know, such as a metric being deprecated.
+	Versions []MetricVersion
+	Warnings []string
+	// Cached says the answer was kept from an earlier, identical query.
+	Cached bool
+}
+
+// MetricVersion names a metric and the version of its definition that answered.
+type MetricVersion struct {
+	Metric  string `json:"metric"`
+	Version int    `json:"version"`
 }
 
 // Release frees the result's batches.

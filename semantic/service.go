@@ -19,6 +19,10 @@ type ServiceOptions struct {
 	// Authorizer decides what each principal may see and do. Without one, Access refuses every
 	// principal and only the catalog's FullAccess can be used.
 	Authorizer *authz.Authorizer
+	// Governance, when set, serves the definitions from the metadata store — the published ones,
+	// gray releases to their audience, pinned versions — and audits every query; the catalog
+	// given to NewService is then ignored.
+	Governance *Governance
 }
 
 // maxAccessMemos bounds the remembered decision sets; past it the service starts afresh.
@@ -33,7 +37,13 @@ type Service struct {
 	opts    ServiceOptions
 
 	mu    sync.Mutex
-	memos map[*authz.Grants]*accessMemo
+	memos map[memoKey]*accessMemo
+}
+
+// memoKey names the decisions of one set of grants over one catalog.
+type memoKey struct {
+	cat    *Catalog
+	grants *authz.Grants
 }
 
 // NewService returns a service over the catalog's definitions, running queries on eng.
@@ -41,11 +51,20 @@ func NewService(cat *Catalog, eng *engine.Engine, opts ServiceOptions) *Service 
 	if opts.QueryTimeout <= 0 {
 		opts.QueryTimeout = time.Minute
 	}
-	return &Service{catalog: cat, engine: eng, opts: opts, memos: map[*authz.Grants]*accessMemo{}}
+	return &Service{catalog: cat, engine: eng, opts: opts, memos: map[memoKey]*accessMemo{}}
 }
 
-// Catalog returns the definitions the service answers from.
-func (s *Service) Catalog() *Catalog { return s.catalog }
+// Catalog returns the definitions the service answers from: the published ones, when the
+// service is governed.
+func (s *Service) Catalog() *Catalog {
+	if g := s.opts.Governance; g != nil {
+		return g.Catalog()
+	}
+	return s.catalog
+}
+
+// Governance returns the service's governance, or nil when its definitions were read from files.
+func (s *Service) Governance() *Governance { return s.opts.Governance }
 
 // Authorizer returns the service's authorizer, or nil.
 func (s *Service) Authorizer() *authz.Authorizer { return s.opts.Authorizer }
@@ -59,23 +78,55 @@ func (s *Service) Access(who *authz.Principal) (*Access, error) {
 		return nil, fmt.Errorf("%w: the server has no access policy", authz.ErrForbidden)
 	}
 	g := s.opts.Authorizer.Grants(who)
+	cat := s.catalog
+	if gov := s.opts.Governance; gov != nil {
+		var err error
+		if cat, err = gov.CatalogFor(context.Background(), who, g.Subjects); err != nil {
+			return nil, fmt.Errorf("the gray release for %s: %w", who, err)
+		}
+	}
+	return cat.accessFor(who, g, s.memoFor(cat, g)), nil
+}
+
+// memoFor returns the remembered decisions of grants over cat.
+func (s *Service) memoFor(cat *Catalog, g *authz.Grants) *accessMemo {
 	s.mu.Lock()
-	memo, ok := s.memos[g]
+	defer s.mu.Unlock()
+	k := memoKey{cat, g}
+	memo, ok := s.memos[k]
 	if !ok {
 		if len(s.memos) >= maxAccessMemos {
 			clear(s.memos)
 		}
 		memo = newAccessMemo()
-		s.memos[g] = memo
+		s.memos[k] = memo
 	}
-	s.mu.Unlock()
-	return s.catalog.accessFor(who, g, memo), nil
+	return memo
 }
 
 // Compile checks a query against the definitions, as acc's principal asks it, and returns its
-// plan.
+// plan. A metric named with a version ("gmv_paid@3") is computed by that version of its
+// definition, as is every metric of the query built on it.
 func (s *Service) Compile(acc *Access, q MetricQuery) (*CompiledQuery, error) {
-	return s.catalog.Compile(q, s.opts.CompileOptions, acc)
+	pins, err := versionPins(q.Metrics)
+	if err != nil {
+		return nil, err
+	}
+	if len(pins) > 0 {
+		if s.opts.Governance == nil {
+			return nil, invalid("this server reads its definitions from files and keeps no versions; ask for metrics without @VERSION")
+		}
+		cat, err := s.opts.Governance.Pinned(context.Background(), acc.cat, pins)
+		if err != nil {
+			return nil, err
+		}
+		if acc.grants != nil {
+			acc = cat.accessFor(acc.who, acc.grants, s.memoFor(cat, acc.grants))
+		} else {
+			acc = cat.FullAccess()
+		}
+	}
+	return acc.cat.Compile(q, s.opts.CompileOptions, acc)
 }
 
 // Query compiles and runs a query as acc's principal asks it. Errors are QueryErrors for bad
@@ -86,13 +137,21 @@ func (s *Service) Query(ctx context.Context, acc *Access, q MetricQuery) (*Resul
 	if err != nil {
 		return nil, err
 	}
+	start := time.Now()
 	ctx, cancel := context.WithTimeout(ctx, s.opts.QueryTimeout)
 	defer cancel()
 	res, err := s.engine.Execute(ctx, cq.Plan)
+	if g := s.opts.Governance; g != nil {
+		var rows int64
+		if res != nil {
+			rows = res.Rows
+		}
+		g.RecordQuery(acc.who, q, cq.Versions, rows, time.Since(start), err)
+	}
 	if err != nil {
 		return nil, err
 	}
-	return &Result{Columns: cq.Columns, Batches: res.Batches, Rows: res.Rows}, nil
+	return &Result{Columns: cq.Columns, Batches: res.Batches, Rows: res.Rows, Versions: cq.Versions, Warnings: cq.Warnings, Cached: res.Cached}, nil
 }
 
 // Explanation says how a query would be answered.

@@ -229,8 +229,11 @@ type Review struct {
 	Revision int
 	Reviewer string
 	Decision Decision
-	Note     string
-	At       time.Time
+	// Domains are what the reviewer decided for: the request's domains it may review (or, for a
+	// request touching no domain, the definitions, as "kind:name"). Approvals count per domain.
+	Domains []string
+	Note    string
+	At      time.Time
 }
 
 // Comment is a remark on a change request, in reply to another (Parent) or not (Parent 0).
