@@ -82,11 +82,11 @@ func (f *accessFlags) check() error {
 // openPolicy opens the policy store the flags name and the authorizer over it, validating every
 // rule against the catalog. models is the definitions directory, "" for the demo's. The caller
 // calls closePolicy when done, which closes the authorizer and then what the store used.
-func (f *accessFlags) openPolicy(ctx context.Context, cat *semantic.Catalog, models string) (a *authz.Authorizer, closePolicy func(), err error) {
+func (f *accessFlags) openPolicy(ctx context.Context, catalog func() *semantic.Catalog, models string) (a *authz.Authorizer, closePolicy func(), err error) {
 	if f.policyURL != "" {
-		return f.openPolicyDatabase(ctx, cat, models)
+		return f.openPolicyDatabase(ctx, catalog, models)
 	}
-	a, err = f.openPolicyFile(ctx, cat, models)
+	a, err = f.openPolicyFile(ctx, catalog, models)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -95,7 +95,7 @@ func (f *accessFlags) openPolicy(ctx context.Context, cat *semantic.Catalog, mod
 }
 
 // openPolicyFile opens the policy file the flags name, or the demo's policy in memory.
-func (f *accessFlags) openPolicyFile(ctx context.Context, cat *semantic.Catalog, models string) (*authz.Authorizer, error) {
+func (f *accessFlags) openPolicyFile(ctx context.Context, catalog func() *semantic.Catalog, models string) (*authz.Authorizer, error) {
 	path := f.policy
 	if path == "" && models != "" {
 		path = filepath.Join(models, policyInDir)
@@ -105,21 +105,21 @@ func (f *accessFlags) openPolicyFile(ctx context.Context, cat *semantic.Catalog,
 	}
 	if path == "" {
 		slog.Info("access policy: the demo's built-in one, in memory (--policy FILE keeps changes)")
-		return demo.NewAuthorizer(ctx, cat, nil)
+		return demo.NewAuthorizerFor(ctx, catalog, nil)
 	}
 	store, err := authz.OpenFileStore(path)
 	if err != nil {
 		return nil, err
 	}
 	slog.Info("access policy", "file", path)
-	return newAuthorizer(ctx, cat, store)
+	return newAuthorizer(ctx, catalog, store)
 }
 
 // newAuthorizer returns the authorizer over store, which it owns from then on, validating every
 // rule against the catalog. It closes the store if it fails.
-func newAuthorizer(ctx context.Context, cat *semantic.Catalog, store authz.Store) (*authz.Authorizer, error) {
+func newAuthorizer(ctx context.Context, catalog func() *semantic.Catalog, store authz.Store) (*authz.Authorizer, error) {
 	a, err := authz.NewAuthorizer(ctx, store, authz.AuthorizerOptions{
-		Validate: func(p *authz.Policy) error { return semantic.CheckPolicy(cat, p) },
+		Validate: func(p *authz.Policy) error { return semantic.CheckPolicy(catalog(), p) },
 	})
 	if err != nil {
 		store.Close()
@@ -131,7 +131,7 @@ func newAuthorizer(ctx context.Context, cat *semantic.Catalog, store authz.Store
 // openPolicyDatabase opens the policy store in the PostgreSQL database --policy-url names, seeds
 // it if it is new (see seedPolicy), and returns the authorizer over it. Connecting is bounded by
 // the URL's connect_timeout, or 10s.
-func (f *accessFlags) openPolicyDatabase(ctx context.Context, cat *semantic.Catalog, models string) (*authz.Authorizer, func(), error) {
+func (f *accessFlags) openPolicyDatabase(ctx context.Context, catalog func() *semantic.Catalog, models string) (*authz.Authorizer, func(), error) {
 	cfg, err := pgxpool.ParseConfig(f.policyURL)
 	if err != nil {
 		// pgconn's ParseConfigError hides the password.
@@ -152,7 +152,7 @@ func (f *accessFlags) openPolicyDatabase(ctx context.Context, cat *semantic.Cata
 	if err != nil {
 		return nil, nil, fmt.Errorf("the access policy at %s: %w", where, err)
 	}
-	a, err := openPolicyStore(ctx, cat, pool, f.policySchema, models)
+	a, err := openPolicyStore(ctx, catalog, pool, f.policySchema, models)
 	if err != nil {
 		pool.Close()
 		if errors.Is(err, authz.ErrStoreUnavailable) {
@@ -171,16 +171,16 @@ func (f *accessFlags) openPolicyDatabase(ctx context.Context, cat *semantic.Cata
 
 // openPolicyStore opens the store in schema, seeds it when it is new, and returns the authorizer
 // over it. models is the definitions directory, "" for the demo's. It leaves pool open.
-func openPolicyStore(ctx context.Context, cat *semantic.Catalog, pool *pgxpool.Pool, schema, models string) (*authz.Authorizer, error) {
+func openPolicyStore(ctx context.Context, catalog func() *semantic.Catalog, pool *pgxpool.Pool, schema, models string) (*authz.Authorizer, error) {
 	store, err := authz.OpenPostgresStore(ctx, pool, authz.PostgresStoreOptions{Schema: schema})
 	if err != nil {
 		return nil, err
 	}
-	if err := seedPolicy(ctx, cat, store, models); err != nil {
+	if err := seedPolicy(ctx, catalog, store, models); err != nil {
 		store.Close()
 		return nil, err
 	}
-	return newAuthorizer(ctx, cat, store)
+	return newAuthorizer(ctx, catalog, store)
 }
 
 // seedPolicy fills a new store, rule by rule and audited, with the demo's policy when serving the
@@ -188,7 +188,7 @@ func openPolicyStore(ctx context.Context, cat *semantic.Catalog, pool *pgxpool.P
 // policy as code that a team keeps with its definitions — so that a server on a new database
 // answers as it would from the file rather than to nobody. Replicas starting together seed it
 // once (see authz.PostgresStore.Seed).
-func seedPolicy(ctx context.Context, cat *semantic.Catalog, store *authz.PostgresStore, models string) error {
+func seedPolicy(ctx context.Context, catalog func() *semantic.Catalog, store *authz.PostgresStore, models string) error {
 	name, data := demo.PolicyFile, demo.Policy
 	if models != "" {
 		name = filepath.Join(models, policyInDir)
@@ -204,7 +204,7 @@ func seedPolicy(ctx context.Context, cat *semantic.Catalog, store *authz.Postgre
 		return err
 	}
 	// Nothing is stored that the server would then refuse to start with.
-	if err := semantic.CheckPolicy(cat, authz.NewPolicy(st)); err != nil {
+	if err := semantic.CheckPolicy(catalog(), authz.NewPolicy(st)); err != nil {
 		return fmt.Errorf("%s: %w", name, err)
 	}
 	changes := make([]authz.Change, len(st.Rules))

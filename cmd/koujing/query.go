@@ -140,7 +140,7 @@ func runQuery(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 // accessOfToken returns the access of the principal a token or API key names, under the policy
 // the access flags name.
 func accessOfToken(ctx context.Context, r *layer, af *accessFlags, models, token string) (*semantic.Access, error) {
-	a, closePolicy, err := af.openPolicy(ctx, r.catalog, models)
+	a, closePolicy, err := af.openPolicy(ctx, r.service.Catalog, models)
 	if err != nil {
 		return nil, err
 	}

@@ -64,6 +64,13 @@ func (r *layer) authorize(a *authz.Authorizer) {
 	r.service = semantic.NewService(r.catalog, r.engine, r.options)
 }
 
+// govern makes the layer's service serve the definitions gov serves.
+func (r *layer) govern(gov *semantic.Governance) {
+	r.options.Governance = gov
+	r.catalog = gov.Catalog()
+	r.service = semantic.NewService(r.catalog, r.engine, r.options)
+}
+
 func (r *layer) Close() {
 	r.engine.Close()
 	r.sources.Close()

@@ -21,12 +21,18 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	rt.register(fs)
 	var af accessFlags
 	af.register(fs)
+	var sf storeFlags
+	sf.register(fs)
 	addr := fs.String("addr", "127.0.0.1:8080", "address to listen on")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {
 		return usageError("unexpected argument %q", fs.Arg(0))
+	}
+	if af.policy == "" && af.policyURL == "" && isPostgresURL(sf.store) {
+		// Replicas sharing a metadata store share its policy too, unless told otherwise.
+		af.policyURL, af.policySchema = sf.store, sf.storeSchema
 	}
 	if err := af.check(); err != nil {
 		return err
@@ -36,7 +42,13 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	defer r.Close()
-	authorizer, closePolicy, err := af.openPolicy(ctx, r.catalog, rt.models)
+	gov, closeStore, err := sf.openGovernance(ctx, r, rt.models)
+	if err != nil {
+		return err
+	}
+	defer closeStore()
+	r.govern(gov)
+	authorizer, closePolicy, err := af.openPolicy(ctx, r.service.Catalog, rt.models)
 	if err != nil {
 		return err
 	}
@@ -55,6 +67,12 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err := authorizer.Watch(watchCtx); err != nil {
 		slog.Error("watching the access policy failed; changes made elsewhere apply after a restart", "err", err)
 	} else if err := authorizer.Reload(ctx); err != nil {
+		return err
+	}
+	// Definitions published on another replica serve here too.
+	if err := gov.Watch(watchCtx); err != nil {
+		slog.Error("watching the metadata store failed; definitions published elsewhere serve after a restart", "err", err)
+	} else if err := gov.Reload(ctx); err != nil {
 		return err
 	}
 	ln, err := net.Listen("tcp", *addr)
