@@ -188,6 +188,29 @@ func (ec *executionContext) fieldContext_MetricResult_rowCount(_ context.Context
 	return graphql.NewScalarFieldContext("MetricResult", field, false, false, errors.New("field of type Int does not have child fields"))
 }
 
+func (ec *executionContext) _MetricResult_arrow(ctx context.Context, field graphql.CollectedField, obj *model.MetricResult) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MetricResult_arrow(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Arrow, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_MetricResult_arrow(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MetricResult", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
 func (ec *executionContext) _ResultColumn_name(ctx context.Context, field graphql.CollectedField, obj *semantic.OutputColumn) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -750,6 +773,11 @@ func (ec *executionContext) _MetricResult(ctx context.Context, sel ast.Selection
 		case "rowCount":
 			out.Values[i] = ec._MetricResult_rowCount(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "arrow":
+			out.Values[i] = ec._MetricResult_arrow(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
 				out.Invalids++
 			}
 		default:

@@ -179,6 +179,7 @@ type ComplexityRoot struct {
 	}
 
 	MetricResult struct {
+		Arrow    func(childComplexity int) int
 		Columns  func(childComplexity int) int
 		RowCount func(childComplexity int) int
 		Rows     func(childComplexity int) int
@@ -860,6 +861,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.MetricFilterDefinition.Values(childComplexity), true
 
+	case "MetricResult.arrow":
+		if e.ComplexityRoot.MetricResult.Arrow == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MetricResult.Arrow(childComplexity), true
 	case "MetricResult.columns":
 		if e.ComplexityRoot.MetricResult.Columns == nil {
 			break
@@ -2368,6 +2375,14 @@ type MetricResult {
   rows: JSON!
   """The number of rows."""
   rowCount: Int!
+  """
+  The result as an Arrow IPC stream — the schema, then the record batches — encoded in base64, for
+  clients that want typed columns: decimals keep their precision and scale, timestamps their time
+  zone (the query's, for the time column), text comes as plain utf8, and each field's metadata says
+  what the column is (koujing.kind: dimension, time or metric) and a metric's unit (koujing.unit).
+  Computed only when selected. POST /arrow streams the same bytes without base64.
+  """
+  arrow: String
 }
 
 """One column of a query's result."""
@@ -2812,6 +2827,8 @@ func (ec *executionContext) childFields_MetricResult(ctx context.Context, field 
 		return ec.fieldContext_MetricResult_rows(ctx, field)
 	case "rowCount":
 		return ec.fieldContext_MetricResult_rowCount(ctx, field)
+	case "arrow":
+		return ec.fieldContext_MetricResult_arrow(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type MetricResult", field.Name)
 }

@@ -76,6 +76,18 @@ func init() {
 	errcode.RegisterErrorType(CodeQueryTooDeep, errcode.KindProtocol)
 }
 
+// errorClass returns the code of an error of a known class, and the message to send instead of
+// the error's own ("" to send its own); ok is false for an error of no known class, which is
+// internal.
+func errorClass(err error) (code, message string, ok bool) {
+	for _, c := range errorClasses {
+		if errors.Is(err, c.class) {
+			return c.code, c.message, true
+		}
+	}
+	return "", "", false
+}
+
 func notFoundf(format string, args ...any) error {
 	return &semantic.QueryError{Class: semantic.ErrNotFound, Msg: fmt.Sprintf(format, args...)}
 }
@@ -91,17 +103,15 @@ type errorPresenter struct{ log *slog.Logger }
 
 func (p errorPresenter) present(ctx context.Context, err error) *gqlerror.Error {
 	gqlErr := graphql.DefaultErrorPresenter(ctx, err)
-	for _, c := range errorClasses {
-		if errors.Is(err, c.class) {
-			if c.code == CodeSourceUnavailable || c.code == CodeStoreUnavailable {
-				p.log.WarnContext(ctx, "source or store unavailable", "path", gqlErr.Path.String(), "err", err)
-			}
-			if c.message != "" {
-				gqlErr.Message = c.message
-			}
-			errcode.Set(gqlErr, c.code)
-			return gqlErr
+	if code, message, ok := errorClass(err); ok {
+		if code == CodeSourceUnavailable || code == CodeStoreUnavailable {
+			p.log.WarnContext(ctx, "source or store unavailable", "path", gqlErr.Path.String(), "err", err)
 		}
+		if message != "" {
+			gqlErr.Message = message
+		}
+		errcode.Set(gqlErr, code)
+		return gqlErr
 	}
 	if code, ok := gqlErr.Extensions["code"]; ok && gqlErr.Err == nil {
 		// gqlgen's parse, validation and complexity errors, and the depth limit's. A variable's

@@ -17,6 +17,7 @@ import (
 	"github.com/99designs/gqlgen/graphql/handler/lru"
 	"github.com/99designs/gqlgen/graphql/handler/transport"
 	"github.com/99designs/gqlgen/graphql/playground"
+	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/vektah/gqlparser/v2/ast"
 
 	"github.com/koujing/koujing/graph"
@@ -54,6 +55,9 @@ type HandlerOptions struct {
 	Authenticator Authenticator
 	// DisableIntrospection refuses introspection queries (GraphiQL needs them).
 	DisableIntrospection bool
+	// ArrowAllocator allocates the plain-text copies of dictionary-encoded columns that Arrow
+	// results carry, each released once sent; default memory.NewGoAllocator().
+	ArrowAllocator memory.Allocator
 }
 
 func (o *HandlerOptions) setDefaults() {
@@ -81,22 +85,28 @@ func (o *HandlerOptions) setDefaults() {
 	if o.Authenticator == nil {
 		o.Authenticator = refuseAll{}
 	}
+	if o.ArrowAllocator == nil {
+		o.ArrowAllocator = memory.NewGoAllocator()
+	}
 }
 
 // NewHandler returns the HTTP handler of the GraphQL API over svc:
 //
 //	POST /graphql, GET /graphql   GraphQL over HTTP (application/json bodies, or query parameters)
+//	POST /arrow                   a metric query's result as an Arrow IPC stream (body {"input": …})
 //	GET  /                        GraphiQL, to explore the API in a browser
 //	GET  /healthz                 200 "ok" while the server is up
 //
-// Each GraphQL request is authenticated and runs as its principal, with that principal's access
+// Each GraphQL and Arrow request is authenticated and runs as its principal, with that principal's access
 // and its own dataloaders; it is logged, and its panics are recovered into INTERNAL errors.
 func NewHandler(svc *semantic.Service, opts HandlerOptions) http.Handler {
 	opts.setDefaults()
 	log := opts.Logger.With("component", "graphql")
 	gql := authenticate(svc, opts.Authenticator, opts.CatalogReader, opts.BatchWait, log, newGraphQLServer(svc, opts, log))
 	mux := http.NewServeMux()
-	mux.Handle("POST /graphql", requireJSON(limitBody(opts.MaxBodyBytes, gql)))
+	mux.Handle("POST /graphql", requireJSON(graphQLRequestExample, limitBody(opts.MaxBodyBytes, gql)))
+	arrow := authenticate(svc, opts.Authenticator, opts.CatalogReader, opts.BatchWait, log, arrowHandler(svc, opts.ArrowAllocator, log))
+	mux.Handle("POST /arrow", requireJSON(arrowRequestExample, limitBody(opts.MaxBodyBytes, arrow)))
 	mux.Handle("GET /graphql", gql)
 	mux.Handle("GET /{$}", playground.Handler("Koujing", "/graphql"))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
@@ -111,7 +121,7 @@ func NewHandler(svc *semantic.Service, opts HandlerOptions) http.Handler {
 // context.
 func newGraphQLServer(svc *semantic.Service, opts HandlerOptions, log *slog.Logger) *handler.Server {
 	errs := errorPresenter{log: log}
-	cfg := graph.Config{Resolvers: &Resolver{svc: svc}}
+	cfg := graph.Config{Resolvers: &Resolver{svc: svc, arrowMem: opts.ArrowAllocator}}
 	setComplexity(&cfg.Complexity)
 	srv := handler.New(graph.NewExecutableSchema(cfg))
 	srv.AddTransport(transport.GET{})
@@ -130,13 +140,16 @@ func newGraphQLServer(svc *semantic.Service, opts HandlerOptions, log *slog.Logg
 	return srv
 }
 
+// graphQLRequestExample is what the body of POST /graphql looks like, for error messages.
+const graphQLRequestExample = `{"query": "{ domains { name } }"}`
+
 // requireJSON refuses a POST whose body is not JSON with 415, rather than gqlgen's bare
-// "transport not supported".
-func requireJSON(next http.Handler) http.Handler {
+// "transport not supported"; the message shows example, a body that would do.
+func requireJSON(example string, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/json" {
 			writeError(w, http.StatusUnsupportedMediaType, CodeBadRequest,
-				`send the request as Content-Type: application/json, with a body such as {"query": "{ domains { name } }"}`)
+				"send the request as Content-Type: application/json, with a body such as "+example)
 			return
 		}
 		next.ServeHTTP(w, r)

@@ -4,17 +4,21 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"slices"
 
+	"github.com/99designs/gqlgen/graphql"
 	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/memory"
 
 	"github.com/koujing/koujing/engine/plan"
 	"github.com/koujing/koujing/graph/model"
 	"github.com/koujing/koujing/semantic"
 )
 
-// runQuery runs a metric query and encodes its rows. The Arrow batches are released as soon as
-// the rows are encoded, before the response is written.
-func runQuery(ctx context.Context, svc *semantic.Service, in model.MetricQueryInput) (*model.MetricResult, error) {
+// runQuery runs a metric query and encodes its rows, and its Arrow stream when the arrow field
+// is selected. The Arrow batches are released as soon as they are encoded, before the response
+// is written.
+func runQuery(ctx context.Context, svc *semantic.Service, arrowMem memory.Allocator, in model.MetricQueryInput) (*model.MetricResult, error) {
 	res, err := svc.Query(ctx, accessFor(ctx), metricQuery(in))
 	if err != nil {
 		return nil, err
@@ -28,7 +32,15 @@ func runQuery(ctx context.Context, svc *semantic.Service, in model.MetricQueryIn
 	for i := range res.Columns {
 		cols[i] = &res.Columns[i]
 	}
-	return &model.MetricResult{Columns: cols, Rows: rows.Bytes(), RowCount: int(res.Rows)}, nil
+	out := &model.MetricResult{Columns: cols, Rows: rows.Bytes(), RowCount: int(res.Rows)}
+	if slices.Contains(graphql.CollectAllFields(ctx), "arrow") {
+		stream, err := arrowBase64(ctx, res, arrowMem)
+		if err != nil {
+			return nil, err
+		}
+		out.Arrow = &stream
+	}
+	return out, nil
 }
 
 // metricQuery turns the GraphQL input into the semantic layer's question. It only translates:

@@ -15,7 +15,7 @@ import (
 )
 
 func (r *queryResolver) Query(ctx context.Context, input model.MetricQueryInput) (*model.MetricResult, error) {
-	return runQuery(ctx, r.svc, input)
+	return runQuery(ctx, r.svc, r.arrowMem, input)
 }
 
 func (r *queryResolver) Explain(ctx context.Context, input model.MetricQueryInput) (*model.Explanation, error) {

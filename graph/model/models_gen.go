@@ -230,6 +230,12 @@ type MetricResult struct {
 	Rows gqltype.JSON `json:"rows"`
 	// The number of rows.
 	RowCount int `json:"rowCount"`
+	// The result as an Arrow IPC stream — the schema, then the record batches — encoded in base64, for
+	// clients that want typed columns: decimals keep their precision and scale, timestamps their time
+	// zone (the query's, for the time column), text comes as plain utf8, and each field's metadata says
+	// what the column is (koujing.kind: dimension, time or metric) and a metric's unit (koujing.unit).
+	// Computed only when selected. POST /arrow streams the same bytes without base64.
+	Arrow *string `json:"arrow,omitempty"`
 }
 
 // Changes to the access policy and API keys of the caller's tenant. Every mutation needs the admin
