@@ -18,7 +18,15 @@ import (
 type relations struct {
 	schemas []*sqlSchema
 	byName  map[string]*sqlSchema
+	metrics map[string]*semantic.Metric
+	typeOf  metricTyper
 }
+
+// metric returns a metric the caller can see, or nil.
+func (r *relations) metric(name string) *semantic.Metric { return r.metrics[name] }
+
+// metricType returns a metric's column type.
+func (r *relations) metricType(m *semantic.Metric) (uint32, int32) { return r.typeOf(m) }
 
 // sqlSchema is a business domain as a schema.
 type sqlSchema struct {
@@ -86,10 +94,11 @@ type metricTyper func(m *semantic.Metric) (oid uint32, typmod int32)
 
 // newRelations lays out what acc can see as schemas, tables and columns.
 func newRelations(acc *semantic.Access, cat *semantic.Catalog, typeOf metricTyper) *relations {
-	r := &relations{byName: map[string]*sqlSchema{}}
+	r := &relations{byName: map[string]*sqlSchema{}, metrics: map[string]*semantic.Metric{}, typeOf: typeOf}
 	metricsOf := map[*semantic.DataModel][]*semantic.Metric{}
 	domainsOf := map[*semantic.DataModel]map[string]bool{}
 	for _, m := range acc.Metrics() {
+		r.metrics[m.Name] = m
 		for _, model := range acc.MeasureModels(m) {
 			metricsOf[model] = append(metricsOf[model], m)
 			if domainsOf[model] == nil {

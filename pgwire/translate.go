@@ -155,6 +155,14 @@ func (t *translator) column(ref *pg.ColumnRef) (*sqlColumn, error) {
 			c = t.table.byName[dim]
 		}
 	}
+	if c == nil && len(parts) == 1 {
+		// A metric of another model: the semantic layer joins metrics of different models on
+		// the dimensions, so any metric the caller can see may be named from any table.
+		if m := t.rel.metric(name); m != nil {
+			oid, mod := t.rel.metricType(m)
+			c = &sqlColumn{name: name, typ: oid, typmod: mod, metric: m}
+		}
+	}
 	if c == nil {
 		full := strings.Join(parts, ".")
 		e := errorf(codeUndefinedColumn, "column %s does not exist", quoteIdent(full)).at(ref.Location)
