@@ -379,9 +379,33 @@ func (ev *evaluator) join(j *pg.JoinExpr, outer *env) ([]scopeItem, [][]any, err
 	}
 	var out [][]any
 	rightMatched := make([]bool, len(rrows))
+	// An equality between a column of each side finds the candidate rows by hash rather than by
+	// trying every pair; the whole condition is still evaluated on each candidate.
+	lkey, rkey := ev.equiJoinKeys(quals, litems, ritems)
+	var byKey map[string][]int
+	if lkey >= 0 {
+		byKey = map[string][]int{}
+		for ri, r := range rrows {
+			if v := r[rkey]; v != nil {
+				byKey[textOf(v)] = append(byKey[textOf(v)], ri)
+			}
+		}
+	}
+	all := make([]int, len(rrows))
+	for i := range all {
+		all[i] = i
+	}
 	for _, l := range lrows {
 		matched := false
-		for ri, r := range rrows {
+		candidates := all
+		if byKey != nil {
+			candidates = nil
+			if v := l[lkey]; v != nil {
+				candidates = byKey[textOf(v)]
+			}
+		}
+		for _, ri := range candidates {
+			r := rrows[ri]
 			row := append(append(make([]any, 0, sc.width), l...), r...)
 			ok := true
 			if quals != nil {
@@ -414,6 +438,42 @@ func (ev *evaluator) join(j *pg.JoinExpr, outer *env) ([]scopeItem, [][]any, err
 		return []scopeItem{{alias: j.Alias.Aliasname, cols: renameColumns(cols, j.Alias.Colnames)}}, out, nil
 	}
 	return items, out, nil
+}
+
+// equiJoinKeys finds, among the ANDed conditions of a join, an equality of a column of the left
+// items with a column of the right ones, and returns their positions in each side's rows, or -1.
+func (ev *evaluator) equiJoinKeys(quals *pg.Node, left, right []scopeItem) (int, int) {
+	if quals == nil {
+		return -1, -1
+	}
+	conds := []*pg.Node{quals}
+	if b := quals.GetBoolExpr(); b != nil && b.Boolop == pg.BoolExprType_AND_EXPR {
+		conds = b.Args
+	}
+	side := func(n *pg.Node, items []scopeItem) int {
+		ref := n.GetColumnRef()
+		if ref == nil {
+			return -1
+		}
+		_, i, _, err := ev.columnAt(ref, &scope{items: items, width: widthOf(items)})
+		if err != nil {
+			return -1
+		}
+		return i
+	}
+	for _, c := range conds {
+		e := c.GetAExpr()
+		if e == nil || e.Kind != pg.A_Expr_Kind_AEXPR_OP || operatorName(e.Name) != "=" || e.Lexpr == nil {
+			continue
+		}
+		if l, r := side(e.Lexpr, left), side(e.Rexpr, right); l >= 0 && r >= 0 && side(e.Lexpr, right) < 0 {
+			return l, r
+		}
+		if l, r := side(e.Rexpr, left), side(e.Lexpr, right); l >= 0 && r >= 0 && side(e.Rexpr, right) < 0 {
+			return l, r
+		}
+	}
+	return -1, -1
 }
 
 func columnRefNode(alias, name string) *pg.Node {
