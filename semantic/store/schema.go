@@ -73,7 +73,6 @@ var migrations = []string{
 		UNIQUE (kind, name, number)
 	);
 	CREATE INDEX koujing_semantic_versions_change_request ON {p}koujing_semantic_versions (change_request);
-	CREATE INDEX koujing_semantic_versions_status ON {p}koujing_semantic_versions (status);
 
 	CREATE TABLE {p}koujing_semantic_reviews (
 		id {id},
@@ -81,6 +80,8 @@ var migrations = []string{
 		revision integer NOT NULL,
 		reviewer text NOT NULL,
 		decision text NOT NULL,
+		-- A JSON list; NULL for none.
+		domains text,
 		note text NOT NULL,
 		at bigint NOT NULL
 	);

@@ -28,7 +28,7 @@ import (
 // Update runs fn in one transaction: in SQLite a BEGIN IMMEDIATE transaction on the store's one
 // writing connection (processes sharing a file take turns, waiting up to the busy timeout), in
 // PostgreSQL a SERIALIZABLE one. A transaction that loses to a concurrent one (SQLITE_BUSY,
-// serialization failure, deadlock) is rolled back and fn is run again, up to 8 times, with a
+// serialization failure, deadlock) is rolled back and fn is run again, up to 10 times, with a
 // short random wait between, before Update gives up with ErrConflict. A panic in fn rolls the
 // transaction back and is re-raised. An error fn returns is returned as it is, after the
 // rollback; the store's own errors wrap ErrNotFound, ErrConflict or ErrUnavailable. In
@@ -94,7 +94,7 @@ const (
 // updateAttempts is how many times Update runs a transaction that keeps losing to concurrent
 // ones; retryWait is the longest wait before the first retry, doubled for each further one.
 const (
-	updateAttempts = 8
+	updateAttempts = 10
 	retryWait      = 5 * time.Millisecond
 )
 
@@ -152,18 +152,24 @@ func (s *SQLStore) Update(ctx context.Context, fn func(Tx) error) error {
 	if err := s.usable(); err != nil {
 		return err
 	}
+	return s.retrying(ctx, "update", func() (bool, error) { return s.updateOnce(ctx, fn) })
+}
+
+// retrying calls try until it succeeds, fails for good, or has lost to concurrent transactions
+// updateAttempts times, waiting a little longer after each loss.
+func (s *SQLStore) retrying(ctx context.Context, what string, try func() (retry bool, err error)) error {
 	wait := retryWait
 	for attempt := 1; ; attempt++ {
-		retry, err := s.updateOnce(ctx, fn)
+		retry, err := try()
 		if !retry {
 			return err
 		}
 		if attempt == updateAttempts {
-			return fmt.Errorf("metadata store in %s: update lost to concurrent ones %d times: %w: %w", s.d.where(), attempt, ErrConflict, err)
+			return fmt.Errorf("metadata store in %s: %s lost to concurrent transactions %d times: %w: %w", s.d.where(), what, attempt, ErrConflict, err)
 		}
 		select {
 		case <-ctx.Done():
-			return s.errorf("update", ctx.Err())
+			return s.errorf(what, ctx.Err())
 		case <-time.After(wait/2 + rand.N(wait/2+1)):
 		}
 		wait *= 2
@@ -768,7 +774,7 @@ func (t *tx) insertRows(what, table, columns string, rows [][]any) error {
 	return nil
 }
 
-const reviewColumns = "id, change_request, revision, reviewer, decision, note, at"
+const reviewColumns = "id, change_request, revision, reviewer, decision, domains, note, at"
 
 // Reviews returns the request's reviews, oldest first.
 func (t *tx) Reviews(cr int64) ([]Review, error) {
@@ -779,12 +785,21 @@ func (t *tx) Reviews(cr int64) ([]Review, error) {
 }
 
 // InsertReview stores a review, stamping a zero At with the time now; ErrNotFound when its
-// request does not exist.
+// request does not exist. Its domains are kept as a JSON list (none reads back as nil).
 func (t *tx) InsertReview(r Review) (Review, error) {
 	r.At = orNow(r.At)
-	err := t.insert("insert a review", "INSERT INTO "+t.s.reviews+" (change_request, revision, reviewer, decision, note, at)"+
-		" VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
-		[]any{r.ChangeRequest, r.Revision, r.Reviewer, r.Decision, r.Note, r.At.UnixMicro()}, &r.ID)
+	r.Domains = nilIfEmpty(r.Domains)
+	var domains sql.NullString
+	if r.Domains != nil {
+		b, err := json.Marshal(r.Domains)
+		if err != nil {
+			return Review{}, err
+		}
+		domains = sql.NullString{String: string(b), Valid: true}
+	}
+	err := t.insert("insert a review", "INSERT INTO "+t.s.reviews+" (change_request, revision, reviewer, decision, domains, note, at)"+
+		" VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+		[]any{r.ChangeRequest, r.Revision, r.Reviewer, r.Decision, domains, r.Note, r.At.UnixMicro()}, &r.ID)
 	if err != nil {
 		return Review{}, err
 	}
@@ -1013,9 +1028,18 @@ func scanChangeRequest(r scanner) (ChangeRequest, error) {
 func scanReview(r scanner) (Review, error) {
 	var rv Review
 	var at int64
-	err := r.Scan(&rv.ID, &rv.ChangeRequest, &rv.Revision, &rv.Reviewer, &rv.Decision, &rv.Note, &at)
+	var domains sql.NullString
+	err := r.Scan(&rv.ID, &rv.ChangeRequest, &rv.Revision, &rv.Reviewer, &rv.Decision, &domains, &rv.Note, &at)
+	if err != nil {
+		return rv, err
+	}
 	rv.At = fromMicros(at)
-	return rv, err
+	if list, err := fromJSON[[]string](domains); err != nil || list == nil {
+		return rv, err
+	} else {
+		rv.Domains = *list
+	}
+	return rv, nil
 }
 
 func scanComment(r scanner) (Comment, error) {

@@ -66,7 +66,7 @@ func OpenSQLite(ctx context.Context, path string) (*SQLStore, error) {
 		name = (&url.URL{Scheme: "file", Path: abs}).String()
 	}
 	params := func() url.Values {
-		v := url.Values{"_pragma": {fmt.Sprintf("busy_timeout(%d)", sqliteBusyTimeout.Milliseconds()), "foreign_keys(1)"}}
+		v := url.Values{"_pragma": {fmt.Sprintf("busy_timeout(%d)", sqliteBusyTimeout.Milliseconds()), "foreign_keys(1)", "temp_store(MEMORY)"}}
 		if memory {
 			v.Set("vfs", "memdb")
 		}
@@ -100,9 +100,16 @@ func OpenSQLite(ctx context.Context, path string) (*SQLStore, error) {
 	d.write, d.read = write, read
 	s := newSQLStore(d, write, read, "")
 	d.changes = s.changes
-	if err := migrate(ctx, write, d.beginUpdate, d); err != nil {
+	err = s.retrying(ctx, "migrate", func() (bool, error) {
+		err := migrate(ctx, write, d.beginUpdate, d)
+		if err != nil {
+			return d.classify(err) == classRetry, s.errorf("migrate", err)
+		}
+		return false, nil
+	})
+	if err != nil {
 		s.Close()
-		return nil, s.errorf("migrate", err)
+		return nil, err
 	}
 	return s, nil
 }

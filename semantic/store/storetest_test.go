@@ -469,8 +469,8 @@ func conformReviewsAndComments(t *testing.T, open storeOpener) {
 		for i, r := range []Review{
 			{ChangeRequest: cr.ID, Revision: 1, Reviewer: "bob@acme", Decision: RequestChanges, Note: "which statuses?", At: at(2, 9)},
 			{ChangeRequest: other.ID, Revision: 1, Reviewer: "bob@acme", Decision: Reject, At: at(2, 9)},
-			{ChangeRequest: cr.ID, Revision: 2, Reviewer: "bob@acme", Decision: Approve, At: at(2, 11)},
-			{ChangeRequest: cr.ID, Revision: 2, Reviewer: "carol@acme", Decision: Approve, Note: "同意", At: at(2, 10)},
+			{ChangeRequest: cr.ID, Revision: 2, Reviewer: "bob@acme", Decision: Approve, Domains: []string{}, At: at(2, 11)},
+			{ChangeRequest: cr.ID, Revision: 2, Reviewer: "carol@acme", Decision: Approve, Domains: []string{"sales", "finance"}, Note: "同意", At: at(2, 10)},
 		} {
 			r, err := tx.InsertReview(r)
 			if err != nil {
@@ -498,6 +498,9 @@ func conformReviewsAndComments(t *testing.T, open storeOpener) {
 	wantReviews := slices.Clone(reviews)
 	for i := range wantReviews {
 		wantReviews[i].At = stored(wantReviews[i].At)
+	}
+	if reviews[1].Domains != nil || len(reviews[2].Domains) != 2 {
+		t.Errorf("review domains: %v and %v, want nil (for none) and two", reviews[1].Domains, reviews[2].Domains)
 	}
 	wantComments := slices.Clone(comments)
 	for i := range wantComments {
