@@ -169,6 +169,7 @@ func (c *conn) authenticate(m *pgproto3.StartupMessage) bool {
 	c.who = who
 	c.log = c.log.With("subject", who.Subject, "tenant", who.Tenant, "pid", c.pid)
 	c.sess = newSession(user, params, c.srv.opts.TimeZone)
+	c.sess.limit = c.srv.opts.MaxLimit
 	c.sess.searchPath = nil // set from the catalog the principal sees
 	rel, err := c.relations()
 	if err != nil {

@@ -46,6 +46,9 @@ type Options struct {
 	// StartupTimeout bounds the time from accepting a connection to its authentication; zero
 	// means 30 seconds.
 	StartupTimeout time.Duration
+	// MaxLimit is the largest limit the service's queries take (semantic.CompileOptions.MaxLimit);
+	// a larger SQL LIMIT is left out, so that the server's row cap applies. Zero means 1,000,000.
+	MaxLimit int64
 }
 
 // Server answers SQL over the PostgreSQL protocol with a semantic.Service. It is safe for
@@ -70,6 +73,9 @@ func New(svc *semantic.Service, opts Options) *Server {
 	}
 	if opts.TimeZone == "" {
 		opts.TimeZone = "UTC"
+	}
+	if opts.MaxLimit <= 0 {
+		opts.MaxLimit = defaultMaxLimit
 	}
 	if opts.StartupTimeout <= 0 {
 		opts.StartupTimeout = 30 * time.Second

@@ -19,6 +19,15 @@ type session struct {
 	statementTimeout time.Duration
 	// settings holds what SET changed besides the fields above, by lower-case name.
 	settings map[string]string
+	// limit is the largest LIMIT passed on to the semantic layer; zero means the default.
+	limit int64
+}
+
+func (s *session) maxLimit() int64 {
+	if s.limit <= 0 {
+		return defaultMaxLimit
+	}
+	return s.limit
 }
 
 func newSession(user string, params map[string]string, timezone string) *session {

@@ -10,10 +10,10 @@ import (
 	"github.com/koujing/koujing/semantic"
 )
 
-// maxLimit is the largest limit the semantic layer takes (semantic.CompileOptions.MaxLimit's
-// default). A larger SQL LIMIT cuts nothing the server would return, so it is left out, and the
-// server's row cap (--max-rows) applies as to a query without one.
-const maxLimit = 1_000_000
+// defaultMaxLimit is the largest limit the semantic layer takes by default
+// (semantic.CompileOptions.MaxLimit). A larger SQL LIMIT cuts nothing the server would return,
+// so it is left out, and the server's row cap (--max-rows) applies as to a query without one.
+const defaultMaxLimit = 1_000_000
 
 // params are a statement's parameters: the types the client declared or the translation
 // inferred, and, when bound, their values.
@@ -522,7 +522,7 @@ func (t *translator) limits(sel *pg.SelectStmt) error {
 	if err != nil {
 		return err
 	}
-	if ok && limit <= maxLimit {
+	if ok && limit <= t.sess.maxLimit() {
 		t.q.Limit = &limit
 	}
 	offset, _, err := read(sel.LimitOffset, "OFFSET")

@@ -81,7 +81,9 @@ func startServe(t *testing.T, args ...string) *testServer {
 	ctx, stop := context.WithCancel(context.Background())
 	s := &testServer{base: "http://" + addr, stderr: &lockedBuffer{}, stop: stop, done: make(chan int, 1)}
 	go func() {
-		s.done <- run(ctx, append([]string{"serve", "--addr", addr}, args...), io.Discard, s.stderr)
+		// The SQL API is off unless a test turns it on, so that servers of parallel tests do
+		// not contend for its port.
+		s.done <- run(ctx, append([]string{"serve", "--addr", addr, "--sql-addr", "off"}, args...), io.Discard, s.stderr)
 	}()
 	t.Cleanup(func() { s.shutdown(t) })
 	return s

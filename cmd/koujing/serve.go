@@ -21,6 +21,8 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	rt.register(fs)
 	var af accessFlags
 	af.register(fs)
+	var sqlf sqlFlags
+	sqlf.register(fs)
 	var sf storeFlags
 	sf.register(fs)
 	addr := fs.String("addr", "127.0.0.1:8080", "address to listen on")
@@ -35,6 +37,9 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		af.policyURL, af.policySchema = sf.store, sf.storeSchema
 	}
 	if err := af.check(); err != nil {
+		return err
+	}
+	if err := sqlf.check(); err != nil {
 		return err
 	}
 	r, err := rt.load(ctx)
@@ -79,6 +84,12 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
+	// SQL over the PostgreSQL protocol, for psql and BI tools: the same service and identities.
+	stopSQL, err := sqlf.start(r.service, authn, &rt)
+	if err != nil {
+		ln.Close()
+		return err
+	}
 	srv := &http.Server{
 		Handler:           resolvers.NewHandler(r.service, resolvers.HandlerOptions{Authenticator: authn}),
 		ReadHeaderTimeout: 10 * time.Second,
@@ -90,12 +101,16 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	go func() { errc <- srv.Serve(ln) }()
 	select {
 	case err := <-errc:
+		stopSQL(context.Background())
 		return err
 	case <-ctx.Done():
 	}
 	log.Info("shutting down")
 	shutdown, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
+	if err := stopSQL(shutdown); err != nil {
+		slog.Error("SQL API shutdown", "err", err)
+	}
 	if err := srv.Shutdown(shutdown); err != nil {
 		return err
 	}
