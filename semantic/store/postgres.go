@@ -61,14 +61,7 @@ func OpenPostgres(ctx context.Context, pool *pgxpool.Pool, opts PostgresOptions)
 	// Migrations read committed: each statement sees what replicas that held the migration lock
 	// before committed.
 	readCommitted := func(ctx context.Context, db *sql.DB) (*sql.Tx, error) { return db.BeginTx(ctx, nil) }
-	err := s.retrying(ctx, "migrate", func() (bool, error) {
-		err := migrate(ctx, d.db, readCommitted, d)
-		if err != nil {
-			return d.classify(err) == classRetry, s.errorf("migrate", err)
-		}
-		return false, nil
-	})
-	if err != nil {
+	if err := s.migrate(ctx, d.db, readCommitted, d); err != nil {
 		s.Close()
 		return nil, err
 	}

@@ -157,7 +157,18 @@ type migrator interface {
 	prepareMigration(ctx context.Context, tx *sql.Tx) (table string, err error)
 }
 
-// migrate brings the store's tables to the latest version, one transaction a migration.
+// migrate brings the store's tables to the latest version, trying again when another process
+// holds the database (SQLite busy, PostgreSQL serialization failure or deadlock) as Update does.
+func (s *SQLStore) migrate(ctx context.Context, db *sql.DB, begin func(context.Context, *sql.DB) (*sql.Tx, error), m migrator) error {
+	return s.retrying(ctx, "migrate", func() (bool, error) {
+		if err := migrate(ctx, db, begin, m); err != nil {
+			return s.d.classify(err) == classRetry, s.errorf("migrate", err)
+		}
+		return false, nil
+	})
+}
+
+// migrate brings the tables to the latest version, one transaction a migration.
 func migrate(ctx context.Context, db *sql.DB, begin func(context.Context, *sql.DB) (*sql.Tx, error), m migrator) error {
 	names := strings.NewReplacer("{p}", m.prefix(), "{id}", m.identity())
 	for i, ddl := range migrations {

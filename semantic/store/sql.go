@@ -778,10 +778,15 @@ const reviewColumns = "id, change_request, revision, reviewer, decision, domains
 
 // Reviews returns the request's reviews, oldest first.
 func (t *tx) Reviews(cr int64) ([]Review, error) {
+	return ofRequest(t, "read reviews", reviewColumns, t.s.reviews, cr, scanReview)
+}
+
+// ofRequest reads a request's rows of a table (its reviews, its comments), oldest first.
+func ofRequest[T any](t *tx, what, columns, table string, cr int64, scan func(scanner) (T, error)) ([]T, error) {
 	var b builder
-	b.sql("SELECT " + reviewColumns + " FROM " + t.s.reviews + " WHERE change_request = " + b.arg(cr) + " ORDER BY id")
-	out, err := collect(t.ctx, t.tx, &b, scanReview)
-	return out, t.fail("read reviews", err)
+	b.sql("SELECT " + columns + " FROM " + table + " WHERE change_request = " + b.arg(cr) + " ORDER BY id")
+	out, err := collect(t.ctx, t.tx, &b, scan)
+	return out, t.fail(what, err)
 }
 
 // InsertReview stores a review, stamping a zero At with the time now; ErrNotFound when its
@@ -789,15 +794,11 @@ func (t *tx) Reviews(cr int64) ([]Review, error) {
 func (t *tx) InsertReview(r Review) (Review, error) {
 	r.At = orNow(r.At)
 	r.Domains = nilIfEmpty(r.Domains)
-	var domains sql.NullString
-	if r.Domains != nil {
-		b, err := json.Marshal(r.Domains)
-		if err != nil {
-			return Review{}, err
-		}
-		domains = sql.NullString{String: string(b), Valid: true}
+	domains, err := nullJSON(r.Domains, r.Domains == nil)
+	if err != nil {
+		return Review{}, err
 	}
-	err := t.insert("insert a review", "INSERT INTO "+t.s.reviews+" (change_request, revision, reviewer, decision, domains, note, at)"+
+	err = t.insert("insert a review", "INSERT INTO "+t.s.reviews+" (change_request, revision, reviewer, decision, domains, note, at)"+
 		" VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
 		[]any{r.ChangeRequest, r.Revision, r.Reviewer, r.Decision, domains, r.Note, r.At.UnixMicro()}, &r.ID)
 	if err != nil {
@@ -810,10 +811,7 @@ const commentColumns = "id, change_request, parent, author, body, at"
 
 // Comments returns the request's comments, oldest first.
 func (t *tx) Comments(cr int64) ([]Comment, error) {
-	var b builder
-	b.sql("SELECT " + commentColumns + " FROM " + t.s.comments + " WHERE change_request = " + b.arg(cr) + " ORDER BY id")
-	out, err := collect(t.ctx, t.tx, &b, scanComment)
-	return out, t.fail("read comments", err)
+	return ofRequest(t, "read comments", commentColumns, t.s.comments, cr, scanComment)
 }
 
 // InsertComment stores a comment, stamping a zero At with the time now; ErrNotFound when its
@@ -1118,21 +1116,20 @@ func limit(n int) int {
 
 // jsonOf is the JSON text of an audience and a deprecation, NULL for nil ones.
 func jsonOf(a *Audience, d *Deprecation) (audience, deprecation sql.NullString, err error) {
-	if a != nil {
-		b, err := json.Marshal(a)
-		if err != nil {
-			return audience, deprecation, err
-		}
-		audience = sql.NullString{String: string(b), Valid: true}
+	d = canonicalDeprecation(d)
+	if audience, err = nullJSON(a, a == nil); err == nil {
+		deprecation, err = nullJSON(d, d == nil)
 	}
-	if d = canonicalDeprecation(d); d != nil {
-		b, err := json.Marshal(d)
-		if err != nil {
-			return audience, deprecation, err
-		}
-		deprecation = sql.NullString{String: string(b), Valid: true}
+	return audience, deprecation, err
+}
+
+// nullJSON is v's JSON text, or NULL if v is absent.
+func nullJSON(v any, absent bool) (sql.NullString, error) {
+	if absent {
+		return sql.NullString{}, nil
 	}
-	return audience, deprecation, nil
+	b, err := json.Marshal(v)
+	return sql.NullString{String: string(b), Valid: err == nil}, err
 }
 
 func fromJSON[T any](s sql.NullString) (*T, error) {

@@ -100,14 +100,7 @@ func OpenSQLite(ctx context.Context, path string) (*SQLStore, error) {
 	d.write, d.read = write, read
 	s := newSQLStore(d, write, read, "")
 	d.changes = s.changes
-	err = s.retrying(ctx, "migrate", func() (bool, error) {
-		err := migrate(ctx, write, d.beginUpdate, d)
-		if err != nil {
-			return d.classify(err) == classRetry, s.errorf("migrate", err)
-		}
-		return false, nil
-	})
-	if err != nil {
+	if err := s.migrate(ctx, write, d.beginUpdate, d); err != nil {
 		s.Close()
 		return nil, err
 	}
