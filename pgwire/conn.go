@@ -49,9 +49,9 @@ type conn struct {
 	skipToSync bool
 	statements map[string]*prepared
 	portals    map[string]*portal
-	// rel is the catalog as the principal sees it, laid out for the policy it was laid out under.
-	rel       *relations
-	relPolicy any
+	// rel is the catalog as the principal sees it, laid out from relKey's definitions and policy.
+	rel    *relations
+	relKey relationsKey
 }
 
 // serve runs the connection to its end.

@@ -8,6 +8,7 @@ import (
 
 	pg "github.com/pganalyze/pg_query_go/v6"
 
+	"github.com/koujing/koujing/authz"
 	"github.com/koujing/koujing/semantic"
 )
 
@@ -18,14 +19,16 @@ func (c *conn) relations() (*relations, error) {
 	if err != nil {
 		return nil, err
 	}
-	var policy any
-	if a := c.srv.svc.Authorizer(); a != nil {
-		policy = a.Policy()
+	svc := c.srv.svc
+	// The layout depends on the policy and on the definitions; either may change while the
+	// connection lives.
+	key := relationsKey{catalog: svc.Catalog()}
+	if a := svc.Authorizer(); a != nil {
+		key.policy = a.Policy()
 	}
-	if c.rel != nil && c.relPolicy == policy {
+	if c.rel != nil && c.relKey == key {
 		return c.rel, nil
 	}
-	svc := c.srv.svc
 	typeOf := func(m *semantic.Metric) (uint32, int32) {
 		cq, err := svc.Compile(acc, semantic.MetricQuery{Metrics: []string{m.Name}})
 		if err != nil || len(cq.Columns) != 1 {
@@ -33,8 +36,14 @@ func (c *conn) relations() (*relations, error) {
 		}
 		return pgTypeOf(cq.Columns[0].Type)
 	}
-	c.rel, c.relPolicy = newRelations(acc, svc.Catalog(), typeOf), policy
+	c.rel, c.relKey = newRelations(acc, svc.Catalog(), typeOf), key
 	return c.rel, nil
+}
+
+// relationsKey is what a connection's layout of the catalog was made from.
+type relationsKey struct {
+	catalog *semantic.Catalog
+	policy  *authz.Policy
 }
 
 // planSelect plans a SELECT: over a semantic table it becomes a metric query; over the catalog,
