@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -51,7 +52,7 @@ func TestPostgresSurvivesSIGKILL(t *testing.T) {
 }
 
 // runCrashTest kills children publishing to the store spec names 20 times, one child at a time,
-// then lets two publish together and kills both, checking the store after each kill.
+// then lets two publish together, watched, and kills both, checking the store after each kill.
 func runCrashTest(t *testing.T, test, spec string, open func(*testing.T) Store) {
 	const kills = 20
 	start := time.Now()
@@ -66,9 +67,19 @@ func runCrashTest(t *testing.T, test, spec string, open func(*testing.T) Store) 
 			t.Fatalf("after kill %d", i+1)
 		}
 	}
-	killChildren(t, test, spec, 2, 500*time.Millisecond)
+	// Two children publish at once, while this process watches the store: their publishes
+	// reach its Watch.
 	s := open(t)
+	before, _ := checkPublishes(t, s)
+	var fired atomic.Int32
+	if err := s.Watch(t.Context(), func() { fired.Add(1) }); err != nil {
+		t.Fatal(err)
+	}
+	killChildren(t, test, spec, 2, 1200*time.Millisecond)
 	published, left := checkPublishes(t, s)
+	if published > before && fired.Load() == 0 {
+		t.Errorf("Watch did not report the children's %d publishes", published-before)
+	}
 	t.Logf("%d kills of one child and one of two at once in %v, %d of them in the middle of a publish; the store holds %d publishes and %d requests left open",
 		kills, time.Since(start).Round(time.Millisecond), inside, published, left)
 }
