@@ -140,9 +140,17 @@ func (ev *evaluator) query(sel *pg.SelectStmt, outer *env) (*resultSet, error) {
 			envs = append(envs, &env{sc: sc, row: row, outer: outer})
 		}
 	}
-	for _, e := range envs {
+	numbers, err := ev.rowNumbers(targets, envs)
+	if err != nil {
+		return nil, err
+	}
+	for k, e := range envs {
 		row := make([]any, len(targets))
 		for i, t := range targets {
+			if numbers[i] != nil {
+				row[i] = numbers[i][k]
+				continue
+			}
 			v, err := ev.eval(t.expr, e)
 			if err != nil {
 				return nil, err
@@ -158,6 +166,68 @@ func (ev *evaluator) query(sel *pg.SelectStmt, outer *env) (*resultSet, error) {
 		out.rows = distinctRows(out.rows)
 	}
 	return ev.limit(out, sel)
+}
+
+// rowNumbers computes row_number() OVER (PARTITION BY … ORDER BY …), the one window function
+// catalog queries use (pgjdbc numbers a table's columns with it): for each target that calls
+// it, the number of each row, and nil for the other targets.
+func (ev *evaluator) rowNumbers(targets []target, envs []*env) ([][]any, error) {
+	out := make([][]any, len(targets))
+	for i, t := range targets {
+		f := t.expr.GetFuncCall()
+		if f == nil || f.Over == nil {
+			continue
+		}
+		if funcName(f) != "row_number" {
+			return nil, unsupported("window function "+funcName(f)+" in catalog queries", "use row_number()")
+		}
+		keys := make([][]any, len(envs))
+		for k, e := range envs {
+			for _, n := range f.Over.PartitionClause {
+				v, err := ev.eval(n, e)
+				if err != nil {
+					return nil, err
+				}
+				keys[k] = append(keys[k], v)
+			}
+		}
+		order := make([][]any, len(envs))
+		for k, e := range envs {
+			for _, n := range f.Over.OrderClause {
+				v, err := ev.eval(n.GetSortBy().Node, e)
+				if err != nil {
+					return nil, err
+				}
+				order[k] = append(order[k], v)
+			}
+		}
+		idx := make([]int, len(envs))
+		for k := range idx {
+			idx[k] = k
+		}
+		sort.SliceStable(idx, func(a, b int) bool {
+			if c := strings.Compare(rowKey(keys[idx[a]]), rowKey(keys[idx[b]])); c != 0 {
+				return c < 0
+			}
+			for j := range order[idx[a]] {
+				c, _ := compareValues(order[idx[a]][j], order[idx[b]][j])
+				if order[idx[a]][j] != nil && c != 0 {
+					return (c < 0) != (f.Over.OrderClause[j].GetSortBy().SortbyDir == pg.SortByDir_SORTBY_DESC)
+				}
+			}
+			return false
+		})
+		out[i] = make([]any, len(envs))
+		n, last := int64(0), ""
+		for _, k := range idx {
+			if key := rowKey(keys[k]); key != last || n == 0 {
+				n, last = 0, key
+			}
+			n++
+			out[i][k] = n
+		}
+	}
+	return out, nil
 }
 
 func widthOf(items []scopeItem) int {
@@ -540,7 +610,17 @@ func (ev *evaluator) tableFunction(rf *pg.RangeFunction, outer *env) ([]scopeIte
 		cols = []colDef{{name: "word", typ: oidText, typmod: -1}, {name: "catcode", typ: oidChar, typmod: -1},
 			{name: "barelabel", typ: oidBool, typmod: -1}, {name: "catdesc", typ: oidText, typmod: -1}, {name: "baredesc", typ: oidText, typmod: -1}}
 	default:
-		return nil, nil, errorf(codeUndefinedFunction, "function %s does not exist", name).at(f.Location)
+		fn, ok := functions[name]
+		if !ok {
+			return nil, nil, errorf(codeUndefinedFunction, "function %s does not exist", name).at(f.Location)
+		}
+		// A scalar function in FROM is a table of one row.
+		v, err := fn.call(ev, args)
+		if err != nil {
+			return nil, nil, err
+		}
+		rows = [][]any{{v}}
+		cols = []colDef{{name: name, typ: ev.funcType(f, &scope{outer: outer.scope()}), typmod: -1}}
 	}
 	alias := name
 	if rf.Alias != nil {

@@ -204,6 +204,27 @@ func init() {
 			return string(r[start:end]), nil
 		}},
 	}
+	functions["string_to_array"] = sqlFunc{ret: returns(oidTextArray), strict: true, call: func(_ *evaluator, a []any) (any, error) {
+		var out []any
+		for _, p := range strings.Split(textOf(a[0]), textOf(a[1])) {
+			out = append(out, p)
+		}
+		return out, nil
+	}}
+	functions["array_lower"] = sqlFunc{ret: returns(oidInt4), strict: true, call: func(_ *evaluator, a []any) (any, error) {
+		if arr, _ := asArray(a[0]); len(arr) > 0 {
+			return int64(1), nil
+		}
+		return nil, nil
+	}}
+	functions["trim"] = functions["btrim"]
+	functions["parse_ident"] = sqlFunc{ret: returns(oidTextArray), strict: true, call: func(_ *evaluator, a []any) (any, error) {
+		var out []any
+		for _, p := range strings.Split(textOf(a[0]), ".") {
+			out = append(out, unquoteIdent(p))
+		}
+		return out, nil
+	}}
 	functions["user"] = functions["current_user"]
 	functions["pg_get_keywords"] = null(oidText)
 }
