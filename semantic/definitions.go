@@ -186,11 +186,17 @@ func itemDefinition(kind store.Kind, item *yaml.Node) (Definition, error) {
 	if name == "" {
 		return Definition{}, fmt.Errorf("line %d: a %s without a name", item.Line, kind)
 	}
-	text, err := yaml.Marshal(item)
-	if err != nil {
+	// Written as people write definitions, indented by two.
+	var b bytes.Buffer
+	enc := yaml.NewEncoder(&b)
+	enc.SetIndent(2)
+	if err := enc.Encode(item); err != nil {
 		return Definition{}, fmt.Errorf("line %d: %w", item.Line, err)
 	}
-	return Definition{Kind: kind, Name: name, YAML: string(text)}, nil
+	if err := enc.Close(); err != nil {
+		return Definition{}, err
+	}
+	return Definition{Kind: kind, Name: name, YAML: b.String()}, nil
 }
 
 // expandAliases returns a copy of n in which every alias is replaced by a copy of what it names,

@@ -53,6 +53,9 @@ type Governance struct {
 	// reload serialises rebuilding the served definitions.
 	reload sync.Mutex
 	audit  *auditWriter
+	// policyCheck holds the func(*Catalog) error that checks the access policy against
+	// definitions (see SetPolicyCheck).
+	policyCheck atomic.Value
 }
 
 // servedDefinitions is the definitions that serve queries, as read from the store at one time.

@@ -285,12 +285,49 @@ func (g *Governance) checkLoads(ctx context.Context, serving []store.Version, pl
 		all = append(all, d)
 	}
 	sortDefinitions(all)
-	_, err := LoadDefinitions(ctx, all, g.opts.Resolver, g.opts.FileBase)
+	cat, err := LoadDefinitions(ctx, all, g.opts.Resolver, g.opts.FileBase)
 	var problems Problems
 	if errors.As(err, &problems) {
 		return &QueryError{Class: ErrInvalidDefinition, Msg: "the proposed definitions do not load with the published ones:\n" + problems.Error()}
 	}
-	return err
+	if err != nil {
+		return err
+	}
+	if check, _ := g.policyCheck.Load().(func(*Catalog) error); check != nil {
+		if err := check(cat); err != nil {
+			return &QueryError{Class: ErrInvalidDefinition, Msg: "the access policy would not fit the proposed definitions (change the policy first):\n" + err.Error()}
+		}
+	}
+	return nil
+}
+
+// SetPolicyCheck makes every proposal and publication also check that the access policy fits
+// the definitions it would make (a row filter on a column a change removes is refused).
+func (g *Governance) SetPolicyCheck(check func(*Catalog) error) { g.policyCheck.Store(check) }
+
+// checkPublishable checks, at the final approval, that a request's definitions still load with
+// those published since it was proposed (another request may have changed what they use).
+func (g *Governance) checkPublishable(ctx context.Context, tx store.Tx, cr *store.ChangeRequest) error {
+	serving, err := tx.Versions(store.VersionQuery{Statuses: []store.Status{store.Published, store.Deprecated, store.Retired}})
+	if err != nil {
+		return err
+	}
+	mine, err := tx.Versions(store.VersionQuery{ChangeRequest: cr.ID})
+	if err != nil {
+		return err
+	}
+	var plan []plannedItem
+	for _, it := range cr.Items {
+		for _, v := range mine {
+			if v.Kind == it.Kind && v.Name == it.Name && v.Number == it.Version {
+				plan = append(plan, plannedItem{item: ProposedItem{Action: it.Action, Kind: it.Kind, Name: it.Name}, yaml: v.Definition})
+			}
+		}
+	}
+	if err := g.checkLoads(ctx, serving, plan); err != nil {
+		return conflict("change request %d no longer fits the definitions published since it was proposed; amend it: %v", cr.ID, err)
+	}
+	return nil
 }
 
 // itemDomains returns the domains whose owners review an item: a metric's own domain; for a
@@ -596,6 +633,9 @@ func (g *Governance) Review(ctx context.Context, acc *Access, id int64, revision
 			reviews = append(reviews, r)
 			if !g.approved(cr, reviews) {
 				return "change_request.approved", detail, nil
+			}
+			if err := g.checkPublishable(ctx, tx, cr); err != nil {
+				return "", nil, err
 			}
 			if err := g.publish(tx, cr, now); err != nil {
 				return "", nil, err

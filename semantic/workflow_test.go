@@ -565,3 +565,58 @@ func TestWorkflowQueueFeedbackAudit(t *testing.T) {
 		t.Errorf("query events %+v %v", events, err)
 	}
 }
+
+// TestWorkflowRevalidatesAtPublish approves a request that loaded when proposed but no longer
+// does with what was published since, and one that would break the access policy.
+func TestWorkflowRevalidatesAtPublish(t *testing.T) {
+	g := newGoverned(t)
+	ctx := context.Background()
+	ann, sam := g.as(t, "ann", "analyst"), g.as(t, "sam", "sales_steward")
+	appOrders := "name: app_orders\nlabel: App orders\nowner: sales-analytics\ndomain: sales\nkind: derived\nbase: order_count\nfilters:\n  - {dimension: orders.channel, operator: equals, values: [app]}\n"
+	b, err := g.gov.Propose(ctx, ann, semantic.Proposal{Title: "app orders", Items: []semantic.ProposedItem{{Action: store.Create, Kind: store.KindMetric, Name: "app_orders", YAML: appOrders}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	orders, ok := g.svc.Catalog().VersionOf(store.KindModel, "orders")
+	if !ok {
+		t.Fatal("no orders model")
+	}
+	withoutChannel := strings.Replace(orders.Definition, "  - name: channel\n", "  - name: channel_removed\n    expr: channel\n", 1)
+	if withoutChannel == orders.Definition {
+		t.Fatalf("the orders model has no channel dimension to remove:\n%s", orders.Definition)
+	}
+	a, err := g.gov.Propose(ctx, ann, semantic.Proposal{Title: "rename channel", Items: []semantic.ProposedItem{{Action: store.Update, Kind: store.KindModel, Name: "orders", YAML: withoutChannel}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The orders model serves every domain's metrics: each domain's steward approves.
+	if !slices.Equal(a.Domains, []string{"finance", "operations", "sales"}) {
+		t.Errorf("a change to the orders model is reviewed by %v", a.Domains)
+	}
+	for i, who := range []*semantic.Access{sam, g.as(t, "fay", "finance_steward"), g.as(t, "olga", "ops_steward")} {
+		got, err := g.gov.Review(ctx, who, a.ID, a.Revision, store.Approve, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if published := got.Status == store.CRPublished; published != (i == 2) {
+			t.Fatalf("after %d of 3 domains approved, the request is %s", i+1, got.Status)
+		}
+	}
+	_, err = g.gov.Review(ctx, sam, b.ID, b.Revision, store.Approve, "")
+	wantClass(t, err, semantic.ErrConflict, "no longer fits the definitions published since")
+	if g.svc.Catalog().Metric("app_orders") != nil {
+		t.Error("a request that no longer loads was published")
+	}
+
+	g.gov.SetPolicyCheck(func(cat *semantic.Catalog) error {
+		st, err := authz.ParsePolicyFile(demo.PolicyFile, demo.Policy)
+		if err != nil {
+			return err
+		}
+		return semantic.CheckPolicy(cat, authz.NewPolicy(st))
+	})
+	customers, _ := g.svc.Catalog().VersionOf(store.KindModel, "customers")
+	withoutName := strings.Replace(customers.Definition, "  - name: name\n", "  - name: full_name\n    expr: name\n", 1)
+	_, err = g.gov.Propose(ctx, ann, semantic.Proposal{Title: "rename name", Items: []semantic.ProposedItem{{Action: store.Update, Kind: store.KindModel, Name: "customers", YAML: withoutName}}})
+	wantClass(t, err, semantic.ErrInvalidDefinition, "there is no dimension customers.name")
+}
