@@ -222,26 +222,9 @@ func (ev *evaluator) evalBool(b *pg.BoolExpr, e *env) (any, error) {
 		}
 		t, _ := toBool(v)
 		return !t, nil
-	case pg.BoolExprType_AND_EXPR:
-		sawNull := false
-		for _, a := range b.Args {
-			v, err := ev.eval(a, e)
-			if err != nil {
-				return nil, err
-			}
-			if v == nil {
-				sawNull = true
-				continue
-			}
-			if t, _ := toBool(v); !t {
-				return false, nil
-			}
-		}
-		if sawNull {
-			return nil, nil
-		}
-		return true, nil
 	}
+	// AND stops at the first false, OR at the first true; otherwise a NULL makes the result NULL.
+	and := b.Boolop == pg.BoolExprType_AND_EXPR
 	sawNull := false
 	for _, a := range b.Args {
 		v, err := ev.eval(a, e)
@@ -252,14 +235,14 @@ func (ev *evaluator) evalBool(b *pg.BoolExpr, e *env) (any, error) {
 			sawNull = true
 			continue
 		}
-		if t, _ := toBool(v); t {
-			return true, nil
+		if t, _ := toBool(v); t != and {
+			return t, nil
 		}
 	}
 	if sawNull {
 		return nil, nil
 	}
-	return false, nil
+	return and, nil
 }
 
 func (ev *evaluator) evalCase(c *pg.CaseExpr, e *env) (any, error) {

@@ -56,11 +56,7 @@ func (c *conn) planSelect(sel *pg.SelectStmt, p *params) (*planned, error) {
 	if !isSetOp(sel) && len(sel.FromClause) == 1 {
 		if rv := sel.FromClause[0].GetRangeVar(); rv != nil {
 			if t := c.semanticTable(rv, rel); t != nil {
-				alias := ""
-				if rv.Alias != nil {
-					alias = rv.Alias.Aliasname
-				}
-				ms, err := translateSelect(sel, rel, c.sess, p, t, alias)
+				ms, err := c.translate(sel, rv, t, rel, p)
 				if err != nil {
 					return nil, err
 				}
@@ -82,6 +78,15 @@ func (c *conn) planSelect(sel *pg.SelectStmt, p *params) (*planned, error) {
 		fields[i] = field{name: col.name, oid: col.typ, typmod: col.typmod}
 	}
 	return c.valuesPlan(fields, res.rows, "SELECT"), nil
+}
+
+// translate translates a SELECT from the semantic table t, which rv names, in the session.
+func (c *conn) translate(sel *pg.SelectStmt, rv *pg.RangeVar, t *sqlTable, rel *relations, p *params) (*metricSelect, error) {
+	alias := ""
+	if rv.Alias != nil {
+		alias = rv.Alias.Aliasname
+	}
+	return translateSelect(sel, rel, c.sess, p, t, alias)
 }
 
 // semanticTable returns the semantic table a FROM item names, or nil when it names a catalog
@@ -227,11 +232,7 @@ func (c *conn) planExplain(ex *pg.ExplainStmt, p *params) (*planned, error) {
 	if t == nil {
 		return nil, unsupported("EXPLAIN of catalog queries", "EXPLAIN a SELECT over one semantic table")
 	}
-	alias := ""
-	if rv.Alias != nil {
-		alias = rv.Alias.Aliasname
-	}
-	ms, err := translateSelect(sel, rel, c.sess, p, t, alias)
+	ms, err := c.translate(sel, rv, t, rel, p)
 	if err != nil {
 		return nil, err
 	}
