@@ -211,6 +211,38 @@ func (ec *executionContext) fieldContext_MetricResult_arrow(_ context.Context, f
 	return graphql.NewScalarFieldContext("MetricResult", field, false, false, errors.New("field of type String does not have child fields"))
 }
 
+func (ec *executionContext) _MetricResult_versions(ctx context.Context, field graphql.CollectedField, obj *model.MetricResult) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MetricResult_versions(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Versions, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*semantic.MetricVersion) graphql.Marshaler {
+			return ec.marshalNMetricVersionUsed2ᚕᚖgithubᚗcomᚋkoujingᚋkoujingᚋsemanticᚐMetricVersionᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MetricResult_versions(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "MetricResult",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_MetricVersionUsed(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _ResultColumn_name(ctx context.Context, field graphql.CollectedField, obj *semantic.OutputColumn) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -780,6 +812,11 @@ func (ec *executionContext) _MetricResult(ctx context.Context, sel ast.Selection
 			if out.Values[i] == graphql.RequiredNull {
 				out.Invalids++
 			}
+		case "versions":
+			out.Values[i] = ec._MetricResult_versions(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -1141,6 +1178,14 @@ func (ec *executionContext) unmarshalOFilterInput2ᚕᚖgithubᚗcomᚋkoujing�
 		}
 	}
 	return res, nil
+}
+
+func (ec *executionContext) unmarshalOMetricQueryInput2ᚖgithubᚗcomᚋkoujingᚋkoujingᚋgraphᚋmodelᚐMetricQueryInput(ctx context.Context, v any) (*model.MetricQueryInput, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := ec.unmarshalInputMetricQueryInput(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) unmarshalOOrderByInput2ᚕᚖgithubᚗcomᚋkoujingᚋkoujingᚋgraphᚋmodelᚐOrderByInputᚄ(ctx context.Context, v any) ([]*model.OrderByInput, error) {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/koujing/koujing/graph/model"
+	"github.com/koujing/koujing/semantic/store"
 	gqlparser "github.com/vektah/gqlparser/v2"
 	"github.com/vektah/gqlparser/v2/ast"
 )
@@ -22,16 +23,27 @@ func NewExecutableSchema(cfg Config) graphql.ExecutableSchema {
 type Config = graphql.Config[ResolverRoot, DirectiveRoot, ComplexityRoot]
 
 type ResolverRoot interface {
+	Audience() AudienceResolver
+	AuditEvent() AuditEventResolver
+	ChangeRequest() ChangeRequestResolver
+	ChangeRequestItem() ChangeRequestItemResolver
+	Comment() CommentResolver
 	DataModel() DataModelResolver
+	Deprecation() DeprecationResolver
 	Dimension() DimensionResolver
 	Domain() DomainResolver
+	Feedback() FeedbackResolver
+	FieldChange() FieldChangeResolver
 	Measure() MeasureResolver
 	Metric() MetricResolver
 	MetricFilterDefinition() MetricFilterDefinitionResolver
+	MetricVersion() MetricVersionResolver
 	Mutation() MutationResolver
 	Query() QueryResolver
 	Relationship() RelationshipResolver
 	ResultColumn() ResultColumnResolver
+	Review() ReviewResolver
+	ReviewSettings() ReviewSettingsResolver
 }
 
 type DirectiveRoot struct {
@@ -58,6 +70,85 @@ type ComplexityRoot struct {
 		Subject   func(childComplexity int) int
 	}
 
+	Audience struct {
+		Roles   func(childComplexity int) int
+		Tenants func(childComplexity int) int
+	}
+
+	AuditEvent struct {
+		Actor  func(childComplexity int) int
+		At     func(childComplexity int) int
+		Detail func(childComplexity int) int
+		ID     func(childComplexity int) int
+		Object func(childComplexity int) int
+		Seq    func(childComplexity int) int
+		Tenant func(childComplexity int) int
+		Type   func(childComplexity int) int
+	}
+
+	AuditEventConnection struct {
+		Edges    func(childComplexity int) int
+		PageInfo func(childComplexity int) int
+	}
+
+	AuditEventEdge struct {
+		Cursor func(childComplexity int) int
+		Node   func(childComplexity int) int
+	}
+
+	ChangeRequest struct {
+		Approvals         func(childComplexity int) int
+		ApprovalsRequired func(childComplexity int) int
+		Audience          func(childComplexity int) int
+		Author            func(childComplexity int) int
+		Comments          func(childComplexity int) int
+		CreatedAt         func(childComplexity int) int
+		Diff              func(childComplexity int) int
+		Domains           func(childComplexity int) int
+		DueAt             func(childComplexity int) int
+		ID                func(childComplexity int) int
+		Items             func(childComplexity int) int
+		Number            func(childComplexity int) int
+		Overdue           func(childComplexity int) int
+		Rationale         func(childComplexity int) int
+		Reviewers         func(childComplexity int) int
+		Reviews           func(childComplexity int) int
+		Revision          func(childComplexity int) int
+		Status            func(childComplexity int) int
+		Subscribers       func(childComplexity int) int
+		Timeline          func(childComplexity int) int
+		Title             func(childComplexity int) int
+		UpdatedAt         func(childComplexity int) int
+	}
+
+	ChangeRequestConnection struct {
+		Edges    func(childComplexity int) int
+		PageInfo func(childComplexity int) int
+	}
+
+	ChangeRequestEdge struct {
+		Cursor func(childComplexity int) int
+		Node   func(childComplexity int) int
+	}
+
+	ChangeRequestItem struct {
+		Action      func(childComplexity int) int
+		BaseVersion func(childComplexity int) int
+		Definition  func(childComplexity int) int
+		Kind        func(childComplexity int) int
+		Name        func(childComplexity int) int
+		Version     func(childComplexity int) int
+	}
+
+	Comment struct {
+		At      func(childComplexity int) int
+		Author  func(childComplexity int) int
+		Body    func(childComplexity int) int
+		ID      func(childComplexity int) int
+		Parent  func(childComplexity int) int
+		Replies func(childComplexity int) int
+	}
+
 	CreatedApiKey struct {
 		APIKey func(childComplexity int) int
 		Change func(childComplexity int) int
@@ -75,6 +166,7 @@ type ComplexityRoot struct {
 		PrimaryKey    func(childComplexity int) int
 		Relationships func(childComplexity int) int
 		Source        func(childComplexity int) int
+		Version       func(childComplexity int) int
 	}
 
 	DataModelConnection struct {
@@ -86,6 +178,23 @@ type ComplexityRoot struct {
 	DataModelEdge struct {
 		Cursor func(childComplexity int) int
 		Node   func(childComplexity int) int
+	}
+
+	DefinitionDiff struct {
+		Changes func(childComplexity int) int
+		Kind    func(childComplexity int) int
+		Name    func(childComplexity int) int
+	}
+
+	DefinitionFile struct {
+		Content func(childComplexity int) int
+		Path    func(childComplexity int) int
+	}
+
+	Deprecation struct {
+		Note        func(childComplexity int) int
+		Replacement func(childComplexity int) int
+		Sunset      func(childComplexity int) int
 	}
 
 	Dimension struct {
@@ -121,12 +230,50 @@ type ComplexityRoot struct {
 		Metrics     func(childComplexity int) int
 		Name        func(childComplexity int) int
 		Owner       func(childComplexity int) int
+		Review      func(childComplexity int) int
+		Version     func(childComplexity int) int
+	}
+
+	DomainBoard struct {
+		ChangesRequested func(childComplexity int) int
+		Domain           func(childComplexity int) int
+		Feedback         func(childComplexity int) int
+		Open             func(childComplexity int) int
+		Overdue          func(childComplexity int) int
 	}
 
 	Explanation struct {
 		PhysicalPlan func(childComplexity int) int
 		Plan         func(childComplexity int) int
 		Statements   func(childComplexity int) int
+	}
+
+	Feedback struct {
+		At       func(childComplexity int) int
+		Author   func(childComplexity int) int
+		ID       func(childComplexity int) int
+		Metric   func(childComplexity int) int
+		Note     func(childComplexity int) int
+		Owner    func(childComplexity int) int
+		Query    func(childComplexity int) int
+		Resolved func(childComplexity int) int
+		Version  func(childComplexity int) int
+	}
+
+	FeedbackConnection struct {
+		Edges    func(childComplexity int) int
+		PageInfo func(childComplexity int) int
+	}
+
+	FeedbackEdge struct {
+		Cursor func(childComplexity int) int
+		Node   func(childComplexity int) int
+	}
+
+	FieldChange struct {
+		New  func(childComplexity int) int
+		Old  func(childComplexity int) int
+		Path func(childComplexity int) int
 	}
 
 	Measure struct {
@@ -141,24 +288,28 @@ type ComplexityRoot struct {
 	}
 
 	Metric struct {
-		Base        func(childComplexity int) int
-		DependsOn   func(childComplexity int) int
-		Description func(childComplexity int) int
-		Dimensions  func(childComplexity int, first *int, after *string) int
-		Domain      func(childComplexity int) int
-		Expression  func(childComplexity int) int
-		Filters     func(childComplexity int) int
-		Format      func(childComplexity int) int
-		ID          func(childComplexity int) int
-		Kind        func(childComplexity int) int
-		Label       func(childComplexity int) int
-		Measure     func(childComplexity int) int
-		Models      func(childComplexity int) int
-		Name        func(childComplexity int) int
-		Owner       func(childComplexity int) int
-		Synonyms    func(childComplexity int) int
-		Tags        func(childComplexity int) int
-		Unit        func(childComplexity int) int
+		Base           func(childComplexity int) int
+		ChangeRequests func(childComplexity int, status []store.CRStatus) int
+		CurrentVersion func(childComplexity int) int
+		DependsOn      func(childComplexity int) int
+		Deprecation    func(childComplexity int) int
+		Description    func(childComplexity int) int
+		Dimensions     func(childComplexity int, first *int, after *string) int
+		Domain         func(childComplexity int) int
+		Expression     func(childComplexity int) int
+		Filters        func(childComplexity int) int
+		Format         func(childComplexity int) int
+		ID             func(childComplexity int) int
+		Kind           func(childComplexity int) int
+		Label          func(childComplexity int) int
+		Measure        func(childComplexity int) int
+		Models         func(childComplexity int) int
+		Name           func(childComplexity int) int
+		Owner          func(childComplexity int) int
+		Synonyms       func(childComplexity int) int
+		Tags           func(childComplexity int) int
+		Unit           func(childComplexity int) int
+		Versions       func(childComplexity int, first *int, after *string) int
 	}
 
 	MetricConnection struct {
@@ -183,21 +334,67 @@ type ComplexityRoot struct {
 		Columns  func(childComplexity int) int
 		RowCount func(childComplexity int) int
 		Rows     func(childComplexity int) int
+		Versions func(childComplexity int) int
+	}
+
+	MetricVersion struct {
+		Audience      func(childComplexity int) int
+		Author        func(childComplexity int) int
+		ChangeRequest func(childComplexity int) int
+		CreatedAt     func(childComplexity int) int
+		Definition    func(childComplexity int) int
+		Deprecation   func(childComplexity int) int
+		Diff          func(childComplexity int, against *int) int
+		Hash          func(childComplexity int) int
+		ID            func(childComplexity int) int
+		Kind          func(childComplexity int) int
+		Metric        func(childComplexity int) int
+		Name          func(childComplexity int) int
+		Note          func(childComplexity int) int
+		Number        func(childComplexity int) int
+		PublishedAt   func(childComplexity int) int
+		Status        func(childComplexity int) int
+	}
+
+	MetricVersionConnection struct {
+		Edges      func(childComplexity int) int
+		PageInfo   func(childComplexity int) int
+		TotalCount func(childComplexity int) int
+	}
+
+	MetricVersionEdge struct {
+		Cursor func(childComplexity int) int
+		Node   func(childComplexity int) int
+	}
+
+	MetricVersionUsed struct {
+		Metric  func(childComplexity int) int
+		Version func(childComplexity int) int
 	}
 
 	Mutation struct {
-		AddMask          func(childComplexity int, input model.MaskInput) int
-		AddRowFilter     func(childComplexity int, input model.RowFilterInput) int
-		AssignRole       func(childComplexity int, member string, role string) int
-		CreateAPIKey     func(childComplexity int, input model.CreateAPIKeyInput) int
-		DeclareAttribute func(childComplexity int, name string, typeArg model.AttributeType) int
-		Grant            func(childComplexity int, input model.GrantInput) int
-		RemoveAttribute  func(childComplexity int, name string, typeArg model.AttributeType) int
-		RemoveMask       func(childComplexity int, input model.MaskInput) int
-		RemoveRowFilter  func(childComplexity int, input model.RowFilterInput) int
-		RevokeAPIKey     func(childComplexity int, id string) int
-		RevokeGrant      func(childComplexity int, input model.GrantInput) int
-		UnassignRole     func(childComplexity int, member string, role string) int
+		AddMask                func(childComplexity int, input model.MaskInput) int
+		AddRowFilter           func(childComplexity int, input model.RowFilterInput) int
+		AmendChangeRequest     func(childComplexity int, id string, revision int, items []*model.ChangeItemInput) int
+		AssignRole             func(childComplexity int, member string, role string) int
+		CommentOnChangeRequest func(childComplexity int, id string, body string, parent *string) int
+		CreateAPIKey           func(childComplexity int, input model.CreateAPIKeyInput) int
+		DeclareAttribute       func(childComplexity int, name string, typeArg model.AttributeType) int
+		Grant                  func(childComplexity int, input model.GrantInput) int
+		PromoteRelease         func(childComplexity int, kind *store.Kind, name string) int
+		ProposeChange          func(childComplexity int, input model.ProposeChangeInput) int
+		ProposeDefinitions     func(childComplexity int, input model.ProposeDefinitionsInput) int
+		RemoveAttribute        func(childComplexity int, name string, typeArg model.AttributeType) int
+		RemoveMask             func(childComplexity int, input model.MaskInput) int
+		RemoveRowFilter        func(childComplexity int, input model.RowFilterInput) int
+		ReportFeedback         func(childComplexity int, input model.ReportFeedbackInput) int
+		ResolveFeedback        func(childComplexity int, id string) int
+		ReviewChangeRequest    func(childComplexity int, input model.ReviewChangeRequestInput) int
+		RevokeAPIKey           func(childComplexity int, id string) int
+		RevokeGrant            func(childComplexity int, input model.GrantInput) int
+		SubmitChangeRequest    func(childComplexity int, id string, revision int) int
+		UnassignRole           func(childComplexity int, member string, role string) int
+		WithdrawChangeRequest  func(childComplexity int, id string, revision int) int
 	}
 
 	PageInfo struct {
@@ -238,21 +435,28 @@ type ComplexityRoot struct {
 	}
 
 	Query struct {
-		APIKeys       func(childComplexity int) int
-		AccessPolicy  func(childComplexity int) int
-		CheckAccess   func(childComplexity int, input model.CheckAccessInput) int
-		DataModel     func(childComplexity int, name string) int
-		DataModels    func(childComplexity int, first *int, after *string) int
-		Dimension     func(childComplexity int, name string) int
-		Dimensions    func(childComplexity int, first *int, after *string, model *string) int
-		Domains       func(childComplexity int) int
-		Explain       func(childComplexity int, input model.MetricQueryInput) int
-		Metric        func(childComplexity int, name string) int
-		Metrics       func(childComplexity int, first *int, after *string, filter *model.MetricFilter) int
-		Node          func(childComplexity int, id string) int
-		PolicyChanges func(childComplexity int, first *int, after *string) int
-		Query         func(childComplexity int, input model.MetricQueryInput) int
-		Viewer        func(childComplexity int) int
+		APIKeys        func(childComplexity int) int
+		AccessPolicy   func(childComplexity int) int
+		AuditEvents    func(childComplexity int, filter *model.AuditEventFilter, first *int, after *string) int
+		ChangeRequest  func(childComplexity int, id string) int
+		ChangeRequests func(childComplexity int, filter *model.ChangeRequestFilter, first *int, after *string) int
+		CheckAccess    func(childComplexity int, input model.CheckAccessInput) int
+		DataModel      func(childComplexity int, name string) int
+		DataModels     func(childComplexity int, first *int, after *string) int
+		Definitions    func(childComplexity int) int
+		Dimension      func(childComplexity int, name string) int
+		Dimensions     func(childComplexity int, first *int, after *string, model *string) int
+		DomainBoard    func(childComplexity int, domain string) int
+		Domains        func(childComplexity int) int
+		Explain        func(childComplexity int, input model.MetricQueryInput) int
+		Feedback       func(childComplexity int, filter *model.FeedbackFilter, first *int, after *string) int
+		Metric         func(childComplexity int, name string) int
+		Metrics        func(childComplexity int, first *int, after *string, filter *model.MetricFilter) int
+		Node           func(childComplexity int, id string) int
+		PolicyChanges  func(childComplexity int, first *int, after *string) int
+		Query          func(childComplexity int, input model.MetricQueryInput) int
+		ReviewQueue    func(childComplexity int) int
+		Viewer         func(childComplexity int) int
 	}
 
 	Relationship struct {
@@ -273,6 +477,25 @@ type ComplexityRoot struct {
 		Metric      func(childComplexity int) int
 		Name        func(childComplexity int) int
 		Type        func(childComplexity int) int
+	}
+
+	Review struct {
+		At       func(childComplexity int) int
+		Decision func(childComplexity int) int
+		Domains  func(childComplexity int) int
+		ID       func(childComplexity int) int
+		Note     func(childComplexity int) int
+		Reviewer func(childComplexity int) int
+		Revision func(childComplexity int) int
+	}
+
+	ReviewSettings struct {
+		Approvals   func(childComplexity int) int
+		Reviewers   func(childComplexity int) int
+		SLA         func(childComplexity int) int
+		SLASeconds  func(childComplexity int) int
+		Subscribers func(childComplexity int) int
+		Webhooks    func(childComplexity int) int
 	}
 
 	SQLStatement struct {
@@ -374,6 +597,327 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.ApiKey.Subject(childComplexity), true
 
+	case "Audience.roles":
+		if e.ComplexityRoot.Audience.Roles == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Audience.Roles(childComplexity), true
+	case "Audience.tenants":
+		if e.ComplexityRoot.Audience.Tenants == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Audience.Tenants(childComplexity), true
+
+	case "AuditEvent.actor":
+		if e.ComplexityRoot.AuditEvent.Actor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditEvent.Actor(childComplexity), true
+	case "AuditEvent.at":
+		if e.ComplexityRoot.AuditEvent.At == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditEvent.At(childComplexity), true
+	case "AuditEvent.detail":
+		if e.ComplexityRoot.AuditEvent.Detail == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditEvent.Detail(childComplexity), true
+	case "AuditEvent.id":
+		if e.ComplexityRoot.AuditEvent.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditEvent.ID(childComplexity), true
+	case "AuditEvent.object":
+		if e.ComplexityRoot.AuditEvent.Object == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditEvent.Object(childComplexity), true
+	case "AuditEvent.seq":
+		if e.ComplexityRoot.AuditEvent.Seq == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditEvent.Seq(childComplexity), true
+	case "AuditEvent.tenant":
+		if e.ComplexityRoot.AuditEvent.Tenant == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditEvent.Tenant(childComplexity), true
+	case "AuditEvent.type":
+		if e.ComplexityRoot.AuditEvent.Type == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditEvent.Type(childComplexity), true
+
+	case "AuditEventConnection.edges":
+		if e.ComplexityRoot.AuditEventConnection.Edges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditEventConnection.Edges(childComplexity), true
+	case "AuditEventConnection.pageInfo":
+		if e.ComplexityRoot.AuditEventConnection.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditEventConnection.PageInfo(childComplexity), true
+
+	case "AuditEventEdge.cursor":
+		if e.ComplexityRoot.AuditEventEdge.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditEventEdge.Cursor(childComplexity), true
+	case "AuditEventEdge.node":
+		if e.ComplexityRoot.AuditEventEdge.Node == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditEventEdge.Node(childComplexity), true
+
+	case "ChangeRequest.approvals":
+		if e.ComplexityRoot.ChangeRequest.Approvals == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ChangeRequest.Approvals(childComplexity), true
+	case "ChangeRequest.approvalsRequired":
+		if e.ComplexityRoot.ChangeRequest.ApprovalsRequired == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ChangeRequest.ApprovalsRequired(childComplexity), true
+	case "ChangeRequest.audience":
+		if e.ComplexityRoot.ChangeRequest.Audience == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ChangeRequest.Audience(childComplexity), true
+	case "ChangeRequest.author":
+		if e.ComplexityRoot.ChangeRequest.Author == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ChangeRequest.Author(childComplexity), true
+	case "ChangeRequest.comments":
+		if e.ComplexityRoot.ChangeRequest.Comments == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ChangeRequest.Comments(childComplexity), true
+	case "ChangeRequest.createdAt":
+		if e.ComplexityRoot.ChangeRequest.CreatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ChangeRequest.CreatedAt(childComplexity), true
+	case "ChangeRequest.diff":
+		if e.ComplexityRoot.ChangeRequest.Diff == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ChangeRequest.Diff(childComplexity), true
+	case "ChangeRequest.domains":
+		if e.ComplexityRoot.ChangeRequest.Domains == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ChangeRequest.Domains(childComplexity), true
+	case "ChangeRequest.dueAt":
+		if e.ComplexityRoot.ChangeRequest.DueAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ChangeRequest.DueAt(childComplexity), true
+	case "ChangeRequest.id":
+		if e.ComplexityRoot.ChangeRequest.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ChangeRequest.ID(childComplexity), true
+	case "ChangeRequest.items":
+		if e.ComplexityRoot.ChangeRequest.Items == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ChangeRequest.Items(childComplexity), true
+	case "ChangeRequest.number":
+		if e.ComplexityRoot.ChangeRequest.Number == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ChangeRequest.Number(childComplexity), true
+	case "ChangeRequest.overdue":
+		if e.ComplexityRoot.ChangeRequest.Overdue == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ChangeRequest.Overdue(childComplexity), true
+	case "ChangeRequest.rationale":
+		if e.ComplexityRoot.ChangeRequest.Rationale == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ChangeRequest.Rationale(childComplexity), true
+	case "ChangeRequest.reviewers":
+		if e.ComplexityRoot.ChangeRequest.Reviewers == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ChangeRequest.Reviewers(childComplexity), true
+	case "ChangeRequest.reviews":
+		if e.ComplexityRoot.ChangeRequest.Reviews == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ChangeRequest.Reviews(childComplexity), true
+	case "ChangeRequest.revision":
+		if e.ComplexityRoot.ChangeRequest.Revision == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ChangeRequest.Revision(childComplexity), true
+	case "ChangeRequest.status":
+		if e.ComplexityRoot.ChangeRequest.Status == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ChangeRequest.Status(childComplexity), true
+	case "ChangeRequest.subscribers":
+		if e.ComplexityRoot.ChangeRequest.Subscribers == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ChangeRequest.Subscribers(childComplexity), true
+	case "ChangeRequest.timeline":
+		if e.ComplexityRoot.ChangeRequest.Timeline == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ChangeRequest.Timeline(childComplexity), true
+	case "ChangeRequest.title":
+		if e.ComplexityRoot.ChangeRequest.Title == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ChangeRequest.Title(childComplexity), true
+	case "ChangeRequest.updatedAt":
+		if e.ComplexityRoot.ChangeRequest.UpdatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ChangeRequest.UpdatedAt(childComplexity), true
+
+	case "ChangeRequestConnection.edges":
+		if e.ComplexityRoot.ChangeRequestConnection.Edges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ChangeRequestConnection.Edges(childComplexity), true
+	case "ChangeRequestConnection.pageInfo":
+		if e.ComplexityRoot.ChangeRequestConnection.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ChangeRequestConnection.PageInfo(childComplexity), true
+
+	case "ChangeRequestEdge.cursor":
+		if e.ComplexityRoot.ChangeRequestEdge.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ChangeRequestEdge.Cursor(childComplexity), true
+	case "ChangeRequestEdge.node":
+		if e.ComplexityRoot.ChangeRequestEdge.Node == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ChangeRequestEdge.Node(childComplexity), true
+
+	case "ChangeRequestItem.action":
+		if e.ComplexityRoot.ChangeRequestItem.Action == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ChangeRequestItem.Action(childComplexity), true
+	case "ChangeRequestItem.baseVersion":
+		if e.ComplexityRoot.ChangeRequestItem.BaseVersion == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ChangeRequestItem.BaseVersion(childComplexity), true
+	case "ChangeRequestItem.definition":
+		if e.ComplexityRoot.ChangeRequestItem.Definition == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ChangeRequestItem.Definition(childComplexity), true
+	case "ChangeRequestItem.kind":
+		if e.ComplexityRoot.ChangeRequestItem.Kind == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ChangeRequestItem.Kind(childComplexity), true
+	case "ChangeRequestItem.name":
+		if e.ComplexityRoot.ChangeRequestItem.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ChangeRequestItem.Name(childComplexity), true
+	case "ChangeRequestItem.version":
+		if e.ComplexityRoot.ChangeRequestItem.Version == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ChangeRequestItem.Version(childComplexity), true
+
+	case "Comment.at":
+		if e.ComplexityRoot.Comment.At == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Comment.At(childComplexity), true
+	case "Comment.author":
+		if e.ComplexityRoot.Comment.Author == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Comment.Author(childComplexity), true
+	case "Comment.body":
+		if e.ComplexityRoot.Comment.Body == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Comment.Body(childComplexity), true
+	case "Comment.id":
+		if e.ComplexityRoot.Comment.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Comment.ID(childComplexity), true
+	case "Comment.parent":
+		if e.ComplexityRoot.Comment.Parent == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Comment.Parent(childComplexity), true
+	case "Comment.replies":
+		if e.ComplexityRoot.Comment.Replies == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Comment.Replies(childComplexity), true
+
 	case "CreatedApiKey.apiKey":
 		if e.ComplexityRoot.CreatedApiKey.APIKey == nil {
 			break
@@ -453,6 +997,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.DataModel.Source(childComplexity), true
+	case "DataModel.version":
+		if e.ComplexityRoot.DataModel.Version == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DataModel.Version(childComplexity), true
 
 	case "DataModelConnection.edges":
 		if e.ComplexityRoot.DataModelConnection.Edges == nil {
@@ -485,6 +1035,57 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.DataModelEdge.Node(childComplexity), true
+
+	case "DefinitionDiff.changes":
+		if e.ComplexityRoot.DefinitionDiff.Changes == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DefinitionDiff.Changes(childComplexity), true
+	case "DefinitionDiff.kind":
+		if e.ComplexityRoot.DefinitionDiff.Kind == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DefinitionDiff.Kind(childComplexity), true
+	case "DefinitionDiff.name":
+		if e.ComplexityRoot.DefinitionDiff.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DefinitionDiff.Name(childComplexity), true
+
+	case "DefinitionFile.content":
+		if e.ComplexityRoot.DefinitionFile.Content == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DefinitionFile.Content(childComplexity), true
+	case "DefinitionFile.path":
+		if e.ComplexityRoot.DefinitionFile.Path == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DefinitionFile.Path(childComplexity), true
+
+	case "Deprecation.note":
+		if e.ComplexityRoot.Deprecation.Note == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Deprecation.Note(childComplexity), true
+	case "Deprecation.replacement":
+		if e.ComplexityRoot.Deprecation.Replacement == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Deprecation.Replacement(childComplexity), true
+	case "Deprecation.sunset":
+		if e.ComplexityRoot.Deprecation.Sunset == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Deprecation.Sunset(childComplexity), true
 
 	case "Dimension.description":
 		if e.ComplexityRoot.Dimension.Description == nil {
@@ -627,6 +1228,49 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Domain.Owner(childComplexity), true
+	case "Domain.review":
+		if e.ComplexityRoot.Domain.Review == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Domain.Review(childComplexity), true
+	case "Domain.version":
+		if e.ComplexityRoot.Domain.Version == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Domain.Version(childComplexity), true
+
+	case "DomainBoard.changesRequested":
+		if e.ComplexityRoot.DomainBoard.ChangesRequested == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DomainBoard.ChangesRequested(childComplexity), true
+	case "DomainBoard.domain":
+		if e.ComplexityRoot.DomainBoard.Domain == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DomainBoard.Domain(childComplexity), true
+	case "DomainBoard.feedback":
+		if e.ComplexityRoot.DomainBoard.Feedback == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DomainBoard.Feedback(childComplexity), true
+	case "DomainBoard.open":
+		if e.ComplexityRoot.DomainBoard.Open == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DomainBoard.Open(childComplexity), true
+	case "DomainBoard.overdue":
+		if e.ComplexityRoot.DomainBoard.Overdue == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DomainBoard.Overdue(childComplexity), true
 
 	case "Explanation.physicalPlan":
 		if e.ComplexityRoot.Explanation.PhysicalPlan == nil {
@@ -646,6 +1290,106 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Explanation.Statements(childComplexity), true
+
+	case "Feedback.at":
+		if e.ComplexityRoot.Feedback.At == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Feedback.At(childComplexity), true
+	case "Feedback.author":
+		if e.ComplexityRoot.Feedback.Author == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Feedback.Author(childComplexity), true
+	case "Feedback.id":
+		if e.ComplexityRoot.Feedback.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Feedback.ID(childComplexity), true
+	case "Feedback.metric":
+		if e.ComplexityRoot.Feedback.Metric == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Feedback.Metric(childComplexity), true
+	case "Feedback.note":
+		if e.ComplexityRoot.Feedback.Note == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Feedback.Note(childComplexity), true
+	case "Feedback.owner":
+		if e.ComplexityRoot.Feedback.Owner == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Feedback.Owner(childComplexity), true
+	case "Feedback.query":
+		if e.ComplexityRoot.Feedback.Query == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Feedback.Query(childComplexity), true
+	case "Feedback.resolved":
+		if e.ComplexityRoot.Feedback.Resolved == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Feedback.Resolved(childComplexity), true
+	case "Feedback.version":
+		if e.ComplexityRoot.Feedback.Version == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Feedback.Version(childComplexity), true
+
+	case "FeedbackConnection.edges":
+		if e.ComplexityRoot.FeedbackConnection.Edges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FeedbackConnection.Edges(childComplexity), true
+	case "FeedbackConnection.pageInfo":
+		if e.ComplexityRoot.FeedbackConnection.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FeedbackConnection.PageInfo(childComplexity), true
+
+	case "FeedbackEdge.cursor":
+		if e.ComplexityRoot.FeedbackEdge.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FeedbackEdge.Cursor(childComplexity), true
+	case "FeedbackEdge.node":
+		if e.ComplexityRoot.FeedbackEdge.Node == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FeedbackEdge.Node(childComplexity), true
+
+	case "FieldChange.new":
+		if e.ComplexityRoot.FieldChange.New == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FieldChange.New(childComplexity), true
+	case "FieldChange.old":
+		if e.ComplexityRoot.FieldChange.Old == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FieldChange.Old(childComplexity), true
+	case "FieldChange.path":
+		if e.ComplexityRoot.FieldChange.Path == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FieldChange.Path(childComplexity), true
 
 	case "Measure.aggregation":
 		if e.ComplexityRoot.Measure.Agg == nil {
@@ -702,12 +1446,35 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Metric.Base(childComplexity), true
+	case "Metric.changeRequests":
+		if e.ComplexityRoot.Metric.ChangeRequests == nil {
+			break
+		}
+
+		args, err := ec.field_Metric_changeRequests_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Metric.ChangeRequests(childComplexity, args["status"].([]store.CRStatus)), true
+	case "Metric.currentVersion":
+		if e.ComplexityRoot.Metric.CurrentVersion == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Metric.CurrentVersion(childComplexity), true
 	case "Metric.dependsOn":
 		if e.ComplexityRoot.Metric.DependsOn == nil {
 			break
 		}
 
 		return e.ComplexityRoot.Metric.DependsOn(childComplexity), true
+	case "Metric.deprecation":
+		if e.ComplexityRoot.Metric.Deprecation == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Metric.Deprecation(childComplexity), true
 	case "Metric.description":
 		if e.ComplexityRoot.Metric.Description == nil {
 			break
@@ -809,6 +1576,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Metric.Unit(childComplexity), true
+	case "Metric.versions":
+		if e.ComplexityRoot.Metric.Versions == nil {
+			break
+		}
+
+		args, err := ec.field_Metric_versions_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Metric.Versions(childComplexity, args["first"].(*int), args["after"].(*string)), true
 
 	case "MetricConnection.edges":
 		if e.ComplexityRoot.MetricConnection.Edges == nil {
@@ -885,6 +1663,159 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.MetricResult.Rows(childComplexity), true
+	case "MetricResult.versions":
+		if e.ComplexityRoot.MetricResult.Versions == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MetricResult.Versions(childComplexity), true
+
+	case "MetricVersion.audience":
+		if e.ComplexityRoot.MetricVersion.Audience == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MetricVersion.Audience(childComplexity), true
+	case "MetricVersion.author":
+		if e.ComplexityRoot.MetricVersion.Author == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MetricVersion.Author(childComplexity), true
+	case "MetricVersion.changeRequest":
+		if e.ComplexityRoot.MetricVersion.ChangeRequest == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MetricVersion.ChangeRequest(childComplexity), true
+	case "MetricVersion.createdAt":
+		if e.ComplexityRoot.MetricVersion.CreatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MetricVersion.CreatedAt(childComplexity), true
+	case "MetricVersion.definition":
+		if e.ComplexityRoot.MetricVersion.Definition == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MetricVersion.Definition(childComplexity), true
+	case "MetricVersion.deprecation":
+		if e.ComplexityRoot.MetricVersion.Deprecation == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MetricVersion.Deprecation(childComplexity), true
+	case "MetricVersion.diff":
+		if e.ComplexityRoot.MetricVersion.Diff == nil {
+			break
+		}
+
+		args, err := ec.field_MetricVersion_diff_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.MetricVersion.Diff(childComplexity, args["against"].(*int)), true
+	case "MetricVersion.hash":
+		if e.ComplexityRoot.MetricVersion.Hash == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MetricVersion.Hash(childComplexity), true
+	case "MetricVersion.id":
+		if e.ComplexityRoot.MetricVersion.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MetricVersion.ID(childComplexity), true
+	case "MetricVersion.kind":
+		if e.ComplexityRoot.MetricVersion.Kind == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MetricVersion.Kind(childComplexity), true
+	case "MetricVersion.metric":
+		if e.ComplexityRoot.MetricVersion.Metric == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MetricVersion.Metric(childComplexity), true
+	case "MetricVersion.name":
+		if e.ComplexityRoot.MetricVersion.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MetricVersion.Name(childComplexity), true
+	case "MetricVersion.note":
+		if e.ComplexityRoot.MetricVersion.Note == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MetricVersion.Note(childComplexity), true
+	case "MetricVersion.number":
+		if e.ComplexityRoot.MetricVersion.Number == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MetricVersion.Number(childComplexity), true
+	case "MetricVersion.publishedAt":
+		if e.ComplexityRoot.MetricVersion.PublishedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MetricVersion.PublishedAt(childComplexity), true
+	case "MetricVersion.status":
+		if e.ComplexityRoot.MetricVersion.Status == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MetricVersion.Status(childComplexity), true
+
+	case "MetricVersionConnection.edges":
+		if e.ComplexityRoot.MetricVersionConnection.Edges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MetricVersionConnection.Edges(childComplexity), true
+	case "MetricVersionConnection.pageInfo":
+		if e.ComplexityRoot.MetricVersionConnection.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MetricVersionConnection.PageInfo(childComplexity), true
+	case "MetricVersionConnection.totalCount":
+		if e.ComplexityRoot.MetricVersionConnection.TotalCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MetricVersionConnection.TotalCount(childComplexity), true
+
+	case "MetricVersionEdge.cursor":
+		if e.ComplexityRoot.MetricVersionEdge.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MetricVersionEdge.Cursor(childComplexity), true
+	case "MetricVersionEdge.node":
+		if e.ComplexityRoot.MetricVersionEdge.Node == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MetricVersionEdge.Node(childComplexity), true
+
+	case "MetricVersionUsed.metric":
+		if e.ComplexityRoot.MetricVersionUsed.Metric == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MetricVersionUsed.Metric(childComplexity), true
+	case "MetricVersionUsed.version":
+		if e.ComplexityRoot.MetricVersionUsed.Version == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MetricVersionUsed.Version(childComplexity), true
 
 	case "Mutation.addMask":
 		if e.ComplexityRoot.Mutation.AddMask == nil {
@@ -908,6 +1839,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.AddRowFilter(childComplexity, args["input"].(model.RowFilterInput)), true
+	case "Mutation.amendChangeRequest":
+		if e.ComplexityRoot.Mutation.AmendChangeRequest == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_amendChangeRequest_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.AmendChangeRequest(childComplexity, args["id"].(string), args["revision"].(int), args["items"].([]*model.ChangeItemInput)), true
 	case "Mutation.assignRole":
 		if e.ComplexityRoot.Mutation.AssignRole == nil {
 			break
@@ -919,6 +1861,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.AssignRole(childComplexity, args["member"].(string), args["role"].(string)), true
+	case "Mutation.commentOnChangeRequest":
+		if e.ComplexityRoot.Mutation.CommentOnChangeRequest == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_commentOnChangeRequest_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.CommentOnChangeRequest(childComplexity, args["id"].(string), args["body"].(string), args["parent"].(*string)), true
 	case "Mutation.createApiKey":
 		if e.ComplexityRoot.Mutation.CreateAPIKey == nil {
 			break
@@ -952,6 +1905,39 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.Grant(childComplexity, args["input"].(model.GrantInput)), true
+	case "Mutation.promoteRelease":
+		if e.ComplexityRoot.Mutation.PromoteRelease == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_promoteRelease_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.PromoteRelease(childComplexity, args["kind"].(*store.Kind), args["name"].(string)), true
+	case "Mutation.proposeChange":
+		if e.ComplexityRoot.Mutation.ProposeChange == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_proposeChange_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.ProposeChange(childComplexity, args["input"].(model.ProposeChangeInput)), true
+	case "Mutation.proposeDefinitions":
+		if e.ComplexityRoot.Mutation.ProposeDefinitions == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_proposeDefinitions_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.ProposeDefinitions(childComplexity, args["input"].(model.ProposeDefinitionsInput)), true
 	case "Mutation.removeAttribute":
 		if e.ComplexityRoot.Mutation.RemoveAttribute == nil {
 			break
@@ -985,6 +1971,39 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.RemoveRowFilter(childComplexity, args["input"].(model.RowFilterInput)), true
+	case "Mutation.reportFeedback":
+		if e.ComplexityRoot.Mutation.ReportFeedback == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_reportFeedback_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.ReportFeedback(childComplexity, args["input"].(model.ReportFeedbackInput)), true
+	case "Mutation.resolveFeedback":
+		if e.ComplexityRoot.Mutation.ResolveFeedback == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_resolveFeedback_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.ResolveFeedback(childComplexity, args["id"].(string)), true
+	case "Mutation.reviewChangeRequest":
+		if e.ComplexityRoot.Mutation.ReviewChangeRequest == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_reviewChangeRequest_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.ReviewChangeRequest(childComplexity, args["input"].(model.ReviewChangeRequestInput)), true
 	case "Mutation.revokeApiKey":
 		if e.ComplexityRoot.Mutation.RevokeAPIKey == nil {
 			break
@@ -1007,6 +2026,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.RevokeGrant(childComplexity, args["input"].(model.GrantInput)), true
+	case "Mutation.submitChangeRequest":
+		if e.ComplexityRoot.Mutation.SubmitChangeRequest == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_submitChangeRequest_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.SubmitChangeRequest(childComplexity, args["id"].(string), args["revision"].(int)), true
 	case "Mutation.unassignRole":
 		if e.ComplexityRoot.Mutation.UnassignRole == nil {
 			break
@@ -1018,6 +2048,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.UnassignRole(childComplexity, args["member"].(string), args["role"].(string)), true
+	case "Mutation.withdrawChangeRequest":
+		if e.ComplexityRoot.Mutation.WithdrawChangeRequest == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_withdrawChangeRequest_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.WithdrawChangeRequest(childComplexity, args["id"].(string), args["revision"].(int)), true
 
 	case "PageInfo.endCursor":
 		if e.ComplexityRoot.PageInfo.EndCursor == nil {
@@ -1168,6 +2209,39 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.AccessPolicy(childComplexity), true
+	case "Query.auditEvents":
+		if e.ComplexityRoot.Query.AuditEvents == nil {
+			break
+		}
+
+		args, err := ec.field_Query_auditEvents_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.AuditEvents(childComplexity, args["filter"].(*model.AuditEventFilter), args["first"].(*int), args["after"].(*string)), true
+	case "Query.changeRequest":
+		if e.ComplexityRoot.Query.ChangeRequest == nil {
+			break
+		}
+
+		args, err := ec.field_Query_changeRequest_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.ChangeRequest(childComplexity, args["id"].(string)), true
+	case "Query.changeRequests":
+		if e.ComplexityRoot.Query.ChangeRequests == nil {
+			break
+		}
+
+		args, err := ec.field_Query_changeRequests_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.ChangeRequests(childComplexity, args["filter"].(*model.ChangeRequestFilter), args["first"].(*int), args["after"].(*string)), true
 	case "Query.checkAccess":
 		if e.ComplexityRoot.Query.CheckAccess == nil {
 			break
@@ -1201,6 +2275,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.DataModels(childComplexity, args["first"].(*int), args["after"].(*string)), true
+	case "Query.definitions":
+		if e.ComplexityRoot.Query.Definitions == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Query.Definitions(childComplexity), true
 	case "Query.dimension":
 		if e.ComplexityRoot.Query.Dimension == nil {
 			break
@@ -1223,6 +2303,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Dimensions(childComplexity, args["first"].(*int), args["after"].(*string), args["model"].(*string)), true
+	case "Query.domainBoard":
+		if e.ComplexityRoot.Query.DomainBoard == nil {
+			break
+		}
+
+		args, err := ec.field_Query_domainBoard_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.DomainBoard(childComplexity, args["domain"].(string)), true
 	case "Query.domains":
 		if e.ComplexityRoot.Query.Domains == nil {
 			break
@@ -1240,6 +2331,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Explain(childComplexity, args["input"].(model.MetricQueryInput)), true
+	case "Query.feedback":
+		if e.ComplexityRoot.Query.Feedback == nil {
+			break
+		}
+
+		args, err := ec.field_Query_feedback_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.Feedback(childComplexity, args["filter"].(*model.FeedbackFilter), args["first"].(*int), args["after"].(*string)), true
 
 	case "Query.metric":
 		if e.ComplexityRoot.Query.Metric == nil {
@@ -1296,6 +2398,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Query(childComplexity, args["input"].(model.MetricQueryInput)), true
+	case "Query.reviewQueue":
+		if e.ComplexityRoot.Query.ReviewQueue == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Query.ReviewQueue(childComplexity), true
 	case "Query.viewer":
 		if e.ComplexityRoot.Query.Viewer == nil {
 			break
@@ -1372,6 +2480,86 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.ResultColumn.Type(childComplexity), true
 
+	case "Review.at":
+		if e.ComplexityRoot.Review.At == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Review.At(childComplexity), true
+	case "Review.decision":
+		if e.ComplexityRoot.Review.Decision == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Review.Decision(childComplexity), true
+	case "Review.domains":
+		if e.ComplexityRoot.Review.Domains == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Review.Domains(childComplexity), true
+	case "Review.id":
+		if e.ComplexityRoot.Review.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Review.ID(childComplexity), true
+	case "Review.note":
+		if e.ComplexityRoot.Review.Note == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Review.Note(childComplexity), true
+	case "Review.reviewer":
+		if e.ComplexityRoot.Review.Reviewer == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Review.Reviewer(childComplexity), true
+	case "Review.revision":
+		if e.ComplexityRoot.Review.Revision == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Review.Revision(childComplexity), true
+
+	case "ReviewSettings.approvals":
+		if e.ComplexityRoot.ReviewSettings.Approvals == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReviewSettings.Approvals(childComplexity), true
+	case "ReviewSettings.reviewers":
+		if e.ComplexityRoot.ReviewSettings.Reviewers == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReviewSettings.Reviewers(childComplexity), true
+	case "ReviewSettings.sla":
+		if e.ComplexityRoot.ReviewSettings.SLA == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReviewSettings.SLA(childComplexity), true
+	case "ReviewSettings.slaSeconds":
+		if e.ComplexityRoot.ReviewSettings.SLASeconds == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReviewSettings.SLASeconds(childComplexity), true
+	case "ReviewSettings.subscribers":
+		if e.ComplexityRoot.ReviewSettings.Subscribers == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReviewSettings.Subscribers(childComplexity), true
+	case "ReviewSettings.webhooks":
+		if e.ComplexityRoot.ReviewSettings.Webhooks == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReviewSettings.Webhooks(childComplexity), true
+
 	case "SQLStatement.connection":
 		if e.ComplexityRoot.SQLStatement.Connection == nil {
 			break
@@ -1436,14 +2624,25 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 	opCtx := graphql.GetOperationContext(ctx)
 	ec := newExecutionContext(opCtx, e, make(chan graphql.DeferredResult))
 	inputUnmarshalMap := graphql.BuildUnmarshalerMap(
+		ec.unmarshalInputAudienceInput,
+		ec.unmarshalInputAuditEventFilter,
+		ec.unmarshalInputChangeItemInput,
+		ec.unmarshalInputChangeRequestFilter,
 		ec.unmarshalInputCheckAccessInput,
 		ec.unmarshalInputCreateApiKeyInput,
+		ec.unmarshalInputDefinitionFileInput,
+		ec.unmarshalInputDeprecationInput,
+		ec.unmarshalInputFeedbackFilter,
 		ec.unmarshalInputFilterInput,
 		ec.unmarshalInputGrantInput,
 		ec.unmarshalInputMaskInput,
 		ec.unmarshalInputMetricFilter,
 		ec.unmarshalInputMetricQueryInput,
 		ec.unmarshalInputOrderByInput,
+		ec.unmarshalInputProposeChangeInput,
+		ec.unmarshalInputProposeDefinitionsInput,
+		ec.unmarshalInputReportFeedbackInput,
+		ec.unmarshalInputReviewChangeRequestInput,
 		ec.unmarshalInputRowFilterInput,
 		ec.unmarshalInputTimeDimensionInput,
 		ec.unmarshalInputTimeRangeInput,
@@ -2222,6 +3421,778 @@ type DataModelEdge {
   node: DataModel!
 }
 `, BuiltIn: false},
+	{Name: "../schema/governance.graphqls", Input: `extend type Query {
+  """
+  Returns a change request by its global ID (or its number, such as "12"), or null with a
+  NOT_FOUND error when there is none the caller may see: its author, and whoever may read one of
+  the definitions it changes, may see it.
+  """
+  changeRequest(
+    """The change request's ` + "`" + `id` + "`" + `, or its ` + "`" + `number` + "`" + `."""
+    id: ID!
+  ): ChangeRequest
+
+  """Lists the change requests the caller may see, newest first, a page at a time."""
+  changeRequests(
+    """Keep only the requests that match every condition given."""
+    filter: ChangeRequestFilter
+    """How many requests to return: 50 unless given, at most 100."""
+    first: Int = 50
+    """Return the requests after this cursor (a page's ` + "`" + `endCursor` + "`" + `)."""
+    after: String
+  ): ChangeRequestConnection!
+
+  """
+  The caller's review queue: the open change requests it may review (the review action on one of
+  their domains), did not write, and has not yet decided on in their current revision — the one
+  due soonest first.
+  """
+  reviewQueue: [ChangeRequest!]!
+
+  """
+  A business domain's board: its open, overdue and sent-back change requests, and the feedback on
+  its metrics that nobody has resolved yet.
+  """
+  domainBoard(
+    """The domain's name, such as "sales"."""
+    domain: String!
+  ): DomainBoard!
+
+  """
+  The audit log of the caller's tenant, oldest first, a page at a time: definition changes,
+  workflow transitions, policy changes, login failures and queries. Only the tenant's admins may
+  read it (FORBIDDEN otherwise). GET /audit.jsonl exports the same events as JSON lines.
+  """
+  auditEvents(
+    """Keep only the events that match every condition given."""
+    filter: AuditEventFilter
+    """How many events to return: 50 unless given, at most 100."""
+    first: Int = 50
+    """Return the events after this cursor (a page's ` + "`" + `endCursor` + "`" + `)."""
+    after: String
+  ): AuditEventConnection!
+
+  """
+  Feedback on the metrics the caller may see, newest first, a page at a time. An owner's queue is
+  ` + "`" + `feedback(filter: {owner: "sales-analytics", unresolved: true})` + "`" + `.
+  """
+  feedback(
+    """Keep only the feedback that matches every condition given."""
+    filter: FeedbackFilter
+    """How many reports to return: 50 unless given, at most 100."""
+    first: Int = 50
+    """Return the reports after this cursor (a page's ` + "`" + `endCursor` + "`" + `)."""
+    after: String
+  ): FeedbackConnection!
+
+  """
+  The published definitions the caller may read, as YAML files: one file per definition, in a
+  folder per kind ("metrics/gmv_paid.yaml"). ` + "`" + `koujing export` + "`" + ` writes them to a directory, which
+  ` + "`" + `koujing validate` + "`" + ` accepts and ` + "`" + `koujing propose` + "`" + ` finds nothing to propose in. Connections, which
+  may hold credentials, are included for the tenant's admins only.
+  """
+  definitions: [DefinitionFile!]!
+}
+
+# Every step of the review workflow (提报 → 评审 → 发布). Each is checked against the caller's
+# access policy (the propose, review and publish actions), recorded in the audit log, and announced
+# to the webhooks. A step the request's state does not take (approving a withdrawn request,
+# publishing twice) fails with CONFLICT, and so does a step that names a revision other than the
+# request's current one: read the request again and retry. Definitions that do not load with the
+# published ones fail with INVALID_DEFINITION, with every problem in the message.
+extend type Mutation {
+  """
+  Proposes new definitions, changes, deprecations or retirements, reviewed and published
+  together. The request goes to its domains' reviewers at once, or stays a draft with ` + "`" + `draft` + "`" + `.
+  """
+  proposeChange(input: ProposeChangeInput!): ChangeRequest!
+
+  """
+  Proposes definitions as files (definitions as code): every definition of the files that differs
+  from the published one is proposed — created when new, updated when changed — in one request.
+  Definitions the files do not hold are left as they are. Fails with INVALID_QUERY when nothing
+  differs.
+  """
+  proposeDefinitions(input: ProposeDefinitionsInput!): ChangeRequest!
+
+  """Sends a draft for review. Only its author (or an admin of its tenant) may."""
+  submitChangeRequest(
+    """The change request's ` + "`" + `id` + "`" + `."""
+    id: ID!
+    """The request's ` + "`" + `revision` + "`" + ` as the caller read it."""
+    revision: Int!
+  ): ChangeRequest!
+
+  """
+  Replaces the definitions a request proposes. Reviews of earlier revisions no longer count; a
+  request sent back for changes goes back to review. Only its author (or an admin) may.
+  """
+  amendChangeRequest(
+    """The change request's ` + "`" + `id` + "`" + `."""
+    id: ID!
+    """The request's ` + "`" + `revision` + "`" + ` as the caller read it."""
+    revision: Int!
+    """The definitions it proposes now, replacing those it proposed."""
+    items: [ChangeItemInput!]!
+  ): ChangeRequest!
+
+  """Closes a request its author no longer wants. Only its author (or an admin) may."""
+  withdrawChangeRequest(
+    """The change request's ` + "`" + `id` + "`" + `."""
+    id: ID!
+    """The request's ` + "`" + `revision` + "`" + ` as the caller read it."""
+    revision: Int!
+  ): ChangeRequest!
+
+  """
+  Records a review. Approving counts for each of the request's domains the caller may review;
+  the approval that completes every domain's count publishes the request, atomically. The author
+  may not review their own request (FORBIDDEN).
+  """
+  reviewChangeRequest(input: ReviewChangeRequestInput!): ChangeRequest!
+
+  """Comments on a change request, or replies to a comment with ` + "`" + `parent` + "`" + `."""
+  commentOnChangeRequest(
+    """The change request's ` + "`" + `id` + "`" + `."""
+    id: ID!
+    """What to say."""
+    body: String!
+    """The ` + "`" + `id` + "`" + ` of the comment this one replies to."""
+    parent: ID
+  ): Comment!
+
+  """
+  Publishes a definition's gray release to everyone. Needs the publish action on the definition.
+  """
+  promoteRelease(
+    """The kind of the definition: a metric unless given."""
+    kind: DefinitionKind = METRIC
+    """The definition's name."""
+    name: String!
+  ): MetricVersion!
+
+  """
+  Reports that a metric's number looks wrong. The report goes to the metric's owner, with the
+  version that answered and the query the number was seen in.
+  """
+  reportFeedback(input: ReportFeedbackInput!): Feedback!
+
+  """Marks feedback handled. Needs the review action on its metric (its owners have it)."""
+  resolveFeedback(
+    """The feedback's ` + "`" + `id` + "`" + `."""
+    id: ID!
+  ): Feedback!
+}
+
+extend type Metric {
+  """
+  The version of the metric's definition the caller's queries use: the published one, or a gray
+  release the caller is in the audience of. Null on a server that reads definitions from files.
+  """
+  currentVersion: MetricVersion
+  """Every version of the metric's definition, newest first, a page at a time."""
+  versions(
+    """How many versions to return: 50 unless given, at most 100."""
+    first: Int = 50
+    """Return the versions after this cursor (a page's ` + "`" + `endCursor` + "`" + `)."""
+    after: String
+  ): MetricVersionConnection!
+  """The change requests that change the metric, newest first (the 100 newest at most)."""
+  changeRequests(
+    """Only requests in one of these statuses."""
+    status: [ChangeRequestStatus!]
+  ): [ChangeRequest!]!
+  """Set when the metric is deprecated: what replaces it, and when it will be retired."""
+  deprecation: Deprecation
+}
+
+extend type DataModel {
+  """
+  The version of the data model's definition (with its dimensions and measures) the caller's
+  queries use; null on a server that reads definitions from files.
+  """
+  version: MetricVersion
+}
+
+extend type Domain {
+  """The version of the domain's definition; null on a server that reads definitions from files."""
+  version: MetricVersion
+  """How changes to the domain's definitions are reviewed."""
+  review: ReviewSettings!
+}
+
+extend type MetricResult {
+  """
+  Every metric the answer used — those asked for and those they are built on — with the version
+  of its definition that computed it (0 on a server that reads definitions from files). A query
+  for "gmv_paid@3" is answered by version 3. Deprecated metrics are also named in the response's
+  ` + "`" + `extensions.warnings` + "`" + `.
+  """
+  versions: [MetricVersionUsed!]!
+}
+
+"""A metric that answered a query, and the version of its definition that did."""
+type MetricVersionUsed {
+  """The metric's name."""
+  metric: String!
+  """The version of its definition."""
+  version: Int!
+}
+
+"""
+An immutable version of a definition (版本): its number, its full definition, who made it and
+why. A metric's versions are its history; data models and domains have versions too, and are
+shown as the same type. Exactly one version of a name serves everyone at a time.
+"""
+type MetricVersion implements Node {
+  """The version's global ID."""
+  id: ID!
+  """The kind of definition it is a version of."""
+  kind: DefinitionKind!
+  """The name of the definition, such as "gmv_paid"."""
+  name: String!
+  """The version's number, counting the versions of the definition from 1. Query it pinned as NAME@NUMBER."""
+  number: Int!
+  """Where the version is in its life."""
+  status: VersionStatus!
+  """The full definition, as the YAML mapping written in a definitions file."""
+  definition: String!
+  """The SHA-256, in hex, of the definition's canonical form: equal definitions have equal hashes."""
+  hash: String!
+  """Who made the version, as subject@tenant."""
+  author: String!
+  """The change note: the title of the change request that proposed it."""
+  note: String!
+  """When the version was made, RFC 3339."""
+  createdAt: String!
+  """When the version first served queries, RFC 3339; null until then."""
+  publishedAt: String
+  """The change request that proposed it; null for definitions imported from files."""
+  changeRequest: ChangeRequest
+  """Set for a deprecated or retired version: what replaces it."""
+  deprecation: Deprecation
+  """Set for a gray release: who it is published to first."""
+  audience: Audience
+  """The metric, when the version is a metric's and the caller may see it."""
+  metric: Metric
+  """
+  The fields this version changes from another version of the same definition: the previous
+  one unless ` + "`" + `against` + "`" + ` names another. Empty for the first version.
+  """
+  diff(
+    """The number of the version to compare with."""
+    against: Int
+  ): [FieldChange!]!
+}
+
+"""The kinds of definitions."""
+enum DefinitionKind {
+  """A business domain."""
+  DOMAIN
+  """A data model, with its dimensions and measures."""
+  MODEL
+  """A metric."""
+  METRIC
+  """A warehouse connection."""
+  CONNECTION
+}
+
+"""Where a version is in its life."""
+enum VersionStatus {
+  """Proposed in a change request that is a draft."""
+  DRAFT
+  """Proposed in a change request under review."""
+  IN_REVIEW
+  """Proposed in a change request that was rejected."""
+  REJECTED
+  """Proposed in a change request that was withdrawn, or replaced by an amendment."""
+  WITHDRAWN
+  """Published to an audience first; everyone else gets the published version."""
+  GRAY
+  """The version everyone's queries use."""
+  PUBLISHED
+  """Published once, and replaced by a newer version."""
+  SUPERSEDED
+  """Still served, with a warning naming its replacement."""
+  DEPRECATED
+  """No longer served: queries are refused with its replacement's name."""
+  RETIRED
+}
+
+"""What replaces a deprecated or retired metric, and from when."""
+type Deprecation {
+  """The name of the metric to use instead; null when none was named."""
+  replacement: String
+  """The day the metric will be (or was) retired, as 2006-01-02; null when not set."""
+  sunset: String
+  """Why the metric goes; null when not written."""
+  note: String
+}
+
+"""Who a gray release is published to first: principals with any of the roles, or in any of the tenants."""
+type Audience {
+  """Roles, of the token or the policy."""
+  roles: [String!]!
+  """Tenants."""
+  tenants: [String!]!
+}
+
+"""How a domain reviews changes to its definitions, as its definition's ` + "`" + `review` + "`" + ` says."""
+type ReviewSettings {
+  """How many approvals, from reviewers other than the author, publish a change."""
+  approvals: Int!
+  """How long each step of a review may take before it is overdue, such as "72h0m0s"."""
+  sla: String!
+  """The same, in seconds."""
+  slaSeconds: Int!
+  """People named to review every change to the domain."""
+  reviewers: [String!]!
+  """People told of every change to the domain."""
+  subscribers: [String!]!
+  """URLs told of the workflow's events on the domain, besides the server's own."""
+  webhooks: [String!]!
+}
+
+"""One field that differs between two versions of a definition."""
+type FieldChange {
+  """The field, such as "label", "filters[0].values" or "dimensions[region].synonyms"."""
+  path: String!
+  """Its value before, as JSON; null where the field was absent."""
+  old: String
+  """Its value after, as JSON; null where the field is absent."""
+  new: String
+}
+
+"""Where a change request is in the workflow."""
+enum ChangeRequestStatus {
+  """Not yet submitted for review."""
+  DRAFT
+  """Waiting for its reviewers."""
+  OPEN
+  """Sent back to its author for changes."""
+  CHANGES_REQUESTED
+  """Approved and published."""
+  PUBLISHED
+  """Rejected by a reviewer."""
+  REJECTED
+  """Withdrawn by its author."""
+  WITHDRAWN
+}
+
+"""What a change request does to a definition."""
+enum ChangeAction {
+  """Adds a new definition."""
+  CREATE
+  """Changes a definition."""
+  UPDATE
+  """Deprecates a metric: it still answers, with a warning naming its replacement."""
+  DEPRECATE
+  """Retires a metric: queries are refused with its replacement's name."""
+  RETIRE
+}
+
+"""A reviewer's verdict."""
+enum ReviewDecision {
+  """Approves the request's current revision."""
+  APPROVE
+  """Rejects the request, which closes it."""
+  REJECT
+  """Sends the request back to its author."""
+  REQUEST_CHANGES
+}
+
+"""
+A proposal (提报) to add, change, deprecate or retire definitions, reviewed by the owners of their
+domains and published, all its definitions together, on the final approval. RACI: the author is
+responsible, the domain owners accountable, the reviewers consulted and the subscribers informed.
+"""
+type ChangeRequest implements Node {
+  """The change request's global ID."""
+  id: ID!
+  """The request's number, as ` + "`" + `koujing propose` + "`" + ` prints it."""
+  number: Int!
+  """What it changes, in a line."""
+  title: String!
+  """Why; null when not written."""
+  rationale: String
+  """Who proposed it, as subject@tenant."""
+  author: String!
+  """Where it is in the workflow."""
+  status: ChangeRequestStatus!
+  """
+  Counts the request's changes from 1. Every step names the revision it was taken on and fails
+  with CONFLICT when the request has changed since.
+  """
+  revision: Int!
+  """The definitions it changes, each with the version it proposes."""
+  items: [ChangeRequestItem!]!
+  """The business domains of its definitions, whose owners review it."""
+  domains: [String!]!
+  """How many approvals each of its domains needs."""
+  approvalsRequired: Int!
+  """How many distinct reviewers approved its current revision."""
+  approvals: Int!
+  """Its reviews, oldest first."""
+  reviews: [Review!]!
+  """Its comments that reply to none, oldest first, each with its replies."""
+  comments: [Comment!]!
+  """For each definition it changes, the fields its proposal changes."""
+  diff: [DefinitionDiff!]!
+  """What happened to it, oldest first: proposed, commented, approved, published…"""
+  timeline: [AuditEvent!]!
+  """When the step it waits on is due, RFC 3339."""
+  dueAt: String!
+  """Whether it waits past its due time."""
+  overdue: Boolean!
+  """People named to review it."""
+  reviewers: [String!]!
+  """People told of its progress."""
+  subscribers: [String!]!
+  """Set when it publishes to an audience first (a gray release)."""
+  audience: Audience
+  """When it was proposed, RFC 3339."""
+  createdAt: String!
+  """When it last changed, RFC 3339."""
+  updatedAt: String!
+}
+
+"""One definition a change request changes."""
+type ChangeRequestItem {
+  """The kind of definition."""
+  kind: DefinitionKind!
+  """Its name."""
+  name: String!
+  """What the request does to it."""
+  action: ChangeAction!
+  """The number of the version the request proposes."""
+  version: Int!
+  """The number of the version that served everyone when it was proposed; 0 for a new definition."""
+  baseVersion: Int!
+  """The definition the request proposes, as YAML."""
+  definition: String!
+}
+
+"""The field-level changes a change request makes to one definition."""
+type DefinitionDiff {
+  """The kind of definition."""
+  kind: DefinitionKind!
+  """Its name."""
+  name: String!
+  """The fields that change, sorted by path."""
+  changes: [FieldChange!]!
+}
+
+"""A reviewer's decision on a change request."""
+type Review implements Node {
+  """The review's global ID."""
+  id: ID!
+  """Who reviewed, as subject@tenant."""
+  reviewer: String!
+  """The verdict."""
+  decision: ReviewDecision!
+  """The request's revision it was given on."""
+  revision: Int!
+  """The domains the reviewer decided for."""
+  domains: [String!]!
+  """What the reviewer said; null when nothing."""
+  note: String
+  """When, RFC 3339."""
+  at: String!
+}
+
+"""A remark on a change request."""
+type Comment implements Node {
+  """The comment's global ID."""
+  id: ID!
+  """Who wrote it, as subject@tenant."""
+  author: String!
+  """What it says."""
+  body: String!
+  """When, RFC 3339."""
+  at: String!
+  """The comment it replies to; null for a comment on the request itself."""
+  parent: Comment
+  """The replies to it, oldest first."""
+  replies: [Comment!]!
+}
+
+"""
+An append-only record of something that happened: a definition changed, a change request moved,
+the policy changed, a login failed, a query ran.
+"""
+type AuditEvent implements Node {
+  """The event's global ID."""
+  id: ID!
+  """Orders the events; increasing."""
+  seq: Int!
+  """When, RFC 3339."""
+  at: String!
+  """The tenant it happened in."""
+  tenant: String!
+  """Who did it, as subject@tenant."""
+  actor: String!
+  """What happened, such as "change_request.approved", "definition.published", "query", "login.failed"."""
+  type: String!
+  """What it happened to, such as "metric:gmv_paid" or "change_request:12"."""
+  object: String!
+  """The rest: versions used, rows, duration, a reason."""
+  detail: JSON!
+}
+
+"""A report from someone who uses a metric that its number looks wrong."""
+type Feedback implements Node {
+  """The feedback's global ID."""
+  id: ID!
+  """The metric's name."""
+  metric: String!
+  """The version of the metric that answered the query."""
+  version: Int!
+  """The metric's owner, whose queue it is in."""
+  owner: String!
+  """Who reported it, as subject@tenant."""
+  author: String!
+  """What looks wrong."""
+  note: String!
+  """The query the number was seen in, as given; null when none was."""
+  query: JSON
+  """Whether the owner has handled it."""
+  resolved: Boolean!
+  """When, RFC 3339."""
+  at: String!
+}
+
+"""A business domain's board."""
+type DomainBoard {
+  """The domain."""
+  domain: Domain!
+  """Its change requests waiting for review, the one due soonest first."""
+  open: [ChangeRequest!]!
+  """Those of them, and of the requests sent back, that wait past their due time."""
+  overdue: [ChangeRequest!]!
+  """Its change requests sent back to their authors."""
+  changesRequested: [ChangeRequest!]!
+  """Unresolved feedback on its metrics, newest first."""
+  feedback: [Feedback!]!
+}
+
+"""A definitions file: its path, relative to the definitions directory, and its YAML."""
+type DefinitionFile {
+  """The path, such as "metrics/gmv_paid.yaml"."""
+  path: String!
+  """The file's content."""
+  content: String!
+}
+
+"""Conditions that narrow a list of change requests. Every condition given must hold."""
+input ChangeRequestFilter {
+  """Only requests in one of these statuses."""
+  status: [ChangeRequestStatus!]
+  """Only requests touching this domain."""
+  domain: String
+  """Only requests of this author, as subject@tenant."""
+  author: String
+  """Only requests naming this reviewer."""
+  reviewer: String
+  """Only requests changing this metric."""
+  metric: String
+  """Only requests waiting past their due time (true), or not (false)."""
+  overdue: Boolean
+}
+
+"""Conditions that narrow the audit log. Every condition given must hold."""
+input AuditEventFilter {
+  """
+  Only events of these types, or of types that start with one of them and a dot ("change_request"
+  keeps every change_request.* event).
+  """
+  types: [String!]
+  """Only events of this actor, as subject@tenant."""
+  actor: String
+  """Only events on this object, such as "metric:gmv_paid"."""
+  object: String
+  """Only events at or after this time (RFC 3339, or a date)."""
+  since: String
+  """Only events before this time (RFC 3339, or a date)."""
+  until: String
+}
+
+"""Conditions that narrow a list of feedback. Every condition given must hold."""
+input FeedbackFilter {
+  """Only feedback on this metric."""
+  metric: String
+  """Only feedback in this owner's queue."""
+  owner: String
+  """Only feedback nobody has resolved yet."""
+  unresolved: Boolean
+}
+
+"""One definition to create, change, deprecate or retire."""
+input ChangeItemInput {
+  """The kind of definition."""
+  kind: DefinitionKind!
+  """Its name."""
+  name: String!
+  """What to do to it."""
+  action: ChangeAction!
+  """
+  The new definition, for CREATE and UPDATE: one YAML mapping, as an item of the list of its kind
+  in a definitions file (` + "`" + `name: aov` + "`" + ` then its fields).
+  """
+  yaml: String
+  """For DEPRECATE and RETIRE: what replaces the metric, or why it goes."""
+  deprecation: DeprecationInput
+}
+
+"""What replaces a deprecated or retired metric."""
+input DeprecationInput {
+  """The metric to use instead."""
+  replacement: String
+  """When it will be retired: a date (2006-01-02) or an RFC 3339 time."""
+  sunset: String
+  """Why it goes."""
+  note: String
+}
+
+"""Who a gray release goes to first."""
+input AudienceInput {
+  """Principals with any of these roles."""
+  roles: [String!]
+  """Principals in any of these tenants."""
+  tenants: [String!]
+}
+
+"""A proposal of definitions, reviewed and published together."""
+input ProposeChangeInput {
+  """What it changes, in a line."""
+  title: String!
+  """Why."""
+  rationale: String
+  """The definitions it changes."""
+  items: [ChangeItemInput!]!
+  """Keep it a draft, to submit for review later."""
+  draft: Boolean = false
+  """People to name as reviewers, besides the domains' own."""
+  reviewers: [String!]
+  """People to tell of its progress, besides the domains' own."""
+  subscribers: [String!]
+  """Publish it to this audience first (a gray release); everyone later, with promoteRelease."""
+  audience: AudienceInput
+}
+
+"""A definitions file to propose."""
+input DefinitionFileInput {
+  """Its path, relative to the definitions directory, ending .yaml or .yml."""
+  path: String!
+  """Its YAML."""
+  content: String!
+}
+
+"""A proposal of definitions as files."""
+input ProposeDefinitionsInput {
+  """What it changes, in a line."""
+  title: String!
+  """Why."""
+  rationale: String
+  """The definitions files."""
+  files: [DefinitionFileInput!]!
+  """Keep it a draft, to submit for review later."""
+  draft: Boolean = false
+  """People to name as reviewers, besides the domains' own."""
+  reviewers: [String!]
+  """People to tell of its progress, besides the domains' own."""
+  subscribers: [String!]
+  """Publish it to this audience first (a gray release)."""
+  audience: AudienceInput
+}
+
+"""A review of a change request."""
+input ReviewChangeRequestInput {
+  """The change request's ` + "`" + `id` + "`" + `."""
+  id: ID!
+  """The request's ` + "`" + `revision` + "`" + ` as the reviewer read it."""
+  revision: Int!
+  """The verdict."""
+  decision: ReviewDecision!
+  """What the reviewer says."""
+  note: String
+}
+
+"""A report that a metric's number looks wrong."""
+input ReportFeedbackInput {
+  """The metric's name."""
+  metric: String!
+  """What looks wrong."""
+  note: String!
+  """The query the number was seen in."""
+  query: MetricQueryInput
+}
+
+"""A page of change requests."""
+type ChangeRequestConnection {
+  """The requests of the page, each with its cursor."""
+  edges: [ChangeRequestEdge!]!
+  """Where the page lies in the whole list."""
+  pageInfo: PageInfo!
+}
+
+"""A change request in a page, with its cursor."""
+type ChangeRequestEdge {
+  """The cursor to pass as ` + "`" + `after` + "`" + ` to continue after this request."""
+  cursor: String!
+  """The change request."""
+  node: ChangeRequest!
+}
+
+"""A page of a metric's versions."""
+type MetricVersionConnection {
+  """The versions of the page, each with its cursor."""
+  edges: [MetricVersionEdge!]!
+  """Where the page lies in the whole list."""
+  pageInfo: PageInfo!
+  """How many versions the metric has."""
+  totalCount: Int!
+}
+
+"""A version in a page, with its cursor."""
+type MetricVersionEdge {
+  """The cursor to pass as ` + "`" + `after` + "`" + ` to continue after this version."""
+  cursor: String!
+  """The version."""
+  node: MetricVersion!
+}
+
+"""A page of audit events."""
+type AuditEventConnection {
+  """The events of the page, each with its cursor."""
+  edges: [AuditEventEdge!]!
+  """Where the page lies in the whole log."""
+  pageInfo: PageInfo!
+}
+
+"""An audit event in a page, with its cursor."""
+type AuditEventEdge {
+  """The cursor to pass as ` + "`" + `after` + "`" + ` to continue after this event."""
+  cursor: String!
+  """The event."""
+  node: AuditEvent!
+}
+
+"""A page of feedback."""
+type FeedbackConnection {
+  """The reports of the page, each with its cursor."""
+  edges: [FeedbackEdge!]!
+  """Where the page lies in the whole list."""
+  pageInfo: PageInfo!
+}
+
+"""Feedback in a page, with its cursor."""
+type FeedbackEdge {
+  """The cursor to pass as ` + "`" + `after` + "`" + ` to continue after this report."""
+  cursor: String!
+  """The feedback."""
+  node: Feedback!
+}
+`, BuiltIn: false},
 	{Name: "../schema/query.graphqls", Input: `extend type Query {
   """
   Computes metrics, grouped by dimensions, over the rows the filters keep. Every metric is computed
@@ -2474,15 +4445,18 @@ Errors carry a machine-readable ` + "`" + `extensions.code` + "`" + `: NOT_FOUND
 INVALID_QUERY (a question the definitions cannot answer, with a message that says how to fix it),
 FORBIDDEN (something the caller may see but not do, such as query a metric it may only read, or
 administer the policy without the admin action), UNAUTHENTICATED, INVALID_POLICY (a policy change
-that would make an invalid policy), CONFLICT (adding a rule that exists), STORE_UNAVAILABLE,
+that would make an invalid policy), CONFLICT (adding a rule that exists; a workflow step the change
+request's state does not take, or taken on a revision that is no longer current),
+INVALID_DEFINITION (proposed definitions that do not load with the published ones), STORE_UNAVAILABLE,
 TOO_MANY_ROWS, RESOURCE_EXHAUSTED (the query needed more memory than it may use), TIMEOUT, CANCELLED,
 QUERY_TOO_DEEP, COMPLEXITY_LIMIT_EXCEEDED, REQUEST_TOO_LARGE, BAD_REQUEST, GRAPHQL_PARSE_FAILED,
 GRAPHQL_VALIDATION_FAILED and INTERNAL.
 """
 type Query {
   """
-  Fetches any object by its global ID, whatever its type: a Metric, Dimension, DataModel, Measure
-  or Domain. Returns null, with a NOT_FOUND error, when the ID is malformed or names nothing.
+  Fetches any object by its global ID, whatever its type: a Metric, Dimension, DataModel, Measure,
+  Domain, MetricVersion, ChangeRequest, Review, Comment, AuditEvent or Feedback. Returns null,
+  with a NOT_FOUND error, when the ID is malformed or names nothing the caller may see.
   """
   node(
     """A global ID, as read from an object's ` + "`" + `id` + "`" + ` field."""
@@ -2579,6 +4553,164 @@ func (ec *executionContext) childFields_ApiKey(ctx context.Context, field graphq
 	return nil, fmt.Errorf("no field named %q was found under type ApiKey", field.Name)
 }
 
+func (ec *executionContext) childFields_Audience(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "roles":
+		return ec.fieldContext_Audience_roles(ctx, field)
+	case "tenants":
+		return ec.fieldContext_Audience_tenants(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Audience", field.Name)
+}
+
+func (ec *executionContext) childFields_AuditEvent(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_AuditEvent_id(ctx, field)
+	case "seq":
+		return ec.fieldContext_AuditEvent_seq(ctx, field)
+	case "at":
+		return ec.fieldContext_AuditEvent_at(ctx, field)
+	case "tenant":
+		return ec.fieldContext_AuditEvent_tenant(ctx, field)
+	case "actor":
+		return ec.fieldContext_AuditEvent_actor(ctx, field)
+	case "type":
+		return ec.fieldContext_AuditEvent_type(ctx, field)
+	case "object":
+		return ec.fieldContext_AuditEvent_object(ctx, field)
+	case "detail":
+		return ec.fieldContext_AuditEvent_detail(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type AuditEvent", field.Name)
+}
+
+func (ec *executionContext) childFields_AuditEventConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "edges":
+		return ec.fieldContext_AuditEventConnection_edges(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_AuditEventConnection_pageInfo(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type AuditEventConnection", field.Name)
+}
+
+func (ec *executionContext) childFields_AuditEventEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "cursor":
+		return ec.fieldContext_AuditEventEdge_cursor(ctx, field)
+	case "node":
+		return ec.fieldContext_AuditEventEdge_node(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type AuditEventEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_ChangeRequest(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_ChangeRequest_id(ctx, field)
+	case "number":
+		return ec.fieldContext_ChangeRequest_number(ctx, field)
+	case "title":
+		return ec.fieldContext_ChangeRequest_title(ctx, field)
+	case "rationale":
+		return ec.fieldContext_ChangeRequest_rationale(ctx, field)
+	case "author":
+		return ec.fieldContext_ChangeRequest_author(ctx, field)
+	case "status":
+		return ec.fieldContext_ChangeRequest_status(ctx, field)
+	case "revision":
+		return ec.fieldContext_ChangeRequest_revision(ctx, field)
+	case "items":
+		return ec.fieldContext_ChangeRequest_items(ctx, field)
+	case "domains":
+		return ec.fieldContext_ChangeRequest_domains(ctx, field)
+	case "approvalsRequired":
+		return ec.fieldContext_ChangeRequest_approvalsRequired(ctx, field)
+	case "approvals":
+		return ec.fieldContext_ChangeRequest_approvals(ctx, field)
+	case "reviews":
+		return ec.fieldContext_ChangeRequest_reviews(ctx, field)
+	case "comments":
+		return ec.fieldContext_ChangeRequest_comments(ctx, field)
+	case "diff":
+		return ec.fieldContext_ChangeRequest_diff(ctx, field)
+	case "timeline":
+		return ec.fieldContext_ChangeRequest_timeline(ctx, field)
+	case "dueAt":
+		return ec.fieldContext_ChangeRequest_dueAt(ctx, field)
+	case "overdue":
+		return ec.fieldContext_ChangeRequest_overdue(ctx, field)
+	case "reviewers":
+		return ec.fieldContext_ChangeRequest_reviewers(ctx, field)
+	case "subscribers":
+		return ec.fieldContext_ChangeRequest_subscribers(ctx, field)
+	case "audience":
+		return ec.fieldContext_ChangeRequest_audience(ctx, field)
+	case "createdAt":
+		return ec.fieldContext_ChangeRequest_createdAt(ctx, field)
+	case "updatedAt":
+		return ec.fieldContext_ChangeRequest_updatedAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ChangeRequest", field.Name)
+}
+
+func (ec *executionContext) childFields_ChangeRequestConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "edges":
+		return ec.fieldContext_ChangeRequestConnection_edges(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_ChangeRequestConnection_pageInfo(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ChangeRequestConnection", field.Name)
+}
+
+func (ec *executionContext) childFields_ChangeRequestEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "cursor":
+		return ec.fieldContext_ChangeRequestEdge_cursor(ctx, field)
+	case "node":
+		return ec.fieldContext_ChangeRequestEdge_node(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ChangeRequestEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_ChangeRequestItem(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "kind":
+		return ec.fieldContext_ChangeRequestItem_kind(ctx, field)
+	case "name":
+		return ec.fieldContext_ChangeRequestItem_name(ctx, field)
+	case "action":
+		return ec.fieldContext_ChangeRequestItem_action(ctx, field)
+	case "version":
+		return ec.fieldContext_ChangeRequestItem_version(ctx, field)
+	case "baseVersion":
+		return ec.fieldContext_ChangeRequestItem_baseVersion(ctx, field)
+	case "definition":
+		return ec.fieldContext_ChangeRequestItem_definition(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ChangeRequestItem", field.Name)
+}
+
+func (ec *executionContext) childFields_Comment(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_Comment_id(ctx, field)
+	case "author":
+		return ec.fieldContext_Comment_author(ctx, field)
+	case "body":
+		return ec.fieldContext_Comment_body(ctx, field)
+	case "at":
+		return ec.fieldContext_Comment_at(ctx, field)
+	case "parent":
+		return ec.fieldContext_Comment_parent(ctx, field)
+	case "replies":
+		return ec.fieldContext_Comment_replies(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Comment", field.Name)
+}
+
 func (ec *executionContext) childFields_CreatedApiKey(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "key":
@@ -2613,6 +4745,8 @@ func (ec *executionContext) childFields_DataModel(ctx context.Context, field gra
 		return ec.fieldContext_DataModel_metrics(ctx, field)
 	case "relationships":
 		return ec.fieldContext_DataModel_relationships(ctx, field)
+	case "version":
+		return ec.fieldContext_DataModel_version(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type DataModel", field.Name)
 }
@@ -2637,6 +4771,40 @@ func (ec *executionContext) childFields_DataModelEdge(ctx context.Context, field
 		return ec.fieldContext_DataModelEdge_node(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type DataModelEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_DefinitionDiff(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "kind":
+		return ec.fieldContext_DefinitionDiff_kind(ctx, field)
+	case "name":
+		return ec.fieldContext_DefinitionDiff_name(ctx, field)
+	case "changes":
+		return ec.fieldContext_DefinitionDiff_changes(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type DefinitionDiff", field.Name)
+}
+
+func (ec *executionContext) childFields_DefinitionFile(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "path":
+		return ec.fieldContext_DefinitionFile_path(ctx, field)
+	case "content":
+		return ec.fieldContext_DefinitionFile_content(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type DefinitionFile", field.Name)
+}
+
+func (ec *executionContext) childFields_Deprecation(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "replacement":
+		return ec.fieldContext_Deprecation_replacement(ctx, field)
+	case "sunset":
+		return ec.fieldContext_Deprecation_sunset(ctx, field)
+	case "note":
+		return ec.fieldContext_Deprecation_note(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Deprecation", field.Name)
 }
 
 func (ec *executionContext) childFields_Dimension(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -2705,8 +4873,28 @@ func (ec *executionContext) childFields_Domain(ctx context.Context, field graphq
 		return ec.fieldContext_Domain_owner(ctx, field)
 	case "metrics":
 		return ec.fieldContext_Domain_metrics(ctx, field)
+	case "version":
+		return ec.fieldContext_Domain_version(ctx, field)
+	case "review":
+		return ec.fieldContext_Domain_review(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Domain", field.Name)
+}
+
+func (ec *executionContext) childFields_DomainBoard(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "domain":
+		return ec.fieldContext_DomainBoard_domain(ctx, field)
+	case "open":
+		return ec.fieldContext_DomainBoard_open(ctx, field)
+	case "overdue":
+		return ec.fieldContext_DomainBoard_overdue(ctx, field)
+	case "changesRequested":
+		return ec.fieldContext_DomainBoard_changesRequested(ctx, field)
+	case "feedback":
+		return ec.fieldContext_DomainBoard_feedback(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type DomainBoard", field.Name)
 }
 
 func (ec *executionContext) childFields_Explanation(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -2719,6 +4907,62 @@ func (ec *executionContext) childFields_Explanation(ctx context.Context, field g
 		return ec.fieldContext_Explanation_statements(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Explanation", field.Name)
+}
+
+func (ec *executionContext) childFields_Feedback(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_Feedback_id(ctx, field)
+	case "metric":
+		return ec.fieldContext_Feedback_metric(ctx, field)
+	case "version":
+		return ec.fieldContext_Feedback_version(ctx, field)
+	case "owner":
+		return ec.fieldContext_Feedback_owner(ctx, field)
+	case "author":
+		return ec.fieldContext_Feedback_author(ctx, field)
+	case "note":
+		return ec.fieldContext_Feedback_note(ctx, field)
+	case "query":
+		return ec.fieldContext_Feedback_query(ctx, field)
+	case "resolved":
+		return ec.fieldContext_Feedback_resolved(ctx, field)
+	case "at":
+		return ec.fieldContext_Feedback_at(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Feedback", field.Name)
+}
+
+func (ec *executionContext) childFields_FeedbackConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "edges":
+		return ec.fieldContext_FeedbackConnection_edges(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_FeedbackConnection_pageInfo(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type FeedbackConnection", field.Name)
+}
+
+func (ec *executionContext) childFields_FeedbackEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "cursor":
+		return ec.fieldContext_FeedbackEdge_cursor(ctx, field)
+	case "node":
+		return ec.fieldContext_FeedbackEdge_node(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type FeedbackEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_FieldChange(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "path":
+		return ec.fieldContext_FieldChange_path(ctx, field)
+	case "old":
+		return ec.fieldContext_FieldChange_old(ctx, field)
+	case "new":
+		return ec.fieldContext_FieldChange_new(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type FieldChange", field.Name)
 }
 
 func (ec *executionContext) childFields_Measure(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -2781,6 +5025,14 @@ func (ec *executionContext) childFields_Metric(ctx context.Context, field graphq
 		return ec.fieldContext_Metric_models(ctx, field)
 	case "dimensions":
 		return ec.fieldContext_Metric_dimensions(ctx, field)
+	case "currentVersion":
+		return ec.fieldContext_Metric_currentVersion(ctx, field)
+	case "versions":
+		return ec.fieldContext_Metric_versions(ctx, field)
+	case "changeRequests":
+		return ec.fieldContext_Metric_changeRequests(ctx, field)
+	case "deprecation":
+		return ec.fieldContext_Metric_deprecation(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Metric", field.Name)
 }
@@ -2829,8 +5081,80 @@ func (ec *executionContext) childFields_MetricResult(ctx context.Context, field 
 		return ec.fieldContext_MetricResult_rowCount(ctx, field)
 	case "arrow":
 		return ec.fieldContext_MetricResult_arrow(ctx, field)
+	case "versions":
+		return ec.fieldContext_MetricResult_versions(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type MetricResult", field.Name)
+}
+
+func (ec *executionContext) childFields_MetricVersion(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_MetricVersion_id(ctx, field)
+	case "kind":
+		return ec.fieldContext_MetricVersion_kind(ctx, field)
+	case "name":
+		return ec.fieldContext_MetricVersion_name(ctx, field)
+	case "number":
+		return ec.fieldContext_MetricVersion_number(ctx, field)
+	case "status":
+		return ec.fieldContext_MetricVersion_status(ctx, field)
+	case "definition":
+		return ec.fieldContext_MetricVersion_definition(ctx, field)
+	case "hash":
+		return ec.fieldContext_MetricVersion_hash(ctx, field)
+	case "author":
+		return ec.fieldContext_MetricVersion_author(ctx, field)
+	case "note":
+		return ec.fieldContext_MetricVersion_note(ctx, field)
+	case "createdAt":
+		return ec.fieldContext_MetricVersion_createdAt(ctx, field)
+	case "publishedAt":
+		return ec.fieldContext_MetricVersion_publishedAt(ctx, field)
+	case "changeRequest":
+		return ec.fieldContext_MetricVersion_changeRequest(ctx, field)
+	case "deprecation":
+		return ec.fieldContext_MetricVersion_deprecation(ctx, field)
+	case "audience":
+		return ec.fieldContext_MetricVersion_audience(ctx, field)
+	case "metric":
+		return ec.fieldContext_MetricVersion_metric(ctx, field)
+	case "diff":
+		return ec.fieldContext_MetricVersion_diff(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type MetricVersion", field.Name)
+}
+
+func (ec *executionContext) childFields_MetricVersionConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "edges":
+		return ec.fieldContext_MetricVersionConnection_edges(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_MetricVersionConnection_pageInfo(ctx, field)
+	case "totalCount":
+		return ec.fieldContext_MetricVersionConnection_totalCount(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type MetricVersionConnection", field.Name)
+}
+
+func (ec *executionContext) childFields_MetricVersionEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "cursor":
+		return ec.fieldContext_MetricVersionEdge_cursor(ctx, field)
+	case "node":
+		return ec.fieldContext_MetricVersionEdge_node(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type MetricVersionEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_MetricVersionUsed(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "metric":
+		return ec.fieldContext_MetricVersionUsed_metric(ctx, field)
+	case "version":
+		return ec.fieldContext_MetricVersionUsed_version(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type MetricVersionUsed", field.Name)
 }
 
 func (ec *executionContext) childFields_PageInfo(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -2945,6 +5269,44 @@ func (ec *executionContext) childFields_ResultColumn(ctx context.Context, field 
 		return ec.fieldContext_ResultColumn_granularity(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type ResultColumn", field.Name)
+}
+
+func (ec *executionContext) childFields_Review(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_Review_id(ctx, field)
+	case "reviewer":
+		return ec.fieldContext_Review_reviewer(ctx, field)
+	case "decision":
+		return ec.fieldContext_Review_decision(ctx, field)
+	case "revision":
+		return ec.fieldContext_Review_revision(ctx, field)
+	case "domains":
+		return ec.fieldContext_Review_domains(ctx, field)
+	case "note":
+		return ec.fieldContext_Review_note(ctx, field)
+	case "at":
+		return ec.fieldContext_Review_at(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Review", field.Name)
+}
+
+func (ec *executionContext) childFields_ReviewSettings(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "approvals":
+		return ec.fieldContext_ReviewSettings_approvals(ctx, field)
+	case "sla":
+		return ec.fieldContext_ReviewSettings_sla(ctx, field)
+	case "slaSeconds":
+		return ec.fieldContext_ReviewSettings_slaSeconds(ctx, field)
+	case "reviewers":
+		return ec.fieldContext_ReviewSettings_reviewers(ctx, field)
+	case "subscribers":
+		return ec.fieldContext_ReviewSettings_subscribers(ctx, field)
+	case "webhooks":
+		return ec.fieldContext_ReviewSettings_webhooks(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ReviewSettings", field.Name)
 }
 
 func (ec *executionContext) childFields_SQLStatement(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {

@@ -46,22 +46,26 @@ func accessFor(ctx context.Context) *semantic.Access {
 
 // authenticate runs each request as the principal its credentials name, with that principal's
 // access and dataloaders in its context. A request whose credentials are missing (outside demo
-// mode), invalid or expired is answered 401 with UNAUTHENTICATED and never reaches the resolvers.
-func authenticate(svc *semantic.Service, authn Authenticator, readerFor func(*semantic.Access) CatalogReader, wait time.Duration, log *slog.Logger, next http.Handler) http.Handler {
+// mode), invalid or expired is answered 401 with UNAUTHENTICATED, never reaches the resolvers,
+// and is recorded in the audit log of a governed service.
+func authenticate(svc *semantic.Service, opts HandlerOptions, log *slog.Logger, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		who, err := authn.Authenticate(r)
+		who, err := opts.Authenticator.Authenticate(r)
 		var acc *semantic.Access
 		if err == nil {
 			acc, err = svc.Access(who)
 		}
 		if err != nil {
 			log.WarnContext(r.Context(), "request refused", "remote", r.RemoteAddr, "err", err)
+			message := unauthenticatedMessage(err)
+			recordLoginFailure(svc, r, who, message)
 			w.Header().Set("WWW-Authenticate", `Bearer realm="koujing"`)
-			writeError(w, http.StatusUnauthorized, CodeUnauthenticated, unauthenticatedMessage(err))
+			writeError(w, http.StatusUnauthorized, CodeUnauthenticated, message)
 			return
 		}
 		ctx := withAccess(r.Context(), acc)
-		ctx = withLoaders(ctx, newLoaders(readerFor(acc), wait, log))
+		ctx = withLoaders(ctx, newLoaders(opts.CatalogReader(acc), opts.BatchWait, log))
+		ctx = withGovernanceLoaders(ctx, newGovernanceLoaders(opts.GovernanceReader(svc, acc), opts.BatchWait, log))
 		next.ServeHTTP(w, r.WithContext(ctx))
 	})
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/koujing/koujing/engine/exec"
 	"github.com/koujing/koujing/engine/source"
 	"github.com/koujing/koujing/semantic"
+	"github.com/koujing/koujing/semantic/store"
 )
 
 // The codes of extensions.code that the API sends besides gqlgen's own (GRAPHQL_PARSE_FAILED,
@@ -29,6 +30,7 @@ const (
 	CodeUnauthenticated   = "UNAUTHENTICATED"
 	CodeInvalidPolicy     = "INVALID_POLICY"
 	CodeConflict          = "CONFLICT"
+	CodeInvalidDefinition = "INVALID_DEFINITION"
 	CodeStoreUnavailable  = "STORE_UNAVAILABLE"
 	CodeTooManyRows       = "TOO_MANY_ROWS"
 	CodeResourceExhausted = "RESOURCE_EXHAUSTED"
@@ -57,6 +59,12 @@ var errorClasses = []struct {
 	{semantic.ErrForbidden, CodeForbidden, ""},
 	{authz.ErrForbidden, CodeForbidden, ""},
 	{authz.ErrUnauthenticated, CodeUnauthenticated, ""},
+	// The review workflow's: a step the request's state does not take, or proposed definitions
+	// that do not load.
+	{semantic.ErrConflict, CodeConflict, ""},
+	{semantic.ErrInvalidDefinition, CodeInvalidDefinition, ""},
+	{store.ErrConflict, CodeConflict, "another change to the same records came first; read them again and retry"},
+	{store.ErrUnavailable, CodeStoreUnavailable, "the metadata store is unavailable right now; nothing was changed; retry once it is back"},
 	{authz.ErrInvalidPolicy, CodeInvalidPolicy, ""},
 	{authz.ErrRuleExists, CodeConflict, ""},
 	{authz.ErrRuleNotFound, CodeNotFound, ""},

@@ -50,6 +50,10 @@ type HandlerOptions struct {
 	// CatalogReader returns the reader of the definitions that nested fields need, in batches,
 	// for one request's caller; default NewCatalogReader. Tests wrap it to count batches.
 	CatalogReader func(*semantic.Access) CatalogReader
+	// GovernanceReader returns the reader of the metadata store that governance fields need, in
+	// batches, for one request's caller; default NewGovernanceReader. Tests wrap it to count
+	// batches.
+	GovernanceReader func(*semantic.Service, *semantic.Access) GovernanceReader
 	// Authenticator says who sends each request. Required: a handler without one refuses every
 	// request with 401.
 	Authenticator Authenticator
@@ -82,6 +86,9 @@ func (o *HandlerOptions) setDefaults() {
 	if o.CatalogReader == nil {
 		o.CatalogReader = NewCatalogReader
 	}
+	if o.GovernanceReader == nil {
+		o.GovernanceReader = NewGovernanceReader
+	}
 	if o.Authenticator == nil {
 		o.Authenticator = refuseAll{}
 	}
@@ -94,6 +101,7 @@ func (o *HandlerOptions) setDefaults() {
 //
 //	POST /graphql, GET /graphql   GraphQL over HTTP (application/json bodies, or query parameters)
 //	POST /arrow                   a metric query's result as an Arrow IPC stream (body {"input": …})
+//	GET  /audit.jsonl             the tenant's audit log as JSON lines (admins; see auditExportHandler)
 //	GET  /                        GraphiQL, to explore the API in a browser
 //	GET  /healthz                 200 "ok" while the server is up
 //
@@ -102,12 +110,13 @@ func (o *HandlerOptions) setDefaults() {
 func NewHandler(svc *semantic.Service, opts HandlerOptions) http.Handler {
 	opts.setDefaults()
 	log := opts.Logger.With("component", "graphql")
-	gql := authenticate(svc, opts.Authenticator, opts.CatalogReader, opts.BatchWait, log, newGraphQLServer(svc, opts, log))
+	gql := authenticate(svc, opts, log, newGraphQLServer(svc, opts, log))
 	mux := http.NewServeMux()
 	mux.Handle("POST /graphql", requireJSON(graphQLRequestExample, limitBody(opts.MaxBodyBytes, gql)))
-	arrow := authenticate(svc, opts.Authenticator, opts.CatalogReader, opts.BatchWait, log, arrowHandler(svc, opts.ArrowAllocator, log))
+	arrow := authenticate(svc, opts, log, arrowHandler(svc, opts.ArrowAllocator, log))
 	mux.Handle("POST /arrow", requireJSON(arrowRequestExample, limitBody(opts.MaxBodyBytes, arrow)))
 	mux.Handle("GET /graphql", gql)
+	mux.Handle("GET /audit.jsonl", authenticate(svc, opts, log, auditExportHandler(svc, log)))
 	mux.Handle("GET /{$}", playground.Handler("Koujing", "/graphql"))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
@@ -136,6 +145,7 @@ func newGraphQLServer(svc *semantic.Service, opts HandlerOptions, log *slog.Logg
 		srv.Use(extension.Introspection{})
 	}
 	srv.Use(depthLimit{max: opts.MaxDepth})
+	srv.Use(responseWarnings{})
 	srv.Use(extension.FixedComplexityLimit(opts.MaxComplexity))
 	return srv
 }

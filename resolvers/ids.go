@@ -1,6 +1,7 @@
 package resolvers
 
 import (
+	"context"
 	"encoding/base64"
 	"strings"
 
@@ -8,7 +9,7 @@ import (
 	"github.com/koujing/koujing/semantic"
 )
 
-// The GraphQL type names that global IDs carry.
+// The GraphQL type names that global IDs carry (and those of governance.go).
 const (
 	metricType    = "Metric"
 	dimensionType = "Dimension"
@@ -35,11 +36,18 @@ func parseGlobalID(id string) (typ, key string, ok bool) {
 
 // lookupNode returns the object a global ID names, if the caller can see it; an object it may not
 // see gets the error of one that does not exist.
-func lookupNode(acc *semantic.Access, id string) (gqltype.Node, error) {
+func lookupNode(ctx context.Context, svc *semantic.Service, id string) (gqltype.Node, error) {
 	typ, key, ok := parseGlobalID(id)
 	if !ok {
 		return nil, notFoundf("%q is not a global ID; pass the id field of an object as it is", id)
 	}
+	if node, governed, err := lookupGovernedNode(ctx, svc, typ, key, id); governed {
+		if err == nil && node == nil {
+			err = notFoundf("no object has the ID %q; it may have been removed, or the caller may not see it", id)
+		}
+		return node, err
+	}
+	acc := accessFor(ctx)
 	var node gqltype.Node
 	switch typ {
 	case metricType:

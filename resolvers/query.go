@@ -32,7 +32,8 @@ func runQuery(ctx context.Context, svc *semantic.Service, arrowMem memory.Alloca
 	for i := range res.Columns {
 		cols[i] = &res.Columns[i]
 	}
-	out := &model.MetricResult{Columns: cols, Rows: rows.Bytes(), RowCount: int(res.Rows)}
+	out := &model.MetricResult{Columns: cols, Rows: rows.Bytes(), RowCount: int(res.Rows), Versions: pointers(nonNil(res.Versions))}
+	addWarnings(ctx, res.Warnings)
 	if slices.Contains(graphql.CollectAllFields(ctx), "arrow") {
 		stream, err := arrowBase64(ctx, res, arrowMem)
 		if err != nil {

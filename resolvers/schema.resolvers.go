@@ -13,7 +13,7 @@ import (
 )
 
 func (r *queryResolver) Node(ctx context.Context, id string) (gqltype.Node, error) {
-	return lookupNode(accessFor(ctx), id)
+	return lookupNode(ctx, r.svc, id)
 }
 
 func (r *Resolver) Query() graph.QueryResolver { return &queryResolver{r} }

@@ -12,6 +12,7 @@ import (
 	"github.com/koujing/koujing/engine/plan"
 	"github.com/koujing/koujing/resolvers/gqltype"
 	"github.com/koujing/koujing/semantic"
+	"github.com/koujing/koujing/semantic/store"
 )
 
 // A decision, and the rule that took it.
@@ -46,6 +47,92 @@ type APIKey struct {
 	CreatedBy string `json:"createdBy"`
 	// When the key was revoked, RFC 3339; null while it is valid.
 	RevokedAt *string `json:"revokedAt,omitempty"`
+}
+
+// Who a gray release goes to first.
+type AudienceInput struct {
+	// Principals with any of these roles.
+	Roles []string `json:"roles,omitempty"`
+	// Principals in any of these tenants.
+	Tenants []string `json:"tenants,omitempty"`
+}
+
+// A page of audit events.
+type AuditEventConnection struct {
+	// The events of the page, each with its cursor.
+	Edges []*AuditEventEdge `json:"edges"`
+	// Where the page lies in the whole log.
+	PageInfo *PageInfo `json:"pageInfo"`
+}
+
+// An audit event in a page, with its cursor.
+type AuditEventEdge struct {
+	// The cursor to pass as `after` to continue after this event.
+	Cursor string `json:"cursor"`
+	// The event.
+	Node *store.Event `json:"node"`
+}
+
+// Conditions that narrow the audit log. Every condition given must hold.
+type AuditEventFilter struct {
+	// Only events of these types, or of types that start with one of them and a dot ("change_request"
+	// keeps every change_request.* event).
+	Types []string `json:"types,omitempty"`
+	// Only events of this actor, as subject@tenant.
+	Actor *string `json:"actor,omitempty"`
+	// Only events on this object, such as "metric:gmv_paid".
+	Object *string `json:"object,omitempty"`
+	// Only events at or after this time (RFC 3339, or a date).
+	Since *string `json:"since,omitempty"`
+	// Only events before this time (RFC 3339, or a date).
+	Until *string `json:"until,omitempty"`
+}
+
+// One definition to create, change, deprecate or retire.
+type ChangeItemInput struct {
+	// The kind of definition.
+	Kind store.Kind `json:"kind"`
+	// Its name.
+	Name string `json:"name"`
+	// What to do to it.
+	Action store.Action `json:"action"`
+	// The new definition, for CREATE and UPDATE: one YAML mapping, as an item of the list of its kind
+	// in a definitions file (`name: aov` then its fields).
+	Yaml *string `json:"yaml,omitempty"`
+	// For DEPRECATE and RETIRE: what replaces the metric, or why it goes.
+	Deprecation *DeprecationInput `json:"deprecation,omitempty"`
+}
+
+// A page of change requests.
+type ChangeRequestConnection struct {
+	// The requests of the page, each with its cursor.
+	Edges []*ChangeRequestEdge `json:"edges"`
+	// Where the page lies in the whole list.
+	PageInfo *PageInfo `json:"pageInfo"`
+}
+
+// A change request in a page, with its cursor.
+type ChangeRequestEdge struct {
+	// The cursor to pass as `after` to continue after this request.
+	Cursor string `json:"cursor"`
+	// The change request.
+	Node *store.ChangeRequest `json:"node"`
+}
+
+// Conditions that narrow a list of change requests. Every condition given must hold.
+type ChangeRequestFilter struct {
+	// Only requests in one of these statuses.
+	Status []store.CRStatus `json:"status,omitempty"`
+	// Only requests touching this domain.
+	Domain *string `json:"domain,omitempty"`
+	// Only requests of this author, as subject@tenant.
+	Author *string `json:"author,omitempty"`
+	// Only requests naming this reviewer.
+	Reviewer *string `json:"reviewer,omitempty"`
+	// Only requests changing this metric.
+	Metric *string `json:"metric,omitempty"`
+	// Only requests waiting past their due time (true), or not (false).
+	Overdue *bool `json:"overdue,omitempty"`
 }
 
 // A request to decide.
@@ -96,6 +183,42 @@ type DataModelEdge struct {
 	Node *semantic.DataModel `json:"node"`
 }
 
+// The field-level changes a change request makes to one definition.
+type DefinitionDiff struct {
+	// The kind of definition.
+	Kind store.Kind `json:"kind"`
+	// Its name.
+	Name string `json:"name"`
+	// The fields that change, sorted by path.
+	Changes []*semantic.FieldChange `json:"changes"`
+}
+
+// A definitions file: its path, relative to the definitions directory, and its YAML.
+type DefinitionFile struct {
+	// The path, such as "metrics/gmv_paid.yaml".
+	Path string `json:"path"`
+	// The file's content.
+	Content string `json:"content"`
+}
+
+// A definitions file to propose.
+type DefinitionFileInput struct {
+	// Its path, relative to the definitions directory, ending .yaml or .yml.
+	Path string `json:"path"`
+	// Its YAML.
+	Content string `json:"content"`
+}
+
+// What replaces a deprecated or retired metric.
+type DeprecationInput struct {
+	// The metric to use instead.
+	Replacement *string `json:"replacement,omitempty"`
+	// When it will be retired: a date (2006-01-02) or an RFC 3339 time.
+	Sunset *string `json:"sunset,omitempty"`
+	// Why it goes.
+	Note *string `json:"note,omitempty"`
+}
+
 // A page of dimensions.
 type DimensionConnection struct {
 	// The dimensions of the page, each with its cursor.
@@ -114,6 +237,20 @@ type DimensionEdge struct {
 	Node *semantic.Dimension `json:"node"`
 }
 
+// A business domain's board.
+type DomainBoard struct {
+	// The domain.
+	Domain *semantic.Domain `json:"domain"`
+	// Its change requests waiting for review, the one due soonest first.
+	Open []*store.ChangeRequest `json:"open"`
+	// Those of them, and of the requests sent back, that wait past their due time.
+	Overdue []*store.ChangeRequest `json:"overdue"`
+	// Its change requests sent back to their authors.
+	ChangesRequested []*store.ChangeRequest `json:"changesRequested"`
+	// Unresolved feedback on its metrics, newest first.
+	Feedback []*store.Feedback `json:"feedback"`
+}
+
 // How a metric query would be answered.
 type Explanation struct {
 	// The logical plan as an indented tree, read from the top: the last step first, each step's inputs
@@ -125,6 +262,32 @@ type Explanation struct {
 	PhysicalPlan string `json:"physicalPlan"`
 	// The SQL statements warehouses would run, in the order `physicalPlan` lists them.
 	Statements []*engine.ExplainedStatement `json:"statements"`
+}
+
+// A page of feedback.
+type FeedbackConnection struct {
+	// The reports of the page, each with its cursor.
+	Edges []*FeedbackEdge `json:"edges"`
+	// Where the page lies in the whole list.
+	PageInfo *PageInfo `json:"pageInfo"`
+}
+
+// Feedback in a page, with its cursor.
+type FeedbackEdge struct {
+	// The cursor to pass as `after` to continue after this report.
+	Cursor string `json:"cursor"`
+	// The feedback.
+	Node *store.Feedback `json:"node"`
+}
+
+// Conditions that narrow a list of feedback. Every condition given must hold.
+type FeedbackFilter struct {
+	// Only feedback on this metric.
+	Metric *string `json:"metric,omitempty"`
+	// Only feedback in this owner's queue.
+	Owner *string `json:"owner,omitempty"`
+	// Only feedback nobody has resolved yet.
+	Unresolved *bool `json:"unresolved,omitempty"`
 }
 
 // A condition on a dimension. Values are always data, never SQL: they are read as the dimension's type.
@@ -236,6 +399,29 @@ type MetricResult struct {
 	// what the column is (koujing.kind: dimension, time or metric) and a metric's unit (koujing.unit).
 	// Computed only when selected. POST /arrow streams the same bytes without base64.
 	Arrow *string `json:"arrow,omitempty"`
+	// Every metric the answer used — those asked for and those they are built on — with the version
+	// of its definition that computed it (0 on a server that reads definitions from files). A query
+	// for "gmv_paid@3" is answered by version 3. Deprecated metrics are also named in the response's
+	// `extensions.warnings`.
+	Versions []*semantic.MetricVersion `json:"versions"`
+}
+
+// A page of a metric's versions.
+type MetricVersionConnection struct {
+	// The versions of the page, each with its cursor.
+	Edges []*MetricVersionEdge `json:"edges"`
+	// Where the page lies in the whole list.
+	PageInfo *PageInfo `json:"pageInfo"`
+	// How many versions the metric has.
+	TotalCount int `json:"totalCount"`
+}
+
+// A version in a page, with its cursor.
+type MetricVersionEdge struct {
+	// The cursor to pass as `after` to continue after this version.
+	Cursor string `json:"cursor"`
+	// The version.
+	Node *store.Version `json:"node"`
 }
 
 // Changes to the access policy and API keys of the caller's tenant. Every mutation needs the admin
@@ -322,6 +508,42 @@ type PolicyRule struct {
 	Line string `json:"line"`
 }
 
+// A proposal of definitions, reviewed and published together.
+type ProposeChangeInput struct {
+	// What it changes, in a line.
+	Title string `json:"title"`
+	// Why.
+	Rationale *string `json:"rationale,omitempty"`
+	// The definitions it changes.
+	Items []*ChangeItemInput `json:"items"`
+	// Keep it a draft, to submit for review later.
+	Draft *bool `json:"draft,omitempty"`
+	// People to name as reviewers, besides the domains' own.
+	Reviewers []string `json:"reviewers,omitempty"`
+	// People to tell of its progress, besides the domains' own.
+	Subscribers []string `json:"subscribers,omitempty"`
+	// Publish it to this audience first (a gray release); everyone later, with promoteRelease.
+	Audience *AudienceInput `json:"audience,omitempty"`
+}
+
+// A proposal of definitions as files.
+type ProposeDefinitionsInput struct {
+	// What it changes, in a line.
+	Title string `json:"title"`
+	// Why.
+	Rationale *string `json:"rationale,omitempty"`
+	// The definitions files.
+	Files []*DefinitionFileInput `json:"files"`
+	// Keep it a draft, to submit for review later.
+	Draft *bool `json:"draft,omitempty"`
+	// People to name as reviewers, besides the domains' own.
+	Reviewers []string `json:"reviewers,omitempty"`
+	// People to tell of its progress, besides the domains' own.
+	Subscribers []string `json:"subscribers,omitempty"`
+	// Publish it to this audience first (a gray release).
+	Audience *AudienceInput `json:"audience,omitempty"`
+}
+
 // Koujing's GraphQL API: the governed definitions of an organisation's metrics (what each number
 // means, who owns it, what it is computed from, what it can be broken down by) and the one engine that
 // computes them. Every list is a Relay cursor connection and every catalog object is a Node with a
@@ -339,7 +561,9 @@ type PolicyRule struct {
 // INVALID_QUERY (a question the definitions cannot answer, with a message that says how to fix it),
 // FORBIDDEN (something the caller may see but not do, such as query a metric it may only read, or
 // administer the policy without the admin action), UNAUTHENTICATED, INVALID_POLICY (a policy change
-// that would make an invalid policy), CONFLICT (adding a rule that exists), STORE_UNAVAILABLE,
+// that would make an invalid policy), CONFLICT (adding a rule that exists; a workflow step the change
+// request's state does not take, or taken on a revision that is no longer current),
+// INVALID_DEFINITION (proposed definitions that do not load with the published ones), STORE_UNAVAILABLE,
 // TOO_MANY_ROWS, RESOURCE_EXHAUSTED (the query needed more memory than it may use), TIMEOUT, CANCELLED,
 // QUERY_TOO_DEEP, COMPLEXITY_LIMIT_EXCEEDED, REQUEST_TOO_LARGE, BAD_REQUEST, GRAPHQL_PARSE_FAILED,
 // GRAPHQL_VALIDATION_FAILED and INTERNAL.
@@ -352,6 +576,28 @@ type RelationshipKey struct {
 	Column string `json:"column"`
 	// The column of the model joined to.
 	TargetColumn string `json:"targetColumn"`
+}
+
+// A report that a metric's number looks wrong.
+type ReportFeedbackInput struct {
+	// The metric's name.
+	Metric string `json:"metric"`
+	// What looks wrong.
+	Note string `json:"note"`
+	// The query the number was seen in.
+	Query *MetricQueryInput `json:"query,omitempty"`
+}
+
+// A review of a change request.
+type ReviewChangeRequestInput struct {
+	// The change request's `id`.
+	ID string `json:"id"`
+	// The request's `revision` as the reviewer read it.
+	Revision int `json:"revision"`
+	// The verdict.
+	Decision store.Decision `json:"decision"`
+	// What the reviewer says.
+	Note *string `json:"note,omitempty"`
 }
 
 // A row filter of a subject on a model.
