@@ -7,7 +7,6 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 
 	"github.com/apache/arrow-go/v18/arrow/ipc"
@@ -135,15 +134,7 @@ func BenchmarkArrowExport(b *testing.B) {
 // exportOnce asks exportQuery and reads the whole stream, decoding it when decode is set; it
 // returns the rows and bytes received.
 func exportOnce(b *testing.B, srv *httptest.Server, decode bool) (rows, size int64) {
-	req, err := http.NewRequest(http.MethodPost, srv.URL+"/arrow", strings.NewReader(exportQuery))
-	if err != nil {
-		b.Fatal(err)
-	}
-	req.Header.Set("Content-Type", "application/json")
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		b.Fatal(err)
-	}
+	res := postJSON(b, srv.URL+"/arrow", "", []byte(exportQuery))
 	defer res.Body.Close()
 	if res.StatusCode != http.StatusOK {
 		msg, _ := io.ReadAll(res.Body)

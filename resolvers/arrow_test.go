@@ -38,18 +38,7 @@ type arrowResponse struct {
 // error body.
 func postArrow(t *testing.T, srv *httptest.Server, token, body string) arrowResponse {
 	t.Helper()
-	req, err := http.NewRequest(http.MethodPost, srv.URL+"/arrow", strings.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Content-Type", "application/json")
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
+	res := postJSON(t, srv.URL+"/arrow", token, []byte(body))
 	defer res.Body.Close()
 	out := arrowResponse{status: res.StatusCode, contentType: res.Header.Get("Content-Type")}
 	if res.StatusCode != http.StatusOK {

@@ -206,18 +206,7 @@ func postRaw(t *testing.T, srv *httptest.Server, body []byte) gqlResponse {
 
 func sendRaw(t testing.TB, srv *httptest.Server, token string, body []byte) gqlResponse {
 	t.Helper()
-	req, err := http.NewRequest(http.MethodPost, srv.URL+"/graphql", bytes.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Content-Type", "application/json")
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
+	res := postJSON(t, srv.URL+"/graphql", token, body)
 	defer res.Body.Close()
 	raw, err := io.ReadAll(res.Body)
 	if err != nil {
@@ -229,6 +218,25 @@ func sendRaw(t testing.TB, srv *httptest.Server, token string, body []byte) gqlR
 	}
 	out.status = res.StatusCode
 	return out
+}
+
+// postJSON posts a JSON body to url with a bearer token (none when token is "") and returns the
+// response, whose body the caller closes.
+func postJSON(t testing.TB, url, token string, body []byte) *http.Response {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodPost, url, bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res
 }
 
 // mustData decodes the data of a response that must have no errors.
