@@ -10,7 +10,7 @@ import (
 // GraphQL (MONTH, NOT_IN, DESC) and read in any case. The jsonschema tags describe each field to
 // clients that read a JSON Schema, such as AI assistants.
 type QueryInput struct {
-	Metrics       []string            `json:"metrics" jsonschema:"the names of the metrics to compute, at least one, such as [\"gmv_paid\", \"aov\"]"`
+	Metrics       []string            `json:"metrics" jsonschema:"the names of the metrics to compute, at least one, such as [\"gmv_paid\", \"aov\"]; NAME@VERSION (gmv_paid@3) answers from that version of the definition"`
 	Dimensions    []string            `json:"dimensions,omitempty" jsonschema:"qualified names (model.dimension) of dimensions to group by, such as [\"orders.region\"]"`
 	TimeDimension *TimeDimensionInput `json:"timeDimension,omitempty" jsonschema:"a time dimension to group by, truncated to a granularity"`
 	TimeRange     *TimeRangeInput     `json:"timeRange,omitempty" jsonschema:"restricts a time dimension to the half-open range [from, to)"`

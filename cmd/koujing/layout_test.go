@@ -24,6 +24,7 @@ func TestLayout(t *testing.T) {
 		{"semantic", []string{"semantic", "engine", "authz"}, []string{"github.com/99designs/gqlgen", "github.com/vektah/gqlparser"}},
 		{"resolvers", []string{"resolvers", "graph", "semantic", "engine", "authz"}, nil},
 		{"graph", []string{"graph", "resolvers/gqltype", "semantic", "engine", "authz"}, nil},
+		{"mcp", []string{"mcp", "semantic", "engine", "authz"}, nil},
 	}
 	cmd := exec.Command("go", "list", "-json", module+"...")
 	out, err := cmd.Output()

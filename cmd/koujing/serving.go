@@ -1,0 +1,87 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"log/slog"
+
+	"github.com/koujing/koujing/authz"
+)
+
+// servingFlags are the flags of every command that serves callers — serve and mcp take the same
+// ones: the definitions and their data, the access policy and how callers prove who they are,
+// and the metadata store that governs the definitions.
+type servingFlags struct {
+	rt runtimeFlags
+	af accessFlags
+	sf storeFlags
+}
+
+func (f *servingFlags) register(fs *flag.FlagSet) {
+	f.rt.register(fs)
+	f.af.register(fs)
+	f.sf.register(fs)
+}
+
+// open opens what the flags name: the definitions and their data, governed by the metadata
+// store, the access policy, and the authenticator of callers. Changes made elsewhere (the policy
+// file edited by hand, another replica's policy change or publication) apply without a restart
+// until closeAll is called, which closes everything in the reverse order.
+func (f *servingFlags) open(ctx context.Context) (r *layer, authn *authz.Authenticator, closeAll func(), err error) {
+	rt, af, sf := &f.rt, &f.af, &f.sf
+	if af.policy == "" && af.policyURL == "" && isPostgresURL(sf.store) {
+		// Replicas sharing a metadata store share its policy too, unless told otherwise.
+		af.policyURL, af.policySchema = sf.store, sf.storeSchema
+	}
+	if err := af.check(); err != nil {
+		return nil, nil, nil, err
+	}
+	var closers []func()
+	closeOpened := func() {
+		for i := len(closers) - 1; i >= 0; i-- {
+			closers[i]()
+		}
+	}
+	defer func() {
+		if err != nil {
+			closeOpened()
+		}
+	}()
+	if r, err = rt.load(ctx); err != nil {
+		return nil, nil, nil, err
+	}
+	closers = append(closers, r.Close)
+	gov, closeStore, err := sf.openGovernance(ctx, r, rt.models)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	closers = append(closers, closeStore)
+	r.govern(gov)
+	authorizer, closePolicy, err := af.openPolicy(ctx, r.service.Catalog, rt.models)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	closers = append(closers, closePolicy)
+	if authn, err = af.authenticator(authorizer, rt.models == ""); err != nil {
+		return nil, nil, nil, err
+	}
+	r.authorize(authorizer)
+	// The policy file edited by hand, or another replica's change, applies without a restart.
+	// Watch returns once it watches (the database's listener runs on, and reconnects, in its own
+	// goroutine), so a replica that answers requests also hears of changes; the reload after it
+	// takes in a change made between the first load and then, which no notification reports.
+	watchCtx, stopWatching := context.WithCancel(ctx)
+	closers = append(closers, stopWatching)
+	if err := authorizer.Watch(watchCtx); err != nil {
+		slog.Error("watching the access policy failed; changes made elsewhere apply after a restart", "err", err)
+	} else if err := authorizer.Reload(ctx); err != nil {
+		return nil, nil, nil, err
+	}
+	// Definitions published on another replica serve here too.
+	if err := gov.Watch(watchCtx); err != nil {
+		slog.Error("watching the metadata store failed; definitions published elsewhere serve after a restart", "err", err)
+	} else if err := gov.Reload(ctx); err != nil {
+		return nil, nil, nil, err
+	}
+	return r, authn, closeOpened, nil
+}
