@@ -200,7 +200,10 @@ func itemDefinition(kind store.Kind, item *yaml.Node) (Definition, error) {
 }
 
 // expandAliases returns a copy of n in which every alias is replaced by a copy of what it names,
-// so that a definition split from its file stands on its own.
+// so that a definition split from its file stands on its own. Folded text of several lines is
+// written back literally: yaml.v3 writes a folded scalar with a more-indented line (an
+// expression laid out over lines) with a blank line added, which reads back as another value,
+// so the definition would change each time it is written and read.
 func expandAliases(n *yaml.Node) *yaml.Node {
 	if n == nil {
 		return nil
@@ -210,6 +213,9 @@ func expandAliases(n *yaml.Node) *yaml.Node {
 	}
 	c := *n
 	c.Anchor = ""
+	if c.Kind == yaml.ScalarNode && c.Style&yaml.FoldedStyle != 0 && strings.Contains(c.Value, "\n") {
+		c.Style = c.Style&^yaml.FoldedStyle | yaml.LiteralStyle
+	}
 	c.Content = make([]*yaml.Node, len(n.Content))
 	for i, k := range n.Content {
 		c.Content[i] = expandAliases(k)
@@ -233,6 +239,11 @@ func DefinitionFiles(defs []Definition) fs.FS {
 		b.WriteString(key + ":\n")
 		for _, line := range strings.SplitAfter(strings.TrimRight(d.YAML, "\n")+"\n", "\n") {
 			if line == "" {
+				continue
+			}
+			// A blank line stays blank: indented, it would be part of a block scalar's text.
+			if line == "\n" {
+				b.WriteString(line)
 				continue
 			}
 			if b.Len() == len(key)+2 {

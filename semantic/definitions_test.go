@@ -60,6 +60,30 @@ func TestSplitDefinitionsRoundTrip(t *testing.T) {
 	}
 }
 
+// TestSplitDefinitionsIdempotent splits the demo definitions, lays them out as files and splits
+// those again: every definition comes back with the same hash, the folded expression of
+// products.price_band and its blank lines included, so that exported definitions propose nothing.
+func TestSplitDefinitionsIdempotent(t *testing.T) {
+	defs, err := semantic.SplitDefinitions(demo.FS)
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, err := semantic.SplitDefinitions(semantic.DefinitionFiles(defs))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(again) != len(defs) {
+		t.Fatalf("%d definitions, then %d", len(defs), len(again))
+	}
+	for i, d := range defs {
+		h1, err1 := d.Hash()
+		h2, err2 := again[i].Hash()
+		if err1 != nil || err2 != nil || h1 != h2 || d.YAML != again[i].YAML {
+			t.Errorf("%s changed when written out and read again:\n%s\nthen\n%s", d.Key(), d.YAML, again[i].YAML)
+		}
+	}
+}
+
 func semanticText(m *semantic.Metric) string {
 	switch m.Kind {
 	case semantic.Atomic:
