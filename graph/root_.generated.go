@@ -3830,7 +3830,10 @@ type ChangeRequest implements Node {
   domains: [String!]!
   """How many approvals each of its domains needs."""
   approvalsRequired: Int!
-  """How many distinct reviewers approved its current revision."""
+  """
+  How many distinct reviewers approved its current revision (for a published request, the
+  revision that was published).
+  """
   approvals: Int!
   """Its reviews, oldest first."""
   reviews: [Review!]!

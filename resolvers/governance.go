@@ -287,11 +287,16 @@ func queryJSON(in *model.MetricQueryInput) (json.RawMessage, error) {
 	return json.Marshal(in)
 }
 
-// approvalCount counts the distinct reviewers who approved a request's current revision.
+// approvalCount counts the distinct reviewers who approved a request's current revision; for a
+// published request, the revision they published (publishing made the next one).
 func approvalCount(cr *store.ChangeRequest, reviews []store.Review) int {
+	revision := cr.Revision
+	if cr.Status == store.CRPublished {
+		revision--
+	}
 	who := map[string]bool{}
 	for _, r := range reviews {
-		if r.Decision == store.Approve && r.Revision == cr.Revision {
+		if r.Decision == store.Approve && r.Revision == revision {
 			who[r.Reviewer] = true
 		}
 	}
