@@ -29,6 +29,9 @@ const (
 	ArrowFormatKey = "koujing.format"
 	// ArrowLabelKey is the metric's or dimension's label, when it has one.
 	ArrowLabelKey = "koujing.label"
+	// ArrowVersionKey is the version of the metric's definition that answered, when definitions
+	// are versioned (they are not when read from files).
+	ArrowVersionKey = "koujing.version"
 	// ArrowRowsKey, on the schema, is the number of rows of the result.
 	ArrowRowsKey = "koujing.rows"
 )
@@ -39,6 +42,10 @@ const (
 // dictionary-encoded, which is sent as plain utf8. Field metadata says what each column is (see
 // the Arrow*Key constants).
 func (r *Result) ArrowSchema() *arrow.Schema {
+	versions := map[string]int{}
+	for _, v := range r.Versions {
+		versions[v.Metric] = v.Version
+	}
 	fields := make([]arrow.Field, len(r.Columns))
 	for i, c := range r.Columns {
 		meta := map[string]string{ArrowKindKey: string(c.Kind)}
@@ -59,6 +66,9 @@ func (r *Result) ArrowSchema() *arrow.Schema {
 			set(ArrowLabelKey, m.Label)
 			set(ArrowUnitKey, m.Unit)
 			set(ArrowFormatKey, m.Format)
+			if v := versions[m.Name]; v > 0 {
+				set(ArrowVersionKey, strconv.Itoa(v))
+			}
 		}
 		fields[i] = arrow.Field{Name: c.Name, Type: plainType(c.Type), Nullable: true, Metadata: arrow.MetadataFrom(meta)}
 	}

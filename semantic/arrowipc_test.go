@@ -42,9 +42,10 @@ func TestWriteArrowIPC(t *testing.T) {
 	defer whole.Release()
 	res := &semantic.Result{
 		Columns: []semantic.OutputColumn{{Name: "orders.region", Kind: semantic.DimensionColumn, Type: dictType},
-			{Name: "order_count", Kind: semantic.MetricColumn, Type: arrow.PrimitiveTypes.Int64}},
-		Batches: []arrow.RecordBatch{whole.NewSlice(1, 4), whole.NewSlice(4, 7)},
-		Rows:    6,
+			{Name: "order_count", Kind: semantic.MetricColumn, Type: arrow.PrimitiveTypes.Int64, Metric: &semantic.Metric{Name: "order_count"}}},
+		Batches:  []arrow.RecordBatch{whole.NewSlice(1, 4), whole.NewSlice(4, 7)},
+		Rows:     6,
+		Versions: []semantic.MetricVersion{{Metric: "order_count", Version: 3}},
 	}
 	defer res.Release()
 
@@ -66,6 +67,9 @@ func TestWriteArrowIPC(t *testing.T) {
 	defer rd.Release()
 	if got := rd.Schema().Field(0).Type; !arrow.TypeEqual(got, arrow.BinaryTypes.String) {
 		t.Errorf("the dictionary column is sent as %s, want utf8", got)
+	}
+	if v, _ := rd.Schema().Field(1).Metadata.GetValue(semantic.ArrowVersionKey); v != "3" {
+		t.Errorf("order_count's version is %q in the metadata, want 3", v)
 	}
 	var got []string
 	for rd.Next() {
