@@ -29,6 +29,12 @@ type AuthorizerOptions struct {
 	Logger *slog.Logger
 	// Now is the clock for audit records; default time.Now.
 	Now func() time.Time
+	// Changed, when set, is told of every change this authorizer stored (a rule added or
+	// removed, an API key created or revoked), with its audit record, once the store holds it
+	// — the governance audit log records policy changes through it. It is called on the
+	// changing request's goroutine and must not block. Changes made by other replicas are
+	// told to theirs.
+	Changed func(AuditRecord)
 }
 
 // Authorizer holds the current policy of a store and changes it. Decisions are taken on
@@ -198,6 +204,9 @@ func (a *Authorizer) apply(ctx context.Context, actor *Principal, c Change, edit
 	rec, err := a.store.Apply(ctx, c)
 	if err != nil {
 		return AuditRecord{}, err
+	}
+	if a.opts.Changed != nil {
+		a.opts.Changed(rec)
 	}
 	// The store is the truth: other replicas may have changed it too.
 	st, err := a.store.Load(ctx)
