@@ -304,6 +304,12 @@ func (b *builder) build(n plan.Node, need columns) (exec.Operator, error) {
 			inputs[i] = in
 		}
 		return exec.NewHashAggregate(b.env, inputs, x.GroupBy, x.Aggs, where, x.Schema())
+	case *plan.Lookup:
+		in, err := b.build(x.Input, nil)
+		if err != nil {
+			return nil, err
+		}
+		return exec.NewLookup(b.env, in, x.Keys, x.Probe, x.Values, x.Schema()), nil
 	case *plan.Sort:
 		in, err := b.build(x.Input, nil)
 		if err != nil {

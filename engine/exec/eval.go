@@ -64,6 +64,8 @@ func compileExpr(env *Env, e plan.Expr, schema *arrow.Schema) (evaluator, error)
 		return newCaseEval(mem, x, kids), nil
 	case *plan.TimeTrunc:
 		return newTimeTruncEval(mem, x, kids[0]), nil
+	case *plan.TimeShift:
+		return newTimeShiftEval(mem, x, kids[0]), nil
 	}
 	return nil, fmt.Errorf("cannot evaluate %T expressions", e)
 }

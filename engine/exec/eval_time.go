@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/bitutil"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
 	"github.com/koujing/koujing/engine/plan"
@@ -22,6 +23,7 @@ type timeTruncEval struct {
 	x       evaluator
 	unit    plan.TimeUnit
 	loc     *time.Location
+	cal     *plan.Calendar
 	date    bool
 	typ     arrow.DataType
 	periods []period
@@ -40,7 +42,7 @@ func newTimeTruncEval(mem memory.Allocator, x *plan.TimeTrunc, in evaluator) eva
 	if date {
 		loc = time.UTC
 	}
-	return &timeTruncEval{mem: mem, x: in, unit: x.Unit, loc: loc, date: date, typ: x.DataType()}
+	return &timeTruncEval{mem: mem, x: in, unit: x.Unit, loc: loc, cal: x.Calendar, date: date, typ: x.DataType()}
 }
 
 func (e *timeTruncEval) children() []evaluator { return []evaluator{e.x} }
@@ -91,9 +93,10 @@ func (e *timeTruncEval) truncate(v int64) int64 {
 	}
 	p := e.periodOf(v)
 	if v < p.start || v >= p.end || e.periodOf(p.start) != p {
-		// Where a zone skips midnight, the period's start normalises to another local day: a
-		// value can land outside its own period, or a period can also cover the last hour of
-		// the day before. Remembering such a period would misplace that hour; don't.
+		// A period that does not hold the value it was computed from, or that starts in a
+		// period of its own, would misplace values if remembered; don't. (Periods start at a
+		// day's first instant, also where a zone skips midnight — see plan.WallTime — so this
+		// is a guard, not a path.)
 		return p.start
 	}
 	if len(e.periods) >= maxPeriods {
@@ -115,29 +118,69 @@ func (e *timeTruncEval) periodOf(v int64) period {
 	} else {
 		t = time.UnixMicro(v).In(e.loc)
 	}
-	start, end := TruncateTime(t, e.unit)
+	start, end := e.cal.Truncate(t, e.unit)
 	if e.date {
 		return period{start.Unix() / 86400, end.Unix() / 86400}
 	}
 	return period{start.UnixMicro(), end.UnixMicro()}
 }
 
-// TruncateTime returns the start of the day, ISO week (from Monday), month, quarter or year that
-// t falls in, in t's own location, and the start of the next one.
-func TruncateTime(t time.Time, unit plan.TimeUnit) (start, next time.Time) {
-	y, m, d := t.Date()
-	loc := t.Location()
-	switch unit {
-	case plan.Day:
-		return time.Date(y, m, d, 0, 0, 0, 0, loc), time.Date(y, m, d+1, 0, 0, 0, 0, loc)
-	case plan.Week:
-		d -= (int(t.Weekday()) + 6) % 7
-		return time.Date(y, m, d, 0, 0, 0, 0, loc), time.Date(y, m, d+7, 0, 0, 0, 0, loc)
-	case plan.Month:
-		return time.Date(y, m, 1, 0, 0, 0, 0, loc), time.Date(y, m+1, 1, 0, 0, 0, 0, loc)
-	case plan.Quarter:
-		q := time.Month((int(m)-1)/3*3 + 1)
-		return time.Date(y, q, 1, 0, 0, 0, 0, loc), time.Date(y, q+3, 1, 0, 0, 0, 0, loc)
+// timeShiftEval moves times by whole periods on the wall clock of a zone (see plan.TimeShift).
+// It runs over aggregated rows — period starts to compare or to bound windows with — so it goes
+// through the calendar for every value.
+type timeShiftEval struct {
+	mem  memory.Allocator
+	x    evaluator
+	s    *plan.TimeShift
+	date bool
+}
+
+func newTimeShiftEval(mem memory.Allocator, x *plan.TimeShift, in evaluator) evaluator {
+	return &timeShiftEval{mem: mem, x: in, s: x, date: x.X.DataType().ID() == arrow.DATE32}
+}
+
+func (e *timeShiftEval) children() []evaluator { return []evaluator{e.x} }
+
+func (e *timeShiftEval) eval(b arrow.RecordBatch) (arrow.Array, error) {
+	in, err := e.x.eval(b)
+	if err != nil {
+		return nil, err
 	}
-	return time.Date(y, 1, 1, 0, 0, 0, 0, loc), time.Date(y+1, 1, 1, 0, 0, 0, 0, loc)
+	defer in.Release()
+	n := in.Len()
+	validBuf, valid := newBitmap(e.mem, n)
+	nulls := 0
+	shift := func(i int, t time.Time) (time.Time, bool) {
+		if in.IsNull(i) {
+			return t, false
+		}
+		return e.s.Calendar.Shift(t, e.s.Unit, int(e.s.N))
+	}
+	var data *memory.Buffer
+	if e.date {
+		buf, out := newFixed[int32](e.mem, n)
+		for i, v := range values[int32](in) {
+			t, ok := shift(i, time.Unix(int64(v)*86400, 0).UTC())
+			if ok {
+				out[i] = int32(t.Unix() / 86400)
+				bitutil.SetBit(valid, i)
+			} else {
+				nulls++
+			}
+		}
+		data = buf
+	} else {
+		buf, out := newFixed[int64](e.mem, n)
+		for i, v := range values[int64](in) {
+			t, ok := shift(i, time.UnixMicro(v).In(e.s.Location))
+			if ok {
+				out[i] = t.UnixMicro()
+				bitutil.SetBit(valid, i)
+			} else {
+				nulls++
+			}
+		}
+		data = buf
+	}
+	return makeFixedArray(e.s.DataType(), n, validBuf, data, nulls), nil
 }

@@ -210,7 +210,7 @@ func TestTimeTruncMatchesCalendar(t *testing.T) {
 
 // TestTimeTruncCacheMatchesUncached runs zones whose daylight-saving changes skip midnight
 // itself, and a spread of days wide enough to overflow the period cache, comparing the cached
-// evaluation with TruncateTime called per value.
+// evaluation with plan.Calendar.Truncate called per value.
 func TestTimeTruncCacheMatchesUncached(t *testing.T) {
 	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
 	defer mem.AssertSize(t, 0)
@@ -246,7 +246,7 @@ func TestTimeTruncCacheMatchesUncached(t *testing.T) {
 			t.Run(tc.zone+"/"+unit.String(), func(t *testing.T) {
 				got := truncColumn(t, mem, in, unit, loc, 4096)
 				for i, v := range vals {
-					start, _ := TruncateTime(time.UnixMicro(v).In(loc), unit)
+					start, _ := (*plan.Calendar)(nil).Truncate(time.UnixMicro(v).In(loc), unit)
 					if want := start.Format(time.RFC3339Nano); got[i] != want {
 						t.Fatalf("date_trunc(%s, %s) = %s, want %s", unit, time.UnixMicro(v).In(loc), got[i], want)
 					}

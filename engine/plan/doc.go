@@ -1,5 +1,6 @@
 // Package plan holds Koujing's logical plans: immutable trees of relational nodes (scan, filter,
-// project, join, aggregate, sort, limit) over typed scalar expressions.
+// project, join, aggregate, lookup, sort, limit) over typed scalar expressions, and the calendars
+// that time expressions truncate and shift in.
 //
 // The semantic compiler builds these trees from metric queries; the engine turns them into
 // vectorised operators, or, when one PostgreSQL-compatible source holds every table, into one SQL

@@ -561,20 +561,34 @@ func (m *Mask) String() string { return fmt.Sprintf("mask_%s(%s)", m.Kind, m.X) 
 // TimeUnit is a calendar granularity that time values are truncated to.
 type TimeUnit int
 
-// The time units, finest first.
+// The time units, finest first within the calendar units and within the fiscal ones. Fiscal
+// units follow a Calendar's fiscal year; see Calendar.Truncate.
 const (
 	Day TimeUnit = iota
 	Week
 	Month
 	Quarter
 	Year
+	FiscalMonth
+	FiscalQuarter
+	FiscalYear
 )
 
-var timeUnitText = [...]string{"day", "week", "month", "quarter", "year"}
+var timeUnitText = [...]string{"day", "week", "month", "quarter", "year", "fiscal_month", "fiscal_quarter", "fiscal_year"}
 
 func (u TimeUnit) String() string { return timeUnitText[u] }
 
-// ParseTimeUnit returns the unit named s ("day", "week", "month", "quarter", "year").
+// TimeUnits lists every time unit, in order.
+func TimeUnits() []TimeUnit {
+	out := make([]TimeUnit, len(timeUnitText))
+	for i := range out {
+		out[i] = TimeUnit(i)
+	}
+	return out
+}
+
+// ParseTimeUnit returns the unit named s ("day", "week", "month", "quarter", "year",
+// "fiscal_month", "fiscal_quarter", "fiscal_year").
 func ParseTimeUnit(s string) (TimeUnit, error) {
 	if i := indexFold(timeUnitText[:], s); i >= 0 {
 		return TimeUnit(i), nil
@@ -582,28 +596,44 @@ func ParseTimeUnit(s string) (TimeUnit, error) {
 	return 0, fmt.Errorf("unknown granularity %q; use one of %s", s, strings.Join(timeUnitText[:], ", "))
 }
 
-// TimeTrunc truncates a timestamp to the start of its day, ISO week (from Monday), month, quarter
-// or year in a time zone, yielding the instant that period starts, typed in that zone. A date is
-// truncated as a calendar date and stays a date.
+// TimeTrunc truncates a timestamp to the start of its day, week, month, quarter or year, or
+// fiscal month, quarter or year, in a time zone and a calendar, yielding the instant that period
+// starts, typed in that zone. A date is truncated as a calendar date and stays a date. A nil
+// Calendar is the ISO calendar (weeks from Monday).
 type TimeTrunc struct {
 	X        Expr
 	Unit     TimeUnit
 	Location *time.Location
+	Calendar *Calendar
 	typ      arrow.DataType
 }
 
-// NewTimeTrunc returns x truncated to unit in loc.
+// NewTimeTrunc returns x truncated to unit in loc, in the ISO calendar.
 func NewTimeTrunc(x Expr, unit TimeUnit, loc *time.Location) (Expr, error) {
-	var t arrow.DataType
+	return NewCalendarTrunc(x, unit, loc, nil)
+}
+
+// NewCalendarTrunc returns x truncated to unit in loc and cal (nil: the ISO calendar).
+func NewCalendarTrunc(x Expr, unit TimeUnit, loc *time.Location, cal *Calendar) (Expr, error) {
+	t, err := timeResultType(x, loc, "truncate", unit)
+	if err != nil {
+		return nil, err
+	}
+	if cal.IsISO() {
+		cal = nil
+	}
+	return &TimeTrunc{X: x, Unit: unit, Location: loc, Calendar: cal, typ: t}, nil
+}
+
+// timeResultType is the type a time function of x yields: a timestamp in loc, or a date.
+func timeResultType(x Expr, loc *time.Location, verb string, unit TimeUnit) (arrow.DataType, error) {
 	switch x.DataType().ID() {
 	case arrow.TIMESTAMP:
-		t = Timestamp(loc.String())
+		return Timestamp(loc.String()), nil
 	case arrow.DATE32:
-		t = Date
-	default:
-		return nil, fmt.Errorf("cannot truncate %s to a %s: it is not a time", TypeName(x.DataType()), unit)
+		return Date, nil
 	}
-	return &TimeTrunc{X: x, Unit: unit, Location: loc, typ: t}, nil
+	return nil, fmt.Errorf("cannot %s %s by a %s: it is not a time", verb, TypeName(x.DataType()), unit)
 }
 
 func (t *TimeTrunc) DataType() arrow.DataType { return t.typ }
@@ -612,13 +642,24 @@ func (t *TimeTrunc) WithChildren(children ...Expr) (Expr, error) {
 	if err := checkArity("date_trunc", children, 1); err != nil {
 		return nil, err
 	}
-	return NewTimeTrunc(children[0], t.Unit, t.Location)
+	return NewCalendarTrunc(children[0], t.Unit, t.Location, t.Calendar)
 }
 func (t *TimeTrunc) String() string {
+	var s string
 	if t.typ.ID() == arrow.DATE32 {
-		return fmt.Sprintf("date_trunc('%s', %s)", t.Unit, t.X)
+		s = fmt.Sprintf("date_trunc('%s', %s", t.Unit, t.X)
+	} else {
+		s = fmt.Sprintf("date_trunc('%s', %s, '%s'", t.Unit, t.X, t.Location)
 	}
-	return fmt.Sprintf("date_trunc('%s', %s, '%s')", t.Unit, t.X, t.Location)
+	if t.Calendar != nil {
+		s += ", " + calendarText(t.Calendar)
+	}
+	return s + ")"
+}
+
+// calendarText names a calendar in a plan: by its name, and its settings.
+func calendarText(c *Calendar) string {
+	return fmt.Sprintf("calendar %s (%s)", quoteString(c.Name), c)
 }
 
 // When is one branch of a Case.

@@ -113,6 +113,29 @@ func (f *fingerprinter) typ(t arrow.DataType) {
 	}
 }
 
+// calendar writes what makes a calendar's periods what they are (not its name, which changes
+// none); nil is the ISO calendar.
+func (f *fingerprinter) calendar(c *Calendar) {
+	if c == nil {
+		f.tag('_')
+		return
+	}
+	f.tag('c')
+	f.int(int64(c.WeekStart))
+	if r := c.Retail; r != nil {
+		f.tag('r')
+		for _, w := range r.Pattern {
+			f.int(int64(w))
+		}
+		f.int(int64(r.YearEndMonth))
+		f.int(int64(r.YearEndWeekday))
+		f.bool(r.Nearest)
+		return
+	}
+	f.tag('f')
+	f.int(int64(c.FiscalYearStart))
+}
+
 func (f *fingerprinter) optExpr(e Expr) {
 	if e == nil {
 		f.tag('_')
@@ -220,6 +243,14 @@ func (f *fingerprinter) expr(e Expr) {
 		f.tag('T')
 		f.int(int64(x.Unit))
 		f.str(x.Location.String())
+		f.calendar(x.Calendar)
+		f.expr(x.X)
+	case *TimeShift:
+		f.tag('H')
+		f.int(int64(x.Unit))
+		f.int(x.N)
+		f.str(x.Location.String())
+		f.calendar(x.Calendar)
 		f.expr(x.X)
 	case *Case:
 		f.tag('W')
@@ -285,6 +316,11 @@ func (f *fingerprinter) node(n Node) {
 		f.tag('L')
 		f.int(x.Offset)
 		f.int(x.Count)
+	case *Lookup:
+		f.tag('K')
+		f.exprs(x.Keys)
+		f.exprs(x.Probe)
+		f.named(x.Values)
 	default:
 		f.fail("node", n)
 		return

@@ -60,6 +60,32 @@ func TestFingerprintTellsPlansApart(t *testing.T) {
 			return project(t, func(s Node) Expr { return must(NewTimeTrunc(col(t, s, "orders.created_at"), unit, loc)) })
 		}
 	}
+	sunday := &Calendar{Name: "us", WeekStart: time.Sunday, FiscalYearStart: time.January}
+	april := &Calendar{Name: "fy", WeekStart: time.Monday, FiscalYearStart: time.April}
+	retail := func(pattern [3]int, nearest bool) *Calendar {
+		return &Calendar{Name: "nrf", WeekStart: time.Sunday, Retail: &RetailCalendar{Pattern: pattern, YearEndMonth: time.January, YearEndWeekday: time.Saturday, Nearest: nearest}}
+	}
+	calendarTrunc := func(unit TimeUnit, cal *Calendar) func(*testing.T) Node {
+		return func(t *testing.T) Node {
+			return project(t, func(s Node) Expr {
+				return must(NewCalendarTrunc(col(t, s, "orders.created_at"), unit, time.UTC, cal))
+			})
+		}
+	}
+	shift := func(unit TimeUnit, n int64, loc *time.Location, cal *Calendar) func(*testing.T) Node {
+		return func(t *testing.T) Node {
+			return project(t, func(s Node) Expr {
+				return must(NewTimeShift(col(t, s, "orders.created_at"), unit, n, loc, cal))
+			})
+		}
+	}
+	lookup := func(probe string, value string) func(*testing.T) Node {
+		return func(t *testing.T) Node {
+			s := orders(t)
+			return must(NewLookup(s, []Expr{col(t, s, "orders.order_id")}, []Expr{col(t, s, probe)},
+				[]Named{{Name: "v", Expr: col(t, s, value)}}))
+		}
+	}
 	sorted := func(desc, nullsFirst bool) func(*testing.T) Node {
 		return func(t *testing.T) Node {
 			s := orders(t)
@@ -207,6 +233,17 @@ func TestFingerprintTellsPlansApart(t *testing.T) {
 		{"CASE with and without ELSE", caseOf(false), caseOf(true)},
 		{"time zone of a truncation", trunc(Month, time.UTC), trunc(Month, shanghai)},
 		{"granularity", trunc(Day, time.UTC), trunc(Week, time.UTC)},
+		{"week start", calendarTrunc(Week, nil), calendarTrunc(Week, sunday)},
+		{"fiscal year start", calendarTrunc(FiscalQuarter, nil), calendarTrunc(FiscalQuarter, april)},
+		{"fiscal and retail", calendarTrunc(FiscalYear, april), calendarTrunc(FiscalYear, retail([3]int{4, 4, 5}, false))},
+		{"retail pattern", calendarTrunc(FiscalMonth, retail([3]int{4, 4, 5}, false)), calendarTrunc(FiscalMonth, retail([3]int{4, 5, 4}, false))},
+		{"retail year end rule", calendarTrunc(FiscalMonth, retail([3]int{4, 5, 4}, false)), calendarTrunc(FiscalMonth, retail([3]int{4, 5, 4}, true))},
+		{"shift count", shift(Year, -1, time.UTC, nil), shift(Year, 1, time.UTC, nil)},
+		{"shift unit", shift(Year, -1, time.UTC, nil), shift(Month, -1, time.UTC, nil)},
+		{"shift zone", shift(Day, -1, time.UTC, nil), shift(Day, -1, shanghai, nil)},
+		{"shift calendar", shift(FiscalYear, -1, time.UTC, nil), shift(FiscalYear, -1, time.UTC, retail([3]int{4, 4, 5}, false))},
+		{"lookup probe", lookup("orders.order_id", "orders.amount"), lookup("orders.customer_id", "orders.amount")},
+		{"lookup value", lookup("orders.customer_id", "orders.amount"), lookup("orders.customer_id", "orders.quantity")},
 		{"sort direction", sorted(false, false), sorted(true, false)},
 		{"nulls first", sorted(false, false), sorted(false, true)},
 		{"limit count", limited(0, 10), limited(0, 11)},

@@ -25,13 +25,15 @@ var ErrNotExpressible = errors.New("no PostgreSQL equivalent")
 // The statement is a WITH chain of one common table expression per plan node (q0, q1, …, children
 // before their parents), each selecting its node's output columns under their plan names; the
 // final SELECT reads the root's. Every CTE is referenced once, so PostgreSQL inlines them all and
-// plans the statement as a whole. A Sort adds no CTE of its own: its order is applied by the
+// plans the statement as a whole — but for the input of a Lookup, which is read twice and so
+// materialized (it holds aggregated rows). A Sort adds no CTE of its own: its order is applied by the
 // final SELECT, or by the LIMIT above it, since SQL keeps no order across a CTE boundary.
 //
 // Every constant of the plan becomes a bind parameter ($1, $2, … in Statement.Params, numbered in
 // order of first appearance; a constant the plan repeats is sent once), and so do time zone
-// names. The text holds only quoted identifiers, keywords, the date_trunc unit, integer LIMIT and
-// OFFSET counts, and fixed constants (zero, the empty string, the zone UTC, a mask's '*' and counts).
+// names. The text holds only quoted identifiers, keywords, the date_trunc unit, integers (LIMIT and
+// OFFSET counts, the lengths of intervals a plan shifts times by, and the settings of calendars),
+// and fixed constants (zero, the empty string, the zone UTC, a mask's '*' and counts).
 //
 // Expressions compute in the plan's types — integers as bigint, decimals as exact numeric,
 // division in float8 with NULL for a zero divisor — and strings compare and sort by their bytes
@@ -146,6 +148,8 @@ func (b *sqlBuilder) node(n plan.Node) (sqlRelation, error) {
 		return b.join(x)
 	case *plan.Aggregate:
 		return b.aggregate(x)
+	case *plan.Lookup:
+		return b.lookup(x)
 	case *plan.Sort:
 		in, err := b.node(x.Input)
 		if err != nil {
@@ -322,28 +326,9 @@ func (b *sqlBuilder) join(j *plan.Join) (sqlRelation, error) {
 		return sqlRelation{}, sqlNotExpressible("%s: join kind %d", j, j.Kind)
 	}
 	lcols, rcols := sqlSideColumns("l", j.Left.Schema()), sqlSideColumns("r", j.Right.Schema())
-	conds := make([]string, len(j.LeftKeys))
-	for i := range j.LeftKeys {
-		l, err := b.expr(j.LeftKeys[i], lcols)
-		if err != nil {
-			return sqlRelation{}, fmt.Errorf("%s: %w", j, err)
-		}
-		r, err := b.expr(j.RightKeys[i], rcols)
-		if err != nil {
-			return sqlRelation{}, fmt.Errorf("%s: %w", j, err)
-		}
-		switch {
-		case !j.NullSafe:
-			conds[i] = l + " = " + r
-		case j.Kind != plan.FullJoin:
-			conds[i] = l + " IS NOT DISTINCT FROM " + r
-		default:
-			// PostgreSQL runs a FULL JOIN only on conditions it can hash or merge, which IS NOT
-			// DISTINCT FROM is not. Equal stand-ins for NULL plus equal NULL-ness is the same
-			// test, made of two equalities it can hash.
-			lc, rc := sqlNullStandIn(l, j.LeftKeys[i].DataType()), sqlNullStandIn(r, j.RightKeys[i].DataType())
-			conds[i] = fmt.Sprintf("%s = %s AND (%s IS NULL) = (%s IS NULL)", lc, rc, l, r)
-		}
+	conds, err := b.keyConditions(j.LeftKeys, j.RightKeys, lcols, rcols, j.NullSafe, j.Kind == plan.FullJoin)
+	if err != nil {
+		return sqlRelation{}, fmt.Errorf("%s: %w", j, err)
 	}
 	items := make([]string, 0, j.Schema().NumFields())
 	for _, f := range j.Left.Schema().Fields() {
@@ -357,6 +342,67 @@ func (b *sqlBuilder) join(j *plan.Join) (sqlRelation, error) {
 		"FROM "+left.name+" AS l",
 		kind+" "+right.name+" AS r ON "+strings.Join(conds, " AND "),
 	)}, nil
+}
+
+// keyConditions renders the equalities of a join's key pairs. Null-safe keys that must be
+// hashable — a FULL JOIN runs only on conditions PostgreSQL can hash or merge, which IS NOT
+// DISTINCT FROM is not — compare equal stand-ins for NULL plus equal NULL-ness, the same test
+// made of two equalities it can hash.
+func (b *sqlBuilder) keyConditions(lkeys, rkeys []plan.Expr, lcols, rcols sqlColumns, nullSafe, hashable bool) ([]string, error) {
+	conds := make([]string, len(lkeys))
+	for i := range lkeys {
+		l, err := b.expr(lkeys[i], lcols)
+		if err != nil {
+			return nil, err
+		}
+		r, err := b.expr(rkeys[i], rcols)
+		if err != nil {
+			return nil, err
+		}
+		switch {
+		case !nullSafe:
+			conds[i] = l + " = " + r
+		case !hashable:
+			conds[i] = l + " IS NOT DISTINCT FROM " + r
+		default:
+			lc, rc := sqlNullStandIn(l, lkeys[i].DataType()), sqlNullStandIn(r, rkeys[i].DataType())
+			conds[i] = fmt.Sprintf("%s = %s AND (%s IS NULL) = (%s IS NULL)", lc, rc, l, r)
+		}
+	}
+	return conds, nil
+}
+
+// lookup joins the input's CTE to itself, aliased l and r: each row l finds the row r whose keys
+// equal l's probe. The CTE is read twice, so PostgreSQL materializes it: the rows a lookup reads
+// are aggregated, and few. The keys compare as hashable equalities, which lets PostgreSQL hash
+// the join rather than compare every pair.
+func (b *sqlBuilder) lookup(x *plan.Lookup) (sqlRelation, error) {
+	in, err := b.node(x.Input)
+	if err != nil {
+		return sqlRelation{}, err
+	}
+	schema := x.Input.Schema()
+	lcols, rcols := sqlSideColumns("l", schema), sqlSideColumns("r", schema)
+	conds, err := b.keyConditions(x.Probe, x.Keys, lcols, rcols, true, true)
+	if err != nil {
+		return sqlRelation{}, fmt.Errorf("%s: %w", x, err)
+	}
+	items := make([]string, 0, x.Schema().NumFields())
+	for _, f := range schema.Fields() {
+		items = append(items, "l."+sqlColumnName(f.Name))
+	}
+	for _, v := range x.Values {
+		e, err := b.expr(v.Expr, rcols)
+		if err != nil {
+			return sqlRelation{}, fmt.Errorf("%s: %s: %w", x, v.Name, err)
+		}
+		items = append(items, e+" AS "+sqlColumnName(v.Name))
+	}
+	return sqlRelation{name: b.addCTE(
+		sqlSelect(items),
+		"FROM "+in.name+" AS l",
+		"LEFT JOIN "+in.name+" AS r ON "+strings.Join(conds, " AND "),
+	), order: in.order}, nil
 }
 
 // sqlSideColumns reads the columns of one side of a join, through its alias.
@@ -589,23 +635,6 @@ func sqlTypeOf(t arrow.DataType) (string, error) {
 	return "", sqlNotExpressible("type %s", t)
 }
 
-// sqlTruncUnit is the date_trunc unit of u; PostgreSQL's weeks start on Monday, as ISO weeks do.
-func sqlTruncUnit(u plan.TimeUnit) (string, bool) {
-	switch u {
-	case plan.Day:
-		return "day", true
-	case plan.Week:
-		return "week", true
-	case plan.Month:
-		return "month", true
-	case plan.Quarter:
-		return "quarter", true
-	case plan.Year:
-		return "year", true
-	}
-	return "", false
-}
-
 // expr renders e. The result is an identifier, a parameter, a function call, a CASE, or
 // parenthesised, so that it can stand as an operand anywhere, casts included.
 func (b *sqlBuilder) expr(e plan.Expr, cols sqlColumns) (string, error) {
@@ -699,6 +728,8 @@ func (b *sqlBuilder) expr(e plan.Expr, cols sqlColumns) (string, error) {
 		return b.mask(x, cols)
 	case *plan.TimeTrunc:
 		return b.timeTrunc(x, cols)
+	case *plan.TimeShift:
+		return b.timeShift(x, cols)
 	case *plan.Case:
 		var s strings.Builder
 		s.WriteString("CASE")
@@ -784,36 +815,6 @@ func (b *sqlBuilder) binary(x *plan.Binary, cols sqlColumns) (string, error) {
 		return "(" + l + " " + x.Op.String() + " " + r + ")", nil
 	}
 	return "", sqlNotExpressible("operator %d in %s", x.Op, x)
-}
-
-// timeTrunc truncates in the plan's zone. A timestamp is turned into the zone's wall-clock time,
-// truncated there, and turned back into the instant that wall-clock time is in the zone, which
-// gives the period's true start across daylight-saving changes. A date is truncated as a
-// calendar date, with no zone involved.
-func (b *sqlBuilder) timeTrunc(x *plan.TimeTrunc, cols sqlColumns) (string, error) {
-	unit, ok := sqlTruncUnit(x.Unit)
-	if !ok {
-		return "", sqlNotExpressible("time unit %d in %s", x.Unit, x)
-	}
-	in, err := b.expr(x.X, cols)
-	if err != nil {
-		return "", err
-	}
-	switch t := x.X.DataType().(type) {
-	case *arrow.Date32Type:
-		return "date_trunc('" + unit + "', " + in + "::timestamp)::date", nil
-	case *arrow.TimestampType:
-		zone, err := b.zone(x.Location)
-		if err != nil {
-			return "", fmt.Errorf("%s: %w", x, err)
-		}
-		if t.TimeZone == "" {
-			// The engine reads a timestamp without a zone as a UTC instant.
-			in = "(" + in + " AT TIME ZONE 'UTC')"
-		}
-		return "(date_trunc('" + unit + "', " + in + " AT TIME ZONE " + zone + ") AT TIME ZONE " + zone + ")", nil
-	}
-	return "", sqlNotExpressible("truncating %s in %s", plan.TypeName(x.X.DataType()), x)
 }
 
 // sqlMaxIdentifier is the longest identifier PostgreSQL keeps, in bytes; it cuts longer ones.

@@ -90,6 +90,22 @@ func trunc(x plan.Expr, u plan.TimeUnit, loc *time.Location) plan.Expr {
 	return must(plan.NewTimeTrunc(x, u, loc))
 }
 func project(in plan.Node, exprs ...plan.Named) plan.Node { return must(plan.NewProject(in, exprs)) }
+func calTrunc(x plan.Expr, u plan.TimeUnit, loc *time.Location, cal *plan.Calendar) plan.Expr {
+	return must(plan.NewCalendarTrunc(x, u, loc, cal))
+}
+func shift(x plan.Expr, u plan.TimeUnit, n int64, loc *time.Location, cal *plan.Calendar) plan.Expr {
+	return must(plan.NewTimeShift(x, u, n, loc, cal))
+}
+
+// Calendars for the time functions: weeks from Sunday; fiscal years from April; the NRF's 4-5-4
+// retail calendar (years end on the Saturday nearest the end of January; 2023 has 53 weeks); and
+// a 4-4-5 calendar whose years end on the last Saturday of December.
+var (
+	sundayWeeks       = &plan.Calendar{Name: "us", WeekStart: time.Sunday, FiscalYearStart: time.January}
+	fiscalApril       = &plan.Calendar{Name: "fy", WeekStart: time.Monday, FiscalYearStart: time.April}
+	nrf               = &plan.Calendar{Name: "nrf", WeekStart: time.Sunday, Retail: &plan.RetailCalendar{Pattern: [3]int{4, 5, 4}, YearEndMonth: time.January, YearEndWeekday: time.Saturday, Nearest: true}}
+	retail445December = &plan.Calendar{Name: "r445", WeekStart: time.Sunday, Retail: &plan.RetailCalendar{Pattern: [3]int{4, 4, 5}, YearEndMonth: time.December, YearEndWeekday: time.Saturday}}
+)
 
 // paidStatuses is the filter that makes an order paid.
 func paidStatuses() plan.Expr {
@@ -225,6 +241,58 @@ func sqlCases() []sqlCase {
 			bin(plan.GtEq, col(dates, "customers.signup_date"), day("2021-01-01")),
 			bin(plan.Lt, col(dates, "customers.signup_date"), day("2022-01-01")))),
 	), checkSet)
+
+	ny := zone("America/New_York")
+	add("calendar_trunc", project(times,
+		named("id", col(times, "orders.order_id")),
+		named("week_from_sunday", calTrunc(created, plan.Week, ny, sundayWeeks)),
+		named("week_from_saturday", calTrunc(created, plan.Week, time.UTC, &plan.Calendar{Name: "sat", WeekStart: time.Saturday, FiscalYearStart: time.January})),
+		named("fiscal_year_april", calTrunc(created, plan.FiscalYear, ny, fiscalApril)),
+		named("fiscal_quarter_april", calTrunc(created, plan.FiscalQuarter, zone("Asia/Shanghai"), fiscalApril)),
+		named("fiscal_month_april", calTrunc(created, plan.FiscalMonth, ny, fiscalApril)),
+		named("retail_year", calTrunc(created, plan.FiscalYear, ny, nrf)),
+		named("retail_quarter", calTrunc(created, plan.FiscalQuarter, ny, nrf)),
+		named("retail_month", calTrunc(created, plan.FiscalMonth, ny, nrf)),
+		named("retail_week", calTrunc(created, plan.Week, ny, nrf)),
+		named("retail_445_december_month", calTrunc(created, plan.FiscalMonth, time.UTC, retail445December)),
+		named("retail_445_december_year", calTrunc(created, plan.FiscalYear, time.UTC, retail445December)),
+	), checkSet)
+	add("calendar_trunc_dates", project(dates,
+		named("id", col(dates, "customers.customer_id")),
+		named("week_from_sunday", calTrunc(col(dates, "customers.signup_date"), plan.Week, time.UTC, sundayWeeks)),
+		named("fiscal_quarter_april", calTrunc(col(dates, "customers.signup_date"), plan.FiscalQuarter, ny, fiscalApril)),
+		named("retail_month", calTrunc(col(dates, "customers.signup_date"), plan.FiscalMonth, ny, nrf)),
+	), checkSet)
+	monthStart := trunc(created, plan.Month, ny)
+	dayStart := trunc(created, plan.Day, ny)
+	add("time_shift", project(times,
+		named("id", col(times, "orders.order_id")),
+		named("year_before", shift(created, plan.Year, -1, ny, nil)),
+		named("month_before_day", shift(dayStart, plan.Month, -1, ny, nil)),
+		named("quarter_after", shift(created, plan.Quarter, 1, zone("Asia/Shanghai"), nil)),
+		named("day_before", shift(dayStart, plan.Day, -1, ny, nil)),
+		named("weeks_before", shift(created, plan.Week, -52, ny, nil)),
+		named("previous_month_start", trunc(shift(monthStart, plan.Month, -1, ny, nil), plan.Month, ny)),
+		named("fiscal_year_before", shift(created, plan.FiscalYear, -1, ny, fiscalApril)),
+		named("retail_year_before", shift(dayStart, plan.FiscalYear, -1, ny, nrf)),
+		named("retail_quarter_before", shift(dayStart, plan.FiscalQuarter, -1, ny, nrf)),
+		named("retail_month_before", shift(dayStart, plan.FiscalMonth, -1, ny, nrf)),
+	), checkSet)
+	add("time_shift_dates", project(dates,
+		named("id", col(dates, "customers.customer_id")),
+		named("year_before", shift(col(dates, "customers.signup_date"), plan.Year, -1, ny, nil)),
+		named("month_after", shift(col(dates, "customers.signup_date"), plan.Month, 1, ny, nil)),
+		named("retail_year_before", shift(col(dates, "customers.signup_date"), plan.FiscalYear, -1, ny, nrf)),
+	), checkSet)
+	byMonth := must(plan.NewAggregate(scanOf("orders", nil, "region", "amount", "created_at"), []plan.Named{
+		named("orders.region", demoColumn("orders", "region")),
+		named("month", trunc(demoColumn("orders", "created_at"), plan.Month, ny)),
+	}, []plan.AggExpr{agg("gmv", plan.Sum, demoColumn("orders", "amount"), nil)}))
+	prevMonth := trunc(shift(col(byMonth, "month"), plan.Month, -1, ny, nil), plan.Month, ny)
+	add("lookup_previous_month", must(plan.NewLookup(byMonth,
+		[]plan.Expr{col(byMonth, "orders.region"), col(byMonth, "month")},
+		[]plan.Expr{col(byMonth, "orders.region"), prevMonth},
+		[]plan.Named{named("gmv.previous", col(byMonth, "gmv")), named("month.previous", col(byMonth, "month"))})), checkSet)
 
 	// Aggregates.
 	o := scanOf("orders", nil, "region", "customer_id", "channel", "status", "amount", "coupon_amount", "created_at")

@@ -1,0 +1,229 @@
+package postgres
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/apache/arrow-go/v18/arrow"
+
+	"github.com/koujing/koujing/engine/plan"
+)
+
+// wallClock renders x as the wall-clock time of the plan's zone, a timestamp without time zone,
+// and returns with it how to turn a wall-clock time back into x's kind: the instant that time is
+// in the zone, or a date. Computing on the wall clock and turning back gives periods their true
+// starts across daylight-saving changes, as the engine computes them. A date needs no zone.
+func (b *sqlBuilder) wallClock(x plan.Expr, loc *time.Location, cols sqlColumns, what fmt.Stringer) (string, func(string) string, error) {
+	in, err := b.expr(x, cols)
+	if err != nil {
+		return "", nil, err
+	}
+	switch t := x.DataType().(type) {
+	case *arrow.Date32Type:
+		return in + "::timestamp", func(local string) string { return local + "::date" }, nil
+	case *arrow.TimestampType:
+		zone, err := b.zone(loc)
+		if err != nil {
+			return "", nil, fmt.Errorf("%s: %w", what, err)
+		}
+		if t.TimeZone == "" {
+			// The engine reads a timestamp without a zone as a UTC instant.
+			in = "(" + in + " AT TIME ZONE 'UTC')"
+		}
+		// AT TIME ZONE binds tighter than + and -, and looser than a cast: the wall-clock time
+		// stands as an operand of arithmetic as it is, and is parenthesised to be cast.
+		return in + " AT TIME ZONE " + zone, func(local string) string { return "(" + local + " AT TIME ZONE " + zone + ")" }, nil
+	}
+	return "", nil, sqlNotExpressible("time function of %s in %s", plan.TypeName(x.DataType()), what)
+}
+
+// timeTrunc truncates in the plan's zone and calendar (see wallClock).
+func (b *sqlBuilder) timeTrunc(x *plan.TimeTrunc, cols sqlColumns) (string, error) {
+	local, back, err := b.wallClock(x.X, x.Location, cols, x)
+	if err != nil {
+		return "", err
+	}
+	start, err := b.periodStart(local, x.Unit, x.Calendar)
+	if err != nil {
+		return "", fmt.Errorf("%s: %w", x, err)
+	}
+	return back(start), nil
+}
+
+// timeShift moves a time on the wall clock of the plan's zone (see wallClock and
+// plan.Calendar.Shift).
+func (b *sqlBuilder) timeShift(x *plan.TimeShift, cols sqlColumns) (string, error) {
+	local, back, err := b.wallClock(x.X, x.Location, cols, x)
+	if err != nil {
+		return "", err
+	}
+	cal := x.Calendar
+	if cal == nil {
+		cal = plan.ISOCalendar
+	}
+	n := x.N
+	switch x.Unit {
+	case plan.Day:
+		return back(sqlPlusInterval(local, n, "days")), nil
+	case plan.Week:
+		return back(sqlPlusInterval(local, 7*n, "days")), nil
+	case plan.Month, plan.Quarter, plan.Year:
+		return back(sqlPlusInterval(local, n*map[plan.TimeUnit]int64{plan.Month: 1, plan.Quarter: 3, plan.Year: 12}[x.Unit], "months")), nil
+	}
+	if cal.Retail == nil {
+		return back(sqlPlusInterval(local, n*map[plan.TimeUnit]int64{plan.FiscalMonth: 1, plan.FiscalQuarter: 3, plan.FiscalYear: 12}[x.Unit], "months")), nil
+	}
+	if n != -1 {
+		return "", sqlNotExpressible("%s: a retail calendar's periods are shifted by one back only", x)
+	}
+	day := "(" + local + ")::date"
+	moved := sqlRetailCase(day, cal.Retail, func(first, prevFirst string) string {
+		// The same place in the period before: a day that lies off days into its period, whose
+		// predecessor lasts l days, moves l days back — if the predecessor is long enough.
+		off, l := sqlRetailPreviousPeriod(day, first, prevFirst, x.Unit, cal.Retail)
+		return "CASE WHEN " + off + " < " + l + " THEN " + day + " - " + l + " END"
+	})
+	return back("(" + moved + " + (" + local + ")::time)"), nil
+}
+
+// sqlPlusInterval adds n of a unit ("days", "months") to a wall-clock time. PostgreSQL keeps the
+// day of the month where the month has it and takes the month's last day otherwise, as the
+// engine does. The count is an integer of the plan, written as one.
+func sqlPlusInterval(local string, n int64, unit string) string {
+	return "(" + local + " + interval '" + strconv.FormatInt(n, 10) + " " + unit + "')"
+}
+
+// periodStart renders the wall-clock start of the period of the unit holding the wall-clock
+// time local, in a calendar (nil: ISO). Weeks that start on another day than Monday shift the
+// time to where date_trunc's Monday weeks fit and back; fiscal years that start in another month
+// do the same with months. Counts are integers of the calendar, written as such.
+func (b *sqlBuilder) periodStart(local string, unit plan.TimeUnit, cal *plan.Calendar) (string, error) {
+	if cal == nil {
+		cal = plan.ISOCalendar
+	}
+	trunc := func(unit, x string) string { return "date_trunc('" + unit + "', " + x + ")" }
+	shifted := func(unit, x string, n int64, of string) string {
+		if n == 0 {
+			return trunc(unit, x)
+		}
+		return "(" + trunc(unit, sqlPlusInterval(x, -n, of)) + " + interval '" + strconv.FormatInt(n, 10) + " " + of + "')"
+	}
+	switch unit {
+	case plan.Day:
+		return trunc("day", local), nil
+	case plan.Week:
+		// date_trunc's weeks start on Monday; a week from Sunday is a Monday week of the time
+		// one day later, moved a day back.
+		k := int64((int(time.Monday) - int(cal.WeekStart) + 7) % 7)
+		return shifted("week", local, -k, "days"), nil
+	case plan.Month:
+		return trunc("month", local), nil
+	case plan.Quarter:
+		return trunc("quarter", local), nil
+	case plan.Year:
+		return trunc("year", local), nil
+	}
+	if r := cal.Retail; r != nil {
+		day := "(" + local + ")::date"
+		start := sqlRetailCase(day, r, func(first, _ string) string { return sqlRetailPeriodStart(day, first, unit, r) })
+		return start + "::timestamp", nil
+	}
+	k := int64(cal.FiscalYearStart - time.January)
+	switch unit {
+	case plan.FiscalMonth:
+		return trunc("month", local), nil
+	case plan.FiscalQuarter:
+		return shifted("quarter", local, k, "months"), nil
+	case plan.FiscalYear:
+		return shifted("year", local, k, "months"), nil
+	}
+	return "", sqlNotExpressible("time unit %d", unit)
+}
+
+// sqlRetailCase renders, for the retail year holding day (a date), body(first, prevFirst): an
+// expression over the first day of that year and of the year before. It is a CASE with one
+// branch per year the day can belong to — the year ending in the day's calendar year or the next,
+// and for a year ending near the end of December also the one before — in which those days are
+// expressions of the calendar year alone: the text grows with the uses of day, never with nested
+// copies of the rule.
+func sqlRetailCase(day string, r *plan.RetailCalendar, body func(first, prevFirst string) string) string {
+	year := "extract(year from " + day + ")::int"
+	end := func(dy int) string { return sqlRetailYearEnd("("+year+" + "+strconv.Itoa(dy)+")", r) }
+	candidates := []int{0, 1}
+	if r.YearEndMonth == time.December && r.Nearest {
+		// A year ending near the end of December may end early in January.
+		candidates = []int{-1, 0, 1}
+	}
+	var b strings.Builder
+	b.WriteString("(CASE")
+	for i, c := range candidates {
+		branch := body("("+end(c-1)+" + 1)", "("+end(c-2)+" + 1)")
+		if i < len(candidates)-1 {
+			b.WriteString(" WHEN " + day + " <= " + end(c) + " THEN " + branch)
+		} else {
+			b.WriteString(" ELSE " + branch)
+		}
+	}
+	b.WriteString(" END)")
+	return b.String()
+}
+
+// sqlRetailPeriodStart renders the first day of the unit's period holding day, in the retail
+// year starting first: quarters of 13 weeks (the fourth taking a 53rd), months of the pattern's
+// weeks.
+func sqlRetailPeriodStart(day, first string, unit plan.TimeUnit, r *plan.RetailCalendar) string {
+	if unit == plan.FiscalYear {
+		return first
+	}
+	a := "(" + day + " - " + first + ")"
+	q := "least(" + a + " / 91, 3)"
+	if unit == plan.FiscalQuarter {
+		return "(" + first + " + 91 * " + q + ")"
+	}
+	return "(" + first + " + 91 * " + q + " + 7 * " + sqlRetailMonthWeeks(a, q, r) + ")"
+}
+
+// sqlRetailMonthWeeks renders the week of the quarter its fiscal month starts on, for the day a
+// days into its year, in quarter q.
+func sqlRetailMonthWeeks(a, q string, r *plan.RetailCalendar) string {
+	inQ := "(" + a + " / 7 - 13 * " + q + ")"
+	m0, m1 := r.Pattern[0], r.Pattern[0]+r.Pattern[1]
+	return fmt.Sprintf("(CASE WHEN %[1]s < %[2]d THEN 0 WHEN %[1]s < %[3]d THEN %[2]d ELSE %[3]d END)", inQ, m0, m1)
+}
+
+// sqlRetailPreviousPeriod renders, for a day in the retail year starting first (the year before
+// it starting prevFirst), how many days into its unit's period it lies and how long the period
+// before lasts, in days. Quarters and months before the year's first lie in the year before,
+// whose last quarter and month hold a 53rd week if it has one.
+func sqlRetailPreviousPeriod(day, first, prevFirst string, unit plan.TimeUnit, r *plan.RetailCalendar) (off, length string) {
+	a := "(" + day + " - " + first + ")"
+	extra := "((" + first + " - " + prevFirst + ") - 364)" // 7 after a 53-week year, else 0
+	if unit == plan.FiscalYear {
+		return a, "(" + first + " - " + prevFirst + ")"
+	}
+	q := "least(" + a + " / 91, 3)"
+	if unit == plan.FiscalQuarter {
+		return "(" + a + " - 91 * " + q + ")", "(CASE WHEN " + q + " = 0 THEN 91 + " + extra + " ELSE 91 END)"
+	}
+	weeks := sqlRetailMonthWeeks(a, q, r)
+	off = "(" + a + " - 91 * " + q + " - 7 * " + weeks + ")"
+	m0, m1 := r.Pattern[0], r.Pattern[0]+r.Pattern[1]
+	p := r.Pattern
+	length = fmt.Sprintf("(CASE %[1]s WHEN %[2]d THEN %[3]d WHEN %[4]d THEN %[5]d ELSE (CASE WHEN %[6]s = 0 THEN %[7]d + %[8]s ELSE %[7]d END) END)",
+		weeks, m0, 7*p[0], m1, 7*p[1], q, 7*p[2], extra)
+	return off, length
+}
+
+// sqlRetailYearEnd renders the last day of the retail year that ends in calendar year year (an
+// integer expression): the last YearEndWeekday of YearEndMonth, or the one nearest its last day.
+func sqlRetailYearEnd(year string, r *plan.RetailCalendar) string {
+	last := "((make_date(" + year + ", " + strconv.Itoa(int(r.YearEndMonth)) + ", 1) + interval '1 month')::date - 1)"
+	dow := "extract(dow from " + last + ")::int"
+	w := strconv.Itoa(int(r.YearEndWeekday))
+	if r.Nearest {
+		return "(" + last + " + ((" + w + " - " + dow + " + 10) % 7 - 3))"
+	}
+	return "(" + last + " - ((" + dow + " - " + w + " + 7) % 7))"
+}
