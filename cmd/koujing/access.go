@@ -49,6 +49,9 @@ type accessFlags struct {
 	jwks         string
 	issuer       string
 	audience     string
+	// changed, when set, is told of every policy change this process stores: the governance
+	// audit log records them.
+	changed func(authz.AuditRecord)
 }
 
 func (f *accessFlags) register(fs *flag.FlagSet) {
@@ -105,21 +108,27 @@ func (f *accessFlags) openPolicyFile(ctx context.Context, catalog func() *semant
 	}
 	if path == "" {
 		slog.Info("access policy: the demo's built-in one, in memory (--policy FILE keeps changes)")
-		return demo.NewAuthorizerFor(ctx, catalog, nil)
+		st, err := authz.ParsePolicyFile(demo.PolicyFile, demo.Policy)
+		if err != nil {
+			return nil, err
+		}
+		return newAuthorizer(ctx, catalog, authz.NewMemoryStore(st), f.changed)
 	}
 	store, err := authz.OpenFileStore(path)
 	if err != nil {
 		return nil, err
 	}
 	slog.Info("access policy", "file", path)
-	return newAuthorizer(ctx, catalog, store)
+	return newAuthorizer(ctx, catalog, store, f.changed)
 }
 
 // newAuthorizer returns the authorizer over store, which it owns from then on, validating every
-// rule against the catalog. It closes the store if it fails.
-func newAuthorizer(ctx context.Context, catalog func() *semantic.Catalog, store authz.Store) (*authz.Authorizer, error) {
+// rule against the catalog and telling changed (when not nil) of each change it stores. It
+// closes the store if it fails.
+func newAuthorizer(ctx context.Context, catalog func() *semantic.Catalog, store authz.Store, changed func(authz.AuditRecord)) (*authz.Authorizer, error) {
 	a, err := authz.NewAuthorizer(ctx, store, authz.AuthorizerOptions{
 		Validate: func(p *authz.Policy) error { return semantic.CheckPolicy(catalog(), p) },
+		Changed:  changed,
 	})
 	if err != nil {
 		store.Close()
@@ -152,7 +161,7 @@ func (f *accessFlags) openPolicyDatabase(ctx context.Context, catalog func() *se
 	if err != nil {
 		return nil, nil, fmt.Errorf("the access policy at %s: %w", where, err)
 	}
-	a, err := openPolicyStore(ctx, catalog, pool, f.policySchema, models)
+	a, err := openPolicyStore(ctx, catalog, pool, f.policySchema, models, f.changed)
 	if err != nil {
 		pool.Close()
 		if errors.Is(err, authz.ErrStoreUnavailable) {
@@ -171,7 +180,7 @@ func (f *accessFlags) openPolicyDatabase(ctx context.Context, catalog func() *se
 
 // openPolicyStore opens the store in schema, seeds it when it is new, and returns the authorizer
 // over it. models is the definitions directory, "" for the demo's. It leaves pool open.
-func openPolicyStore(ctx context.Context, catalog func() *semantic.Catalog, pool *pgxpool.Pool, schema, models string) (*authz.Authorizer, error) {
+func openPolicyStore(ctx context.Context, catalog func() *semantic.Catalog, pool *pgxpool.Pool, schema, models string, changed func(authz.AuditRecord)) (*authz.Authorizer, error) {
 	store, err := authz.OpenPostgresStore(ctx, pool, authz.PostgresStoreOptions{Schema: schema})
 	if err != nil {
 		return nil, err
@@ -180,7 +189,7 @@ func openPolicyStore(ctx context.Context, catalog func() *semantic.Catalog, pool
 		store.Close()
 		return nil, err
 	}
-	return newAuthorizer(ctx, catalog, store)
+	return newAuthorizer(ctx, catalog, store, changed)
 }
 
 // seedPolicy fills a new store, rule by rule and audited, with the demo's policy when serving the

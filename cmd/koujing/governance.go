@@ -15,6 +15,7 @@ import (
 	"github.com/koujing/koujing/semantic"
 	"github.com/koujing/koujing/semantic/demo"
 	"github.com/koujing/koujing/semantic/store"
+	"github.com/koujing/koujing/webhook"
 )
 
 // storeFlags say where the metadata store keeps the versions of the definitions, the change
@@ -23,6 +24,9 @@ type storeFlags struct {
 	store       string
 	storeSchema string
 	webhooks    listFlag
+	// lease is what the webhook dispatchers of processes sharing the store take turns with,
+	// set when the store is opened; nil for a store in memory, which no other process shares.
+	lease webhook.Lease
 }
 
 func (f *storeFlags) register(fs *flag.FlagSet) {
@@ -92,6 +96,9 @@ func (f *storeFlags) openStore(ctx context.Context) (store.Store, func(), error)
 			return nil, nil, fmt.Errorf("the metadata store %s: %w", orMemory(f.store), err)
 		}
 		slog.Info("metadata store", "sqlite", orMemory(f.store))
+		if f.store != "" && f.store != ":memory:" {
+			f.lease = webhook.NewFileLease(f.store + ".webhooks.lock")
+		}
 		return st, func() { st.Close() }, nil
 	}
 	cfg, err := pgxpool.ParseConfig(f.store)
@@ -114,6 +121,7 @@ func (f *storeFlags) openStore(ctx context.Context) (store.Store, func(), error)
 		return nil, nil, fmt.Errorf("the metadata store at %s: %w", where, err)
 	}
 	slog.Info("metadata store", "database", where, "schema", f.storeSchema)
+	f.lease = webhook.NewPostgresLease(pool, f.storeSchema)
 	return st, func() {
 		st.Close()
 		pool.Close()

@@ -30,6 +30,8 @@ func commands() []command {
 		{"demo", "export the demo dataset as CSV files (demo export)", runDemo},
 		{"bench", "measure the engine on the demo dataset", runBench},
 		{"token", "make a JWT for trying a role of the access policy", runToken},
+		{"propose", "propose a definitions directory to a server as one change request", runPropose},
+		{"export", "write a server's published definitions to a directory as YAML", runExport},
 		{"mcp", "serve the MCP tools to an AI assistant over stdio", func(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			return runMCP(ctx, args, os.Stdin, stdout, stderr)
 		}},

@@ -37,6 +37,8 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	defer closeAll()
+	// The workflow's webhook calls go out while the server runs, and stop before the store closes.
+	defer sv.sf.startWebhooks(ctx, r.service.Governance())()
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
 		return err

@@ -57,6 +57,8 @@ func (f *servingFlags) open(ctx context.Context) (r *layer, authn *authz.Authent
 	}
 	closers = append(closers, closeStore)
 	r.govern(gov)
+	// Every policy change this process stores is in the governance audit log too.
+	af.changed = gov.RecordPolicyChange
 	authorizer, closePolicy, err := af.openPolicy(ctx, r.service.Catalog, rt.models)
 	if err != nil {
 		return nil, nil, nil, err
