@@ -32,6 +32,52 @@ type ResultColumnResolver interface {
 
 // region    **************************** field.gotpl *****************************
 
+func (ec *executionContext) _ComparedValue_period(ctx context.Context, field graphql.CollectedField, obj *semantic.ComparedValue) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ComparedValue_period(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Period, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v plan.TimeUnit) graphql.Marshaler {
+			return ec.marshalNGranularity2githubᚗcomᚋkoujingᚋkoujingᚋengineᚋplanᚐTimeUnit(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ComparedValue_period(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ComparedValue", field, false, false, errors.New("field of type Granularity does not have child fields"))
+}
+
+func (ec *executionContext) _ComparedValue_kind(ctx context.Context, field graphql.CollectedField, obj *semantic.ComparedValue) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ComparedValue_kind(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Kind, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v semantic.ComparisonKind) graphql.Marshaler {
+			return ec.marshalNComparisonKind2githubᚗcomᚋkoujingᚋkoujingᚋsemanticᚐComparisonKind(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ComparedValue_kind(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ComparedValue", field, false, false, errors.New("field of type ComparisonKind does not have child fields"))
+}
+
 func (ec *executionContext) _Explanation_plan(ctx context.Context, field graphql.CollectedField, obj *model.Explanation) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -399,6 +445,38 @@ func (ec *executionContext) fieldContext_ResultColumn_granularity(_ context.Cont
 	return graphql.NewScalarFieldContext("ResultColumn", field, false, false, errors.New("field of type Granularity does not have child fields"))
 }
 
+func (ec *executionContext) _ResultColumn_comparison(ctx context.Context, field graphql.CollectedField, obj *semantic.OutputColumn) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ResultColumn_comparison(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Comparison, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *semantic.ComparedValue) graphql.Marshaler {
+			return ec.marshalOComparedValue2ᚖgithubᚗcomᚋkoujingᚋkoujingᚋsemanticᚐComparedValue(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ResultColumn_comparison(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ResultColumn",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ComparedValue(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _SQLStatement_connection(ctx context.Context, field graphql.CollectedField, obj *engine.ExplainedStatement) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -472,6 +550,50 @@ func (ec *executionContext) fieldContext_SQLStatement_params(_ context.Context, 
 
 // region    **************************** input.gotpl *****************************
 
+func (ec *executionContext) unmarshalInputComparisonInput(ctx context.Context, obj any) (model.ComparisonInput, error) {
+	var it model.ComparisonInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"period", "kinds", "metrics"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "period":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("period"))
+			data, err := ec.unmarshalNGranularity2githubᚗcomᚋkoujingᚋkoujingᚋengineᚋplanᚐTimeUnit(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Period = data
+		case "kinds":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("kinds"))
+			data, err := ec.unmarshalOComparisonKind2ᚕgithubᚗcomᚋkoujingᚋkoujingᚋsemanticᚐComparisonKindᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Kinds = data
+		case "metrics":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("metrics"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Metrics = data
+		}
+	}
+	return it, nil
+}
+
 func (ec *executionContext) unmarshalInputFilterInput(ctx context.Context, obj any) (model.FilterInput, error) {
 	var it model.FilterInput
 	if obj == nil {
@@ -527,7 +649,7 @@ func (ec *executionContext) unmarshalInputMetricQueryInput(ctx context.Context, 
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"metrics", "dimensions", "timeDimension", "timeRange", "filters", "orderBy", "limit", "offset", "timezone"}
+	fieldsInOrder := [...]string{"metrics", "dimensions", "timeDimension", "timeRange", "filters", "orderBy", "limit", "offset", "timezone", "compare"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -597,6 +719,13 @@ func (ec *executionContext) unmarshalInputMetricQueryInput(ctx context.Context, 
 				return it, err
 			}
 			it.Timezone = data
+		case "compare":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("compare"))
+			data, err := ec.unmarshalOComparisonInput2ᚕᚖgithubᚗcomᚋkoujingᚋkoujingᚋgraphᚋmodelᚐComparisonInputᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Compare = data
 		}
 	}
 	return it, nil
@@ -731,6 +860,49 @@ func (ec *executionContext) unmarshalInputTimeRangeInput(ctx context.Context, ob
 // endregion ************************** interface.gotpl ***************************
 
 // region    **************************** object.gotpl ****************************
+
+var comparedValueImplementors = []string{"ComparedValue"}
+
+func (ec *executionContext) _ComparedValue(ctx context.Context, sel ast.SelectionSet, obj *semantic.ComparedValue) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, comparedValueImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ComparedValue")
+		case "period":
+			out.Values[i] = ec._ComparedValue_period(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "kind":
+			out.Values[i] = ec._ComparedValue_kind(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
 
 var explanationImplementors = []string{"Explanation"}
 
@@ -913,6 +1085,11 @@ func (ec *executionContext) _ResultColumn(ctx context.Context, sel ast.Selection
 			if out.Values[i] == graphql.RequiredNull {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "comparison":
+			out.Values[i] = ec._ResultColumn_comparison(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -1005,14 +1182,16 @@ func (ec *executionContext) marshalNColumnKind2githubᚗcomᚋkoujingᚋkoujing�
 
 var (
 	unmarshalNColumnKind2githubᚗcomᚋkoujingᚋkoujingᚋsemanticᚐColumnKind = map[string]semantic.ColumnKind{
-		"DIMENSION": semantic.DimensionColumn,
-		"TIME":      semantic.TimeColumn,
-		"METRIC":    semantic.MetricColumn,
+		"DIMENSION":  semantic.DimensionColumn,
+		"TIME":       semantic.TimeColumn,
+		"METRIC":     semantic.MetricColumn,
+		"COMPARISON": semantic.ComparisonColumn,
 	}
 	marshalNColumnKind2githubᚗcomᚋkoujingᚋkoujingᚋsemanticᚐColumnKind = map[semantic.ColumnKind]string{
-		semantic.DimensionColumn: "DIMENSION",
-		semantic.TimeColumn:      "TIME",
-		semantic.MetricColumn:    "METRIC",
+		semantic.DimensionColumn:  "DIMENSION",
+		semantic.TimeColumn:       "TIME",
+		semantic.MetricColumn:     "METRIC",
+		semantic.ComparisonColumn: "COMPARISON",
 	}
 )
 
@@ -1025,6 +1204,41 @@ func (ec *executionContext) unmarshalNColumnType2githubᚗcomᚋkoujingᚋkoujin
 func (ec *executionContext) marshalNColumnType2githubᚗcomᚋkoujingᚋkoujingᚋgraphᚋmodelᚐColumnType(ctx context.Context, sel ast.SelectionSet, v model.ColumnType) graphql.Marshaler {
 	return v
 }
+
+func (ec *executionContext) unmarshalNComparisonInput2ᚖgithubᚗcomᚋkoujingᚋkoujingᚋgraphᚋmodelᚐComparisonInput(ctx context.Context, v any) (*model.ComparisonInput, error) {
+	res, err := ec.unmarshalInputComparisonInput(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNComparisonKind2githubᚗcomᚋkoujingᚋkoujingᚋsemanticᚐComparisonKind(ctx context.Context, v any) (semantic.ComparisonKind, error) {
+	tmp, err := graphql.UnmarshalString(v)
+	res := unmarshalNComparisonKind2githubᚗcomᚋkoujingᚋkoujingᚋsemanticᚐComparisonKind[tmp]
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNComparisonKind2githubᚗcomᚋkoujingᚋkoujingᚋsemanticᚐComparisonKind(ctx context.Context, sel ast.SelectionSet, v semantic.ComparisonKind) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalString(marshalNComparisonKind2githubᚗcomᚋkoujingᚋkoujingᚋsemanticᚐComparisonKind[v])
+	if res == graphql.Null {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+	}
+	return res
+}
+
+var (
+	unmarshalNComparisonKind2githubᚗcomᚋkoujingᚋkoujingᚋsemanticᚐComparisonKind = map[string]semantic.ComparisonKind{
+		"PREVIOUS":   semantic.PreviousValue,
+		"DIFFERENCE": semantic.Difference,
+		"GROWTH":     semantic.Growth,
+	}
+	marshalNComparisonKind2githubᚗcomᚋkoujingᚋkoujingᚋsemanticᚐComparisonKind = map[semantic.ComparisonKind]string{
+		semantic.PreviousValue: "PREVIOUS",
+		semantic.Difference:    "DIFFERENCE",
+		semantic.Growth:        "GROWTH",
+	}
+)
 
 func (ec *executionContext) marshalNExplanation2ᚖgithubᚗcomᚋkoujingᚋkoujingᚋgraphᚋmodelᚐExplanation(ctx context.Context, sel ast.SelectionSet, v *model.Explanation) graphql.Marshaler {
 	if v == nil {
@@ -1161,6 +1375,66 @@ func (ec *executionContext) marshalNSQLStatement2ᚖgithubᚗcomᚋkoujingᚋkou
 		return graphql.Null
 	}
 	return ec._SQLStatement(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalOComparedValue2ᚖgithubᚗcomᚋkoujingᚋkoujingᚋsemanticᚐComparedValue(ctx context.Context, sel ast.SelectionSet, v *semantic.ComparedValue) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._ComparedValue(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalOComparisonInput2ᚕᚖgithubᚗcomᚋkoujingᚋkoujingᚋgraphᚋmodelᚐComparisonInputᚄ(ctx context.Context, v any) ([]*model.ComparisonInput, error) {
+	if v == nil {
+		return nil, nil
+	}
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]*model.ComparisonInput, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNComparisonInput2ᚖgithubᚗcomᚋkoujingᚋkoujingᚋgraphᚋmodelᚐComparisonInput(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) unmarshalOComparisonKind2ᚕgithubᚗcomᚋkoujingᚋkoujingᚋsemanticᚐComparisonKindᚄ(ctx context.Context, v any) ([]semantic.ComparisonKind, error) {
+	if v == nil {
+		return nil, nil
+	}
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]semantic.ComparisonKind, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNComparisonKind2githubᚗcomᚋkoujingᚋkoujingᚋsemanticᚐComparisonKind(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) marshalOComparisonKind2ᚕgithubᚗcomᚋkoujingᚋkoujingᚋsemanticᚐComparisonKindᚄ(ctx context.Context, sel ast.SelectionSet, v []semantic.ComparisonKind) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNComparisonKind2githubᚗcomᚋkoujingᚋkoujingᚋsemanticᚐComparisonKind(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
 }
 
 func (ec *executionContext) unmarshalOFilterInput2ᚕᚖgithubᚗcomᚋkoujingᚋkoujingᚋgraphᚋmodelᚐFilterInputᚄ(ctx context.Context, v any) ([]*model.FilterInput, error) {

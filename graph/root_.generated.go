@@ -149,6 +149,11 @@ type ComplexityRoot struct {
 		Replies func(childComplexity int) int
 	}
 
+	ComparedValue struct {
+		Kind   func(childComplexity int) int
+		Period func(childComplexity int) int
+	}
+
 	CreatedApiKey struct {
 		APIKey func(childComplexity int) int
 		Change func(childComplexity int) int
@@ -471,6 +476,7 @@ type ComplexityRoot struct {
 	}
 
 	ResultColumn struct {
+		Comparison  func(childComplexity int) int
 		Dimension   func(childComplexity int) int
 		Granularity func(childComplexity int) int
 		Kind        func(childComplexity int) int
@@ -917,6 +923,19 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Comment.Replies(childComplexity), true
+
+	case "ComparedValue.kind":
+		if e.ComplexityRoot.ComparedValue.Kind == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ComparedValue.Kind(childComplexity), true
+	case "ComparedValue.period":
+		if e.ComplexityRoot.ComparedValue.Period == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ComparedValue.Period(childComplexity), true
 
 	case "CreatedApiKey.apiKey":
 		if e.ComplexityRoot.CreatedApiKey.APIKey == nil {
@@ -2443,6 +2462,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.RelationshipKey.TargetColumn(childComplexity), true
 
+	case "ResultColumn.comparison":
+		if e.ComplexityRoot.ResultColumn.Comparison == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ResultColumn.Comparison(childComplexity), true
 	case "ResultColumn.dimension":
 		if e.ComplexityRoot.ResultColumn.Dimension == nil {
 			break
@@ -2629,6 +2654,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 		ec.unmarshalInputChangeItemInput,
 		ec.unmarshalInputChangeRequestFilter,
 		ec.unmarshalInputCheckAccessInput,
+		ec.unmarshalInputComparisonInput,
 		ec.unmarshalInputCreateApiKeyInput,
 		ec.unmarshalInputDefinitionFileInput,
 		ec.unmarshalInputDeprecationInput,
@@ -4247,6 +4273,42 @@ input MetricQueryInput {
   starts at midnight there. Defaults to the server's zone (UTC unless configured).
   """
   timezone: String
+  """
+  Period-over-period comparisons (同比/环比): each period of the time dimension against the one a
+  period before it — ` + "`" + `{period: YEAR}` + "`" + ` for year over year, ` + "`" + `{period: MONTH}` + "`" + ` for month over month.
+  Each compared metric gets a column per kind after the metrics, named METRIC.KIND_PERIOD, such as
+  ` + "`" + `gmv_paid.previous_year` + "`" + `, ` + "`" + `gmv_paid.difference_year` + "`" + ` and ` + "`" + `gmv_paid.growth_year` + "`" + `. Needs
+  ` + "`" + `timeDimension` + "`" + `; a time range is widened to read the periods before it, so the first period
+  compares with real data. One comparison may be given without the list brackets.
+  """
+  compare: [ComparisonInput!]
+}
+
+"""
+Compares each period of the time dimension with the one a period before it. The earlier period is
+the one holding the current period's start moved back: a day a year back from 2024-02-29 is
+2023-02-28; a week compared over a quarter or a year looks 13 or 52 weeks back, to the same
+weekday. A composite metric compares its own values in each period (its growth is never an average
+of ratios). A metric with no value in the earlier period — no rows there, or a period before the
+data — gets null, as does a growth from zero.
+"""
+input ComparisonInput {
+  """How far back: the granularity must fit in it (days fit every period, weeks fit WEEK, QUARTER and YEAR)."""
+  period: Granularity!
+  """The columns to add; all three when left out."""
+  kinds: [ComparisonKind!]
+  """The metrics to compare, among the query's; all of them when left out."""
+  metrics: [String!]
+}
+
+"""A value a comparison adds for each compared metric."""
+enum ComparisonKind {
+  """The metric's value in the earlier period."""
+  PREVIOUS
+  """The value less the earlier value."""
+  DIFFERENCE
+  """The difference over the earlier value, as a fraction: 0.25 for a quarter more."""
+  GROWTH
 }
 
 """Groups by a time dimension truncated to a calendar unit."""
@@ -4367,12 +4429,22 @@ type ResultColumn {
   kind: ColumnKind!
   """The type of the column's values."""
   type: ColumnType!
-  """The metric of a METRIC column; null for the others."""
+  """The metric of a METRIC or COMPARISON column; null for the others."""
   metric: Metric
   """The dimension of a DIMENSION or TIME column; null for METRIC columns."""
   dimension: Dimension
   """The unit the TIME column is truncated to; null for the others."""
   granularity: Granularity
+  """What a COMPARISON column holds: which value, against which earlier period; null for the others."""
+  comparison: ComparedValue
+}
+
+"""What a comparison column holds."""
+type ComparedValue {
+  """The period the value looks back by."""
+  period: Granularity!
+  """Which value: the earlier one, the difference or the growth."""
+  kind: ComparisonKind!
 }
 
 """What a result column holds."""
@@ -4383,6 +4455,8 @@ enum ColumnKind {
   TIME
   """A metric's values."""
   METRIC
+  """A metric compared with an earlier period: its value then, the difference or the growth (see ` + "`" + `comparison` + "`" + `)."""
+  COMPARISON
 }
 
 """The type of a result column's values, and so of their JSON form."""
@@ -4712,6 +4786,16 @@ func (ec *executionContext) childFields_Comment(ctx context.Context, field graph
 		return ec.fieldContext_Comment_replies(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Comment", field.Name)
+}
+
+func (ec *executionContext) childFields_ComparedValue(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "period":
+		return ec.fieldContext_ComparedValue_period(ctx, field)
+	case "kind":
+		return ec.fieldContext_ComparedValue_kind(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ComparedValue", field.Name)
 }
 
 func (ec *executionContext) childFields_CreatedApiKey(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -5270,6 +5354,8 @@ func (ec *executionContext) childFields_ResultColumn(ctx context.Context, field 
 		return ec.fieldContext_ResultColumn_dimension(ctx, field)
 	case "granularity":
 		return ec.fieldContext_ResultColumn_granularity(ctx, field)
+	case "comparison":
+		return ec.fieldContext_ResultColumn_comparison(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type ResultColumn", field.Name)
 }

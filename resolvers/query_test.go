@@ -204,3 +204,71 @@ func TestExplain(t *testing.T) {
 	}
 	checkNoLeak(t)
 }
+
+// TestQueryCompare asks for a comparison over GraphQL — one given without list brackets, with
+// kinds — and checks its columns say what they hold and its rows are the service's.
+func TestQueryCompare(t *testing.T) {
+	srv := server(t, fixture.demo, HandlerOptions{})
+	const query = `query($input: MetricQueryInput!) {
+  query(input: $input) {
+    columns { name kind type metric { name } granularity comparison { period kind } }
+    rows
+  }
+}`
+	input := map[string]any{
+		"metrics":       []string{"gmv_paid", "aov"},
+		"timeDimension": map[string]any{"dimension": "orders.created_at", "granularity": "MONTH"},
+		"timeRange":     map[string]any{"from": "2024-01-01", "to": "2025-01-01"},
+		"compare":       map[string]any{"period": "YEAR", "kinds": []string{"GROWTH", "PREVIOUS"}, "metrics": []string{"aov"}},
+	}
+	var data struct {
+		Query struct {
+			Columns []struct {
+				Name, Kind, Type string
+				Metric           *nameNode
+				Comparison       *struct{ Period, Kind string }
+			}
+			Rows [][]any
+		}
+	}
+	mustData(t, post(t, srv, query, map[string]any{"input": input}), &data)
+	checkNoLeak(t)
+	cols := data.Query.Columns
+	if len(cols) != 5 {
+		t.Fatalf("columns = %+v", cols)
+	}
+	for i, want := range []struct{ name, kind, period, ckind string }{
+		{"aov.previous_year", "COMPARISON", "YEAR", "PREVIOUS"},
+		{"aov.growth_year", "COMPARISON", "YEAR", "GROWTH"},
+	} {
+		c := cols[3+i]
+		if c.Name != want.name || c.Kind != want.kind || c.Comparison == nil || c.Comparison.Period != want.period ||
+			c.Comparison.Kind != want.ckind || c.Metric == nil || c.Metric.Name != "aov" || c.Type != "FLOAT" {
+			t.Errorf("column %d = %+v, want %s", 3+i, c, want.name)
+		}
+	}
+	if cols[1].Comparison != nil || cols[1].Kind != "METRIC" {
+		t.Errorf("metric column = %+v", cols[1])
+	}
+	var rows struct{ Query metricResult }
+	mustData(t, post(t, srv, queryQuery, map[string]any{"input": input}), &rows)
+	want := directRows(t, fixture.demo, semantic.MetricQuery{
+		Metrics:       []string{"gmv_paid", "aov"},
+		TimeDimension: &semantic.TimeGrouping{Dimension: "orders.created_at", Granularity: "month"},
+		TimeRange:     &semantic.TimeRange{From: "2024-01-01", To: "2025-01-01"},
+		Compare:       []semantic.Comparison{{Period: "year", Kinds: []semantic.ComparisonKind{semantic.Growth, semantic.PreviousValue}, Metrics: []string{"aov"}}},
+	})
+	if len(want) != 12 || !reflect.DeepEqual(rows.Query.Rows, want) {
+		t.Errorf("rows over GraphQL = %v\nrows from the service = %v", rows.Query.Rows, want)
+	}
+	for _, r := range want {
+		if r[3] == nil || r[4] == nil {
+			t.Errorf("row %v: 2024 has no value a year before", r)
+		}
+	}
+
+	// A comparison without a time dimension is refused with a message that says what to add.
+	delete(input, "timeDimension")
+	delete(input, "timeRange")
+	wantError(t, post(t, srv, queryQuery, map[string]any{"input": input}), "INVALID_QUERY", "needs a time dimension")
+}

@@ -58,6 +58,16 @@ func BenchmarkGMVPaidByRegionAndMonth(b *testing.B) {
 		TimeDimension: &semantic.TimeGrouping{Dimension: "orders.created_at", Granularity: "month"}, Timezone: "Asia/Shanghai"})
 }
 
+// BenchmarkGMVPaidYearOverYearByRegionAndMonth is BenchmarkGMVPaidByRegionAndMonth with each
+// month compared with the same month a year before: the rows are aggregated once and each month
+// looks its predecessor up, so it costs little more than the plain query.
+func BenchmarkGMVPaidYearOverYearByRegionAndMonth(b *testing.B) {
+	benchmarkQuery(b, "orders", semantic.MetricQuery{
+		Metrics: []string{"gmv_paid"}, Dimensions: []string{"orders.region"},
+		TimeDimension: &semantic.TimeGrouping{Dimension: "orders.created_at", Granularity: "month"}, Timezone: "Asia/Shanghai",
+		Compare: []semantic.Comparison{{Period: "year"}}})
+}
+
 func BenchmarkBuyersByCity(b *testing.B) {
 	benchmarkQuery(b, "orders", semantic.MetricQuery{Metrics: []string{"buyers"}, Dimensions: []string{"customers.city"}})
 }

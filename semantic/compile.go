@@ -25,9 +25,10 @@ type ColumnKind string
 
 // The kinds of output columns.
 const (
-	DimensionColumn ColumnKind = "dimension"
-	TimeColumn      ColumnKind = "time"
-	MetricColumn    ColumnKind = "metric"
+	DimensionColumn  ColumnKind = "dimension"
+	TimeColumn       ColumnKind = "time"
+	MetricColumn     ColumnKind = "metric"
+	ComparisonColumn ColumnKind = "comparison"
 )
 
 // OutputColumn describes one column of a query's result.
@@ -37,9 +38,18 @@ type OutputColumn struct {
 	// Dimension is set for dimension and time columns; Granularity for time columns.
 	Dimension   *Dimension
 	Granularity *plan.TimeUnit
-	// Metric is set for metric columns.
+	// Metric is set for metric columns, and for comparison columns to the metric compared.
 	Metric *Metric
-	Type   arrow.DataType
+	// Comparison is set for comparison columns: which period and which value.
+	Comparison *ComparedValue
+	Type       arrow.DataType
+}
+
+// ComparedValue says what a comparison column holds: a metric's previous value, difference or
+// growth against the period Period before.
+type ComparedValue struct {
+	Period plan.TimeUnit
+	Kind   ComparisonKind
 }
 
 // CompiledQuery is a metric query compiled against a catalog: the logical plan that computes it
@@ -104,9 +114,17 @@ type compiler struct {
 	filters []rowFilter
 	columns []OutputColumn
 
+	// cal is the calendar periods are truncated and shifted in; nil is the ISO calendar.
+	cal *plan.Calendar
+	// timeRange is the query's time range, nil without one; ranges are the bounds of the time
+	// dimension's values the plan being built reads, which comparisons widen (see core).
+	timeRange *timeRange
+	ranges    []timeBounds
+	// comparisons are the query's period-over-period comparisons, resolved.
+	comparisons []*comparison
+
 	leaves    []*leaf
 	leafByKey map[string]*leaf
-	groups    []*measureGroup
 	// rowFilters holds each scanned model's row filter for the caller, once bound (nil: none).
 	rowFilters map[*DataModel]plan.Expr
 	// scanning holds the models whose scans are being built, to refuse row filters in a cycle.
@@ -238,7 +256,7 @@ func (cc *compiler) resolve() error {
 			return err
 		}
 	}
-	return nil
+	return cc.resolveComparisons()
 }
 
 // dimension resolves a qualified dimension name the query groups or filters by.
@@ -287,26 +305,66 @@ func (cc *compiler) resolveTimeRange(tr *TimeRange) error {
 	if from != nil && to != nil && compareLiterals(from, to) >= 0 {
 		return invalid("timeRange from %s is not before to %s; the range is [from, to)", tr.From, tr.To)
 	}
-	pred := func(v plan.Expr) (plan.Expr, error) {
-		var conds []plan.Expr
-		if from != nil {
-			c, err := plan.NewBinary(plan.GtEq, v, from)
-			if err != nil {
-				return nil, err
-			}
-			conds = append(conds, c)
-		}
-		if to != nil {
-			c, err := plan.NewBinary(plan.Lt, v, to)
-			if err != nil {
-				return nil, err
-			}
-			conds = append(conds, c)
-		}
-		return plan.AndAll(conds)
-	}
-	cc.filters = append(cc.filters, rowFilter{dim: dim, pred: pred, text: fmt.Sprintf("%s in [%s, %s)", name, tr.From, tr.To)})
+	cc.timeRange = &timeRange{dim: dim, name: name, text: fmt.Sprintf("%s in [%s, %s)", name, tr.From, tr.To)}
+	cc.timeRange.from, cc.timeRange.to = from, to
 	return nil
+}
+
+// timeRange is a query's time range on one dimension: [from, to), either end nil when open.
+type timeRange struct {
+	dim      *Dimension
+	name     string
+	from, to *plan.Literal
+	text     string
+}
+
+// timeBounds are the ends of one range of a time dimension's values, [from, to); nil is open.
+type timeBounds struct{ from, to *plan.Literal }
+
+// queryFilters returns the filters every metric's rows meet: the query's filters, and its time
+// range as the plan being built reads it (cc.ranges), one range or several.
+func (cc *compiler) queryFilters() []rowFilter {
+	tr := cc.timeRange
+	if tr == nil || len(cc.ranges) == 0 {
+		return cc.filters
+	}
+	ranges := cc.ranges
+	pred := func(v plan.Expr) (plan.Expr, error) {
+		var any plan.Expr
+		for _, r := range ranges {
+			c, err := r.holds(v)
+			if err != nil || c == nil {
+				return nil, err
+			}
+			if any == nil {
+				any = c
+			} else if any, err = plan.NewBinary(plan.Or, any, c); err != nil {
+				return nil, err
+			}
+		}
+		return any, nil
+	}
+	return append(cc.filters[:len(cc.filters):len(cc.filters)], rowFilter{dim: tr.dim, pred: pred, text: tr.text})
+}
+
+// holds is the condition that v lies within the bounds, nil when neither end is set.
+func (b timeBounds) holds(v plan.Expr) (plan.Expr, error) {
+	var conds []plan.Expr
+	if b.from != nil {
+		c, err := plan.NewBinary(plan.GtEq, v, b.from)
+		if err != nil {
+			return nil, err
+		}
+		conds = append(conds, c)
+	}
+	if b.to != nil {
+		c, err := plan.NewBinary(plan.Lt, v, b.to)
+		if err != nil {
+			return nil, err
+		}
+		conds = append(conds, c)
+	}
+	return plan.AndAll(conds)
 }
 
 func compareLiterals(a, b *plan.Literal) int {
@@ -375,30 +433,10 @@ func (cc *compiler) leafOf(m *Metric, filters []*Filter) *leaf {
 	return cc.leafByKey[leafKey(m.Measure, filters)]
 }
 
-// build assembles the plan: one aggregate per model, joined on the dimensions, then the metric
-// formulas, the order and the limit.
+// build assembles the plan: the metrics, compared with earlier periods when the query asks,
+// then the order and the limit.
 func (cc *compiler) build() (plan.Node, error) {
-	byModel := map[*DataModel]*measureGroup{}
-	for _, l := range cc.leaves {
-		g := byModel[l.measure.Model]
-		if g == nil {
-			g = &measureGroup{model: l.measure.Model}
-			byModel[l.measure.Model] = g
-			cc.groups = append(cc.groups, g)
-		}
-		g.leaves = append(g.leaves, l)
-	}
-	var combined plan.Node
-	for i, g := range cc.groups {
-		node, err := cc.groupPlan(g)
-		if err != nil {
-			return nil, err
-		}
-		if combined, err = cc.combine(combined, node, i); err != nil {
-			return nil, err
-		}
-	}
-	node, err := cc.finalProject(combined)
+	node, err := cc.compared()
 	if err != nil {
 		return nil, err
 	}
@@ -413,6 +451,38 @@ func (cc *compiler) build() (plan.Node, error) {
 		return plan.NewLimit(node, cc.q.Offset, count)
 	}
 	return node, nil
+}
+
+// core is the metrics by the dimensions over the time dimension's values in ranges (the query's
+// whole time range when nil): one aggregate per model, joined on the dimensions, then the
+// metric formulas. Its columns are the grouping columns, then each metric.
+func (cc *compiler) core(ranges []timeBounds) (plan.Node, error) {
+	cc.ranges = ranges
+	if ranges == nil && cc.timeRange != nil {
+		cc.ranges = []timeBounds{{cc.timeRange.from, cc.timeRange.to}}
+	}
+	var groups []*measureGroup
+	byModel := map[*DataModel]*measureGroup{}
+	for _, l := range cc.leaves {
+		g := byModel[l.measure.Model]
+		if g == nil {
+			g = &measureGroup{model: l.measure.Model}
+			byModel[l.measure.Model] = g
+			groups = append(groups, g)
+		}
+		g.leaves = append(g.leaves, l)
+	}
+	var combined plan.Node
+	for i, g := range groups {
+		node, err := cc.groupPlan(g)
+		if err != nil {
+			return nil, err
+		}
+		if combined, err = cc.combine(combined, node, i); err != nil {
+			return nil, err
+		}
+	}
+	return cc.finalProject(combined)
 }
 
 // combine joins the next model's aggregate onto what is combined so far. Grouping columns are
@@ -453,17 +523,9 @@ func (cc *compiler) combine(acc, next plan.Node, i int) (plan.Node, error) {
 	if err != nil {
 		return nil, err
 	}
-	var lk, rk []plan.Expr
-	for _, d := range cc.dims {
-		lc, err := plan.ColumnOf(acc.Schema(), d.name)
-		if err != nil {
-			return nil, err
-		}
-		rc, err := plan.ColumnOf(right.Schema(), prefix+d.name)
-		if err != nil {
-			return nil, err
-		}
-		lk, rk = append(lk, lc), append(rk, rc)
+	lk, rk, err := cc.dimensionKeys(acc, right, prefix)
+	if err != nil {
+		return nil, err
 	}
 	j, err := plan.NewJoin(plan.FullJoin, acc, right, lk, rk, true)
 	if err != nil {
@@ -483,6 +545,23 @@ func (cc *compiler) combine(acc, next plan.Node, i int) (plan.Node, error) {
 		}
 	}
 	return plan.NewProject(j, out)
+}
+
+// dimensionKeys returns each grouping column of left, and the column of the same name under
+// prefix in right: what a join of two results grouped alike matches on.
+func (cc *compiler) dimensionKeys(left, right plan.Node, prefix string) (lk, rk []plan.Expr, err error) {
+	for _, d := range cc.dims {
+		lc, err := plan.ColumnOf(left.Schema(), d.name)
+		if err != nil {
+			return nil, nil, err
+		}
+		rc, err := plan.ColumnOf(right.Schema(), prefix+d.name)
+		if err != nil {
+			return nil, nil, err
+		}
+		lk, rk = append(lk, lc), append(rk, rc)
+	}
+	return lk, rk, nil
 }
 
 func (cc *compiler) isDimColumn(name string) bool {

@@ -84,6 +84,13 @@ func TestCompileErrors(t *testing.T) {
 		{"contains on a time", semantic.MetricQuery{Metrics: []string{"aov"}, Filters: []semantic.QueryFilter{{Dimension: "orders.created_at", Op: semantic.ContainsOp, Values: []string{"2024"}}}}, semantic.ErrInvalidQuery, "needs a string dimension"},
 		{"filter on an unknown dimension", semantic.MetricQuery{Metrics: []string{"aov"}, Filters: []semantic.QueryFilter{{Dimension: "orders.nope", Op: semantic.Equals, Values: []string{"x"}}}}, semantic.ErrNotFound, `unknown dimension "orders.nope"`},
 		{"order by a column not in the output", semantic.MetricQuery{Metrics: []string{"aov"}, OrderBy: []semantic.OrderBy{{Field: "gmv_paid"}}}, semantic.ErrInvalidQuery, `cannot order by "gmv_paid"`},
+		{"comparison without a time dimension", semantic.MetricQuery{Metrics: []string{"aov"}, Compare: []semantic.Comparison{{Period: "year"}}}, semantic.ErrInvalidQuery, "needs a time dimension"},
+		{"unknown comparison period", semantic.MetricQuery{Metrics: []string{"aov"}, TimeDimension: month, Compare: []semantic.Comparison{{Period: "fortnight"}}}, semantic.ErrInvalidQuery, `unknown comparison period "fortnight"; use one of day, week, month`},
+		{"comparison period finer than the granularity", semantic.MetricQuery{Metrics: []string{"aov"}, TimeDimension: month, Compare: []semantic.Comparison{{Period: "week"}}}, semantic.ErrInvalidQuery, "cannot compare each month with the week before"},
+		{"weeks compared over months", semantic.MetricQuery{Metrics: []string{"aov"}, TimeDimension: &semantic.TimeGrouping{Dimension: "orders.created_at", Granularity: "week"}, Compare: []semantic.Comparison{{Period: "month"}}}, semantic.ErrInvalidQuery, "group the time dimension by day"},
+		{"unknown comparison kind", semantic.MetricQuery{Metrics: []string{"aov"}, TimeDimension: month, Compare: []semantic.Comparison{{Period: "year", Kinds: []semantic.ComparisonKind{"ratio"}}}}, semantic.ErrInvalidQuery, `unknown comparison kind "ratio"`},
+		{"comparing a metric not asked for", semantic.MetricQuery{Metrics: []string{"aov"}, TimeDimension: month, Compare: []semantic.Comparison{{Period: "year", Metrics: []string{"gmv_paid"}}}}, semantic.ErrInvalidQuery, "which the query does not ask for"},
+		{"the same comparison twice", semantic.MetricQuery{Metrics: []string{"aov"}, TimeDimension: month, Compare: []semantic.Comparison{{Period: "year"}, {Period: "year"}}}, semantic.ErrInvalidQuery, "asked for twice"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -5,7 +5,6 @@ import (
 	"slices"
 	"sort"
 	"strings"
-	"time"
 
 	"github.com/koujing/koujing/engine/plan"
 )
@@ -276,7 +275,7 @@ func (cc *compiler) groupPlan(g *measureGroup) (plan.Node, error) {
 		}
 	}
 	var mainFilters []plan.Expr
-	for _, f := range cc.filters {
+	for _, f := range cc.queryFilters() {
 		b, err := route(f.dim, "filter")
 		if err != nil {
 			return nil, err
@@ -354,7 +353,7 @@ func (cc *compiler) groupPlan(g *measureGroup) (plan.Node, error) {
 				return nil, err
 			}
 			value = c
-		} else if value, err = truncated(d, d.dim.Expr, cc.loc); err != nil {
+		} else if value, err = cc.truncated(d, d.dim.Expr); err != nil {
 			return nil, err
 		}
 		groupBy[i] = plan.Named{Name: d.name, Expr: value}
@@ -409,7 +408,7 @@ func (cc *compiler) distinctFirstPlan(g *measureGroup, main *modelTree, k *plan.
 	distinct := []plan.Named{{Name: k.Name, Expr: k}}
 	for _, d := range cc.dims {
 		if d.dim.Model == base {
-			v, err := truncated(d, d.dim.Expr, cc.loc)
+			v, err := cc.truncated(d, d.dim.Expr)
 			if err != nil {
 				return nil, err
 			}
@@ -433,7 +432,7 @@ func (cc *compiler) distinctFirstPlan(g *measureGroup, main *modelTree, k *plan.
 			if value, err = plan.ColumnOf(node.Schema(), "#d:"+d.name); err != nil {
 				return nil, err
 			}
-		} else if value, err = truncated(d, d.dim.Expr, cc.loc); err != nil {
+		} else if value, err = cc.truncated(d, d.dim.Expr); err != nil {
 			return nil, err
 		}
 		groupBy[i] = plan.Named{Name: d.name, Expr: value}
@@ -624,7 +623,7 @@ func (cc *compiler) bridgePlan(b *bridge) (plan.Node, error) {
 		group = append(group, plan.Named{Name: b.keyName(i), Expr: k})
 	}
 	for _, d := range b.dims {
-		v, err := truncated(d, d.dim.Expr, cc.loc)
+		v, err := cc.truncated(d, d.dim.Expr)
 		if err != nil {
 			return nil, err
 		}
@@ -633,12 +632,13 @@ func (cc *compiler) bridgePlan(b *bridge) (plan.Node, error) {
 	return plan.NewAggregate(node, group, nil)
 }
 
-// truncated is a grouping column's value: the dimension, truncated to its unit if it has one.
-func truncated(d groupDim, value plan.Expr, loc *time.Location) (plan.Expr, error) {
+// truncated is a grouping column's value: the dimension, truncated to its unit if it has one,
+// in the query's zone and calendar.
+func (cc *compiler) truncated(d groupDim, value plan.Expr) (plan.Expr, error) {
 	if d.unit == nil {
 		return value, nil
 	}
-	return plan.NewTimeTrunc(value, *d.unit, loc)
+	return plan.NewCalendarTrunc(value, *d.unit, cc.loc, cc.cal)
 }
 
 // metricsOf names the requested metrics whose measures are on the group's model, for errors.

@@ -22,7 +22,43 @@ type MetricQuery struct {
 	Offset int64
 	// Timezone is the IANA zone times are truncated and read in; empty means the server default.
 	Timezone string
+	// Compare adds, for the query's metrics, their values in earlier periods and how they
+	// changed: year over year (同比), month over month (环比) and so on. See Comparison.
+	Compare []Comparison
 }
+
+// Comparison compares each period of the query's time dimension with the one a period before
+// it: the same month a year earlier, the month before, the same week of the previous fiscal
+// year. Each compared metric gets a column per kind, named METRIC.KIND_PERIOD
+// ("gmv_paid.previous_year", "aov.growth_month").
+type Comparison struct {
+	// Period is how far back to look: day, week, month, quarter, year, fiscal_month,
+	// fiscal_quarter or fiscal_year. A week compared over a quarter or a year looks 13 or 52
+	// weeks back, to the same day of the week.
+	Period string
+	// Kinds are the columns to add; none means all three.
+	Kinds []ComparisonKind
+	// Metrics are the metrics to compare, among the query's; none means all of them.
+	Metrics []string
+}
+
+// ComparisonKind is one value a comparison adds.
+type ComparisonKind string
+
+// The comparison kinds. A metric with no value in the earlier period — no rows there, or a
+// period before the data — has a NULL previous value, and so NULL difference and growth; a
+// growth from zero is NULL too, never an error or infinity.
+const (
+	// PreviousValue is the metric's value in the earlier period.
+	PreviousValue ComparisonKind = "previous"
+	// Difference is the value less the previous value.
+	Difference ComparisonKind = "difference"
+	// Growth is the difference over the previous value: 0.25 for a quarter more.
+	Growth ComparisonKind = "growth"
+)
+
+// ComparisonKinds lists the comparison kinds, in the order their columns come.
+var ComparisonKinds = []ComparisonKind{PreviousValue, Difference, Growth}
 
 // TimeGrouping groups by a time dimension at a granularity.
 type TimeGrouping struct {

@@ -19,6 +19,14 @@ type QueryInput struct {
 	Limit         *int64              `json:"limit,omitempty" jsonschema:"the most rows to return"`
 	Offset        *int64              `json:"offset,omitempty" jsonschema:"how many rows to skip before the first one returned"`
 	Timezone      string              `json:"timezone,omitempty" jsonschema:"the IANA time zone times are grouped and read in, such as Asia/Shanghai; the server's zone when left out"`
+	Compare       []ComparisonInput   `json:"compare,omitempty" jsonschema:"period-over-period comparisons of the metrics: each period of the time dimension against the one a period before (year over year, month over month); each adds columns METRIC.KIND_PERIOD such as gmv_paid.growth_year"`
+}
+
+// ComparisonInput compares each period of the time dimension with the one a period before it.
+type ComparisonInput struct {
+	Period  string   `json:"period" jsonschema:"how far back to look: DAY, WEEK, MONTH, QUARTER, YEAR, FISCAL_MONTH, FISCAL_QUARTER or FISCAL_YEAR"`
+	Kinds   []string `json:"kinds,omitempty" jsonschema:"the columns to add: PREVIOUS (the earlier value), DIFFERENCE and GROWTH (the difference over the earlier value); all three when left out"`
+	Metrics []string `json:"metrics,omitempty" jsonschema:"the metrics to compare, among the query's; all of them when left out"`
 }
 
 // TimeDimensionInput groups by a time dimension truncated to a calendar unit.
@@ -94,6 +102,13 @@ func (in QueryInput) MetricQuery() (MetricQuery, error) {
 			return MetricQuery{}, invalid("orderBy %s: direction %q is not ASC or DESC", o.Field, o.Direction)
 		}
 		q.OrderBy = append(q.OrderBy, OrderBy{Field: o.Field, Desc: desc})
+	}
+	for _, c := range in.Compare {
+		cmp := Comparison{Period: strings.ToLower(c.Period), Metrics: c.Metrics}
+		for _, k := range c.Kinds {
+			cmp.Kinds = append(cmp.Kinds, ComparisonKind(strings.ToLower(k)))
+		}
+		q.Compare = append(q.Compare, cmp)
 	}
 	return q, nil
 }

@@ -34,6 +34,10 @@ func benchCases() []benchCase {
 		{"gmv_paid by orders.region and month", "orders", semantic.MetricQuery{
 			Metrics: []string{"gmv_paid"}, Dimensions: []string{"orders.region"},
 			TimeDimension: &semantic.TimeGrouping{Dimension: "orders.created_at", Granularity: "month"}, Timezone: "Asia/Shanghai"}},
+		{"gmv_paid by region and month, YoY", "orders", semantic.MetricQuery{
+			Metrics: []string{"gmv_paid"}, Dimensions: []string{"orders.region"},
+			TimeDimension: &semantic.TimeGrouping{Dimension: "orders.created_at", Granularity: "month"}, Timezone: "Asia/Shanghai",
+			Compare: []semantic.Comparison{{Period: "year"}}}},
 		{"buyers by customers.city", "orders", semantic.MetricQuery{
 			Metrics: []string{"buyers"}, Dimensions: []string{"customers.city"}}},
 		{"aov, refund_rate by orders.channel", "orders", semantic.MetricQuery{

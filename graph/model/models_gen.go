@@ -147,6 +147,21 @@ type CheckAccessInput struct {
 	Action Action `json:"action"`
 }
 
+// Compares each period of the time dimension with the one a period before it. The earlier period is
+// the one holding the current period's start moved back: a day a year back from 2024-02-29 is
+// 2023-02-28; a week compared over a quarter or a year looks 13 or 52 weeks back, to the same
+// weekday. A composite metric compares its own values in each period (its growth is never an average
+// of ratios). A metric with no value in the earlier period — no rows there, or a period before the
+// data — gets null, as does a growth from zero.
+type ComparisonInput struct {
+	// How far back: the granularity must fit in it (days fit every period, weeks fit WEEK, QUARTER and YEAR).
+	Period plan.TimeUnit `json:"period"`
+	// The columns to add; all three when left out.
+	Kinds []semantic.ComparisonKind `json:"kinds,omitempty"`
+	// The metrics to compare, among the query's; all of them when left out.
+	Metrics []string `json:"metrics,omitempty"`
+}
+
 // A new API key for a service.
 type CreateAPIKeyInput struct {
 	// What the key is for, such as "nightly-export".
@@ -381,6 +396,13 @@ type MetricQueryInput struct {
 	// The IANA time zone, such as "Asia/Shanghai", that times are grouped and read in: a day or month
 	// starts at midnight there. Defaults to the server's zone (UTC unless configured).
 	Timezone *string `json:"timezone,omitempty"`
+	// Period-over-period comparisons (同比/环比): each period of the time dimension against the one a
+	// period before it — `{period: YEAR}` for year over year, `{period: MONTH}` for month over month.
+	// Each compared metric gets a column per kind after the metrics, named METRIC.KIND_PERIOD, such as
+	// `gmv_paid.previous_year`, `gmv_paid.difference_year` and `gmv_paid.growth_year`. Needs
+	// `timeDimension`; a time range is widened to read the periods before it, so the first period
+	// compares with real data. One comparison may be given without the list brackets.
+	Compare []*ComparisonInput `json:"compare,omitempty"`
 }
 
 // A metric query's answer.

@@ -29,5 +29,12 @@ func (q Query) Input() semantic.QueryInput {
 		}
 		in.OrderBy = append(in.OrderBy, semantic.OrderByInput{Field: o.Field, Direction: dir})
 	}
+	for _, c := range q.Compare {
+		cmp := semantic.ComparisonInput{Period: strings.ToUpper(c.Period), Metrics: c.Metrics}
+		for _, k := range c.Kinds {
+			cmp.Kinds = append(cmp.Kinds, strings.ToUpper(k))
+		}
+		in.Compare = append(in.Compare, cmp)
+	}
 	return in
 }

@@ -62,6 +62,11 @@ type Query struct {
 	Limit    *int64 `yaml:"limit"`
 	Offset   int64  `yaml:"offset"`
 	Timezone string `yaml:"timezone"`
+	Compare  []struct {
+		Period  string   `yaml:"period"`
+		Kinds   []string `yaml:"kinds"`
+		Metrics []string `yaml:"metrics"`
+	} `yaml:"compare"`
 }
 
 // MetricQuery returns the case's query as the semantic layer takes it.
@@ -78,6 +83,13 @@ func (q Query) MetricQuery() semantic.MetricQuery {
 	}
 	for _, o := range q.OrderBy {
 		mq.OrderBy = append(mq.OrderBy, semantic.OrderBy{Field: o.Field, Desc: o.Desc})
+	}
+	for _, c := range q.Compare {
+		cmp := semantic.Comparison{Period: c.Period, Metrics: c.Metrics}
+		for _, k := range c.Kinds {
+			cmp.Kinds = append(cmp.Kinds, semantic.ComparisonKind(k))
+		}
+		mq.Compare = append(mq.Compare, cmp)
 	}
 	return mq
 }
