@@ -6,6 +6,7 @@ import (
 	"log/slog"
 
 	"github.com/koujing/koujing/authz"
+	"github.com/koujing/koujing/semantic"
 )
 
 // servingFlags are the flags of every command that serves callers — serve and mcp take the same
@@ -68,6 +69,8 @@ func (f *servingFlags) open(ctx context.Context) (r *layer, authn *authz.Authent
 		return nil, nil, nil, err
 	}
 	r.authorize(authorizer)
+	// A change to the definitions must leave every tenant's access policy fitting them.
+	gov.SetPolicyCheck(func(cat *semantic.Catalog) error { return semantic.CheckPolicy(cat, authorizer.Policy()) })
 	// The policy file edited by hand, or another replica's change, applies without a restart.
 	// Watch returns once it watches (the database's listener runs on, and reconnects, in its own
 	// goroutine), so a replica that answers requests also hears of changes; the reload after it
