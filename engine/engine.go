@@ -310,6 +310,12 @@ func (b *builder) build(n plan.Node, need columns) (exec.Operator, error) {
 			return nil, err
 		}
 		return exec.NewLookup(b.env, in, x.Keys, x.Probe, x.Values, x.Schema()), nil
+	case *plan.Densify:
+		in, err := b.build(x.Input, nil)
+		if err != nil {
+			return nil, err
+		}
+		return exec.NewDensify(b.env, in, x), nil
 	case *plan.Sort:
 		in, err := b.build(x.Input, nil)
 		if err != nil {

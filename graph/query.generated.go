@@ -783,7 +783,11 @@ func (ec *executionContext) unmarshalInputTimeDimensionInput(ctx context.Context
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"dimension", "granularity"}
+	if _, present := asMap["fillGaps"]; !present {
+		asMap["fillGaps"] = false
+	}
+
+	fieldsInOrder := [...]string{"dimension", "granularity", "fillGaps"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -804,6 +808,13 @@ func (ec *executionContext) unmarshalInputTimeDimensionInput(ctx context.Context
 				return it, err
 			}
 			it.Granularity = data
+		case "fillGaps":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("fillGaps"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.FillGaps = data
 		}
 	}
 	return it, nil

@@ -4317,6 +4317,13 @@ input TimeDimensionInput {
   dimension: String!
   """The unit to truncate to; the dimension must support it (see ` + "`" + `Dimension.granularities` + "`" + `)."""
   granularity: Granularity!
+  """
+  Shows every period of the time range — from its start (or the first period with rows) to its
+  end (or the last) — for every combination of the other dimensions that has rows: a period
+  without rows has null metrics, or the metric's ` + "`" + `fill_nulls_with` + "`" + ` (such as 0), so charts have no
+  holes. Metrics defined with ` + "`" + `join_to_timespine` + "`" + ` always do this.
+  """
+  fillGaps: Boolean = false
 }
 
 """

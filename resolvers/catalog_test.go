@@ -99,7 +99,7 @@ func TestMetricsFilter(t *testing.T) {
 		{"domain", map[string]any{"domain": "finance"},
 			[]string{"coupon_rate", "coupon_spend", "coupon_spend_placed", "gmv_net", "gmv_net_placed", "gmv_paid", "net_take_rate"}},
 		{"tag", map[string]any{"tag": "refunds"},
-			[]string{"refund_rate", "refunded_order_count", "settled_order_count"}},
+			[]string{"refund_count", "refund_rate", "refunded_order_count", "settled_order_count"}},
 		{"domain and tag", map[string]any{"domain": "sales", "tag": "gmv"},
 			[]string{"aov", "gmv_placed", "revenue_per_buyer"}},
 		{"search label, ignoring case", map[string]any{"search": "COUPON SPEND"},
@@ -109,7 +109,7 @@ func TestMetricsFilter(t *testing.T) {
 		{"search Chinese synonyms", map[string]any{"search": "支付"},
 			[]string{"buyers", "gmv_paid", "paid_order_count", "revenue_per_buyer"}},
 		{"search Chinese and domain", map[string]any{"search": "退款", "domain": "operations"},
-			[]string{"refund_rate", "refunded_order_count"}},
+			[]string{"refund_count", "refund_rate", "refunded_order_count"}},
 		{"search that matches nothing", map[string]any{"search": "no such metric"}, nil},
 	}
 	for _, tt := range tests {

@@ -687,8 +687,8 @@ func TestDefinitionsAndProposeFiles(t *testing.T) {
 		Definitions []struct{ Path, Content string }
 	}
 	f.ask(t, ann, `{ definitions { path content } }`, nil, &defs)
-	if len(defs.Definitions) != 3+4+20 {
-		t.Fatalf("%d definitions files, want the demo's 27", len(defs.Definitions))
+	if len(defs.Definitions) != 3+4+21 {
+		t.Fatalf("%d definitions files, want the demo's 28", len(defs.Definitions))
 	}
 	var files []map[string]any
 	for _, d := range defs.Definitions {

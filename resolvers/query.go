@@ -50,7 +50,7 @@ func runQuery(ctx context.Context, svc *semantic.Service, arrowMem memory.Alloca
 func metricQuery(in model.MetricQueryInput) semantic.MetricQuery {
 	q := semantic.MetricQuery{Metrics: in.Metrics, Dimensions: in.Dimensions}
 	if td := in.TimeDimension; td != nil {
-		q.TimeDimension = &semantic.TimeGrouping{Dimension: td.Dimension, Granularity: td.Granularity.String()}
+		q.TimeDimension = &semantic.TimeGrouping{Dimension: td.Dimension, Granularity: td.Granularity.String(), FillGaps: td.FillGaps != nil && *td.FillGaps}
 	}
 	if tr := in.TimeRange; tr != nil {
 		q.TimeRange = &semantic.TimeRange{Dimension: deref(tr.Dimension), From: deref(tr.From), To: deref(tr.To)}

@@ -512,3 +512,67 @@ func mergeBounds(ranges []timeBounds) []timeBounds {
 	}
 	return out
 }
+
+// timeSpine fills the holes of the combined result: every period of the time dimension between
+// the ends of the range the plan reads (or, where a range has no end, the result's own first or
+// last period), for every combination of the other dimensions.
+func (cc *compiler) timeSpine(in plan.Node) (plan.Node, error) {
+	td := cc.timeGroup()
+	t, err := plan.ColumnOf(in.Schema(), td.name)
+	if err != nil {
+		return nil, err
+	}
+	var keys []string
+	for _, d := range cc.dims {
+		if d.unit == nil {
+			keys = append(keys, d.name)
+		}
+	}
+	var from, to *plan.Literal
+	if tr := cc.timeRange; tr != nil && tr.dim == td.dim && len(cc.ranges) > 0 {
+		first, last := cc.ranges[0].from, cc.ranges[0].to
+		for _, r := range cc.ranges[1:] {
+			if first != nil && (r.from == nil || compareLiterals(r.from, first) < 0) {
+				first = r.from
+			}
+			if last != nil && (r.to == nil || compareLiterals(r.to, last) > 0) {
+				last = r.to
+			}
+		}
+		if first != nil {
+			if from, err = cc.periodLiteral(cc.truncate(cc.timeOf(first), td), t.Type); err != nil {
+				return nil, err
+			}
+		}
+		if last != nil {
+			end := cc.timeOf(last)
+			if _, next := cc.cal.Truncate(end.Add(-time.Microsecond), *td.unit); !cc.truncate(end, td).Equal(end) {
+				end = next
+			}
+			if to, err = cc.periodLiteral(end, t.Type); err != nil {
+				return nil, err
+			}
+		}
+		if from != nil && to != nil {
+			if err := cc.checkSpineLength(cc.timeOf(from), cc.timeOf(to), td); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return plan.NewDensify(in, td.name, keys, *td.unit, cc.loc, cc.cal, from, to)
+}
+
+// checkSpineLength refuses a time spine with more periods than a result may have rows.
+func (cc *compiler) checkSpineLength(from, to time.Time, td *groupDim) error {
+	limit := cc.maxLimit()
+	n := int64(0)
+	cc.cal.Periods(from, to.Add(-time.Microsecond), *td.unit, func(time.Time) bool {
+		n++
+		return n <= limit
+	})
+	if n > limit {
+		return invalid("filling every %s from %s to %s would make more than %d rows; narrow the time range or group by a coarser granularity",
+			td.unit, from.Format(time.DateOnly), to.Format(time.DateOnly), limit)
+	}
+	return nil
+}

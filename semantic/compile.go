@@ -3,6 +3,7 @@ package semantic
 import (
 	"cmp"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -122,6 +123,8 @@ type compiler struct {
 	ranges    []timeBounds
 	// comparisons are the query's period-over-period comparisons, resolved.
 	comparisons []*comparison
+	// spine is set when every period of the range must appear (see TimeGrouping.FillGaps).
+	spine bool
 
 	leaves    []*leaf
 	leafByKey map[string]*leaf
@@ -174,10 +177,7 @@ func (cc *compiler) resolve() error {
 	if len(q.Metrics) == 0 {
 		return invalid("the query names no metric; ask for at least one")
 	}
-	maxLimit := cc.opts.MaxLimit
-	if maxLimit <= 0 {
-		maxLimit = 1_000_000
-	}
+	maxLimit := cc.maxLimit()
 	switch {
 	case q.Limit != nil && *q.Limit < 0:
 		return invalid("limit %d is negative; use a limit of 0 or more", *q.Limit)
@@ -256,7 +256,23 @@ func (cc *compiler) resolve() error {
 			return err
 		}
 	}
+	if td := q.TimeDimension; td != nil {
+		cc.spine = td.FillGaps || slices.ContainsFunc(cc.metrics, joinsTimeSpine)
+	}
 	return cc.resolveComparisons()
+}
+
+// joinsTimeSpine reports whether m, or a metric it is built on, asks for a time spine.
+func joinsTimeSpine(m *Metric) bool {
+	return m.JoinToTimeSpine || slices.ContainsFunc(m.DependsOn(), joinsTimeSpine)
+}
+
+// maxLimit is the most rows a query may ask for.
+func (cc *compiler) maxLimit() int64 {
+	if cc.opts.MaxLimit > 0 {
+		return cc.opts.MaxLimit
+	}
+	return 1_000_000
 }
 
 // dimension resolves a qualified dimension name the query groups or filters by.
@@ -482,6 +498,12 @@ func (cc *compiler) core(ranges []timeBounds) (plan.Node, error) {
 			return nil, err
 		}
 	}
+	if cc.spine {
+		var err error
+		if combined, err = cc.timeSpine(combined); err != nil {
+			return nil, err
+		}
+	}
 	return cc.finalProject(combined)
 }
 
@@ -620,16 +642,28 @@ func (cc *compiler) finalProject(in plan.Node) (plan.Node, error) {
 	return plan.NewProject(in, exprs)
 }
 
-// metricExpr is m's value over the combined aggregates.
+// metricExpr is m's value over the combined aggregates, or its fill_nulls_with where it has
+// none; composite metrics compute from their operands' filled values.
 func (cc *compiler) metricExpr(m *Metric, s *arrow.Schema) (plan.Expr, error) {
+	var e plan.Expr
+	var err error
 	if m.Kind != Composite {
 		l := cc.leafOf(m, nil)
 		if l == nil {
 			return nil, fmt.Errorf("no aggregate for metric %s", m.Name)
 		}
-		return plan.ColumnOf(s, l.name)
+		e, err = plan.ColumnOf(s, l.name)
+	} else {
+		e, err = cc.formulaExpr(m.Formula, s)
 	}
-	return cc.formulaExpr(m.Formula, s)
+	if err != nil || m.FillNullsWith == "" {
+		return e, err
+	}
+	fill, err := formulaNumber(m.FillNullsWith)
+	if err != nil {
+		return nil, fmt.Errorf("fill_nulls_with: %w", err)
+	}
+	return plan.NewCoalesce(e, fill)
 }
 
 func (cc *compiler) formulaExpr(f *Formula, s *arrow.Schema) (plan.Expr, error) {

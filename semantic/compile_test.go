@@ -90,6 +90,9 @@ func TestCompileErrors(t *testing.T) {
 		{"weeks compared over months", semantic.MetricQuery{Metrics: []string{"aov"}, TimeDimension: &semantic.TimeGrouping{Dimension: "orders.created_at", Granularity: "week"}, Compare: []semantic.Comparison{{Period: "month"}}}, semantic.ErrInvalidQuery, "group the time dimension by day"},
 		{"unknown comparison kind", semantic.MetricQuery{Metrics: []string{"aov"}, TimeDimension: month, Compare: []semantic.Comparison{{Period: "year", Kinds: []semantic.ComparisonKind{"ratio"}}}}, semantic.ErrInvalidQuery, `unknown comparison kind "ratio"`},
 		{"comparing a metric not asked for", semantic.MetricQuery{Metrics: []string{"aov"}, TimeDimension: month, Compare: []semantic.Comparison{{Period: "year", Metrics: []string{"gmv_paid"}}}}, semantic.ErrInvalidQuery, "which the query does not ask for"},
+		{"a time spine longer than a result may be", semantic.MetricQuery{Metrics: []string{"aov"},
+			TimeDimension: &semantic.TimeGrouping{Dimension: "orders.created_at", Granularity: "day", FillGaps: true},
+			TimeRange:     &semantic.TimeRange{From: "1000-01-01", To: "4000-01-01"}}, semantic.ErrInvalidQuery, "filling every day from 1000-01-01 to 4000-01-01 would make more than 1000000 rows"},
 		{"the same comparison twice", semantic.MetricQuery{Metrics: []string{"aov"}, TimeDimension: month, Compare: []semantic.Comparison{{Period: "year"}, {Period: "year"}}}, semantic.ErrInvalidQuery, "asked for twice"},
 	}
 	for _, tt := range tests {

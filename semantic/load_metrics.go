@@ -3,6 +3,7 @@ package semantic
 import (
 	"fmt"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -13,7 +14,8 @@ import (
 )
 
 var (
-	metricKeys  = []string{"name", "label", "description", "synonyms", "unit", "format", "owner", "domain", "tags", "kind", "measure", "base", "filters", "expr"}
+	metricKeys = []string{"name", "label", "description", "synonyms", "unit", "format", "owner", "domain", "tags", "kind", "measure", "base", "filters", "expr",
+		"fill_nulls_with", "join_to_timespine"}
 	filterKeys  = []string{"dimension", "operator", "values"}
 	metricKinds = []string{string(Atomic), string(Derived), string(Composite)}
 )
@@ -70,6 +72,21 @@ func (l *loader) readMetric(f *defFile, n *yaml.Node) {
 	x.Owner, _ = l.str(m, "owner")
 	x.Domain, md.domainNode = l.str(m, "domain")
 	x.Tags, _ = l.strList(m, "tags", false)
+
+	if v, n := l.str(m, "fill_nulls_with"); n != nil {
+		if !isPlainNumber(v) {
+			l.report(f.pos(n), "write a number, such as 0", "fill_nulls_with of %s is not a number: %q", md.what, v)
+		} else {
+			x.FillNullsWith = v
+		}
+	}
+	if v, n := l.str(m, "join_to_timespine"); n != nil {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			l.report(f.pos(n), "write true or false", "join_to_timespine of %s is not true or false: %q", md.what, v)
+		}
+		x.JoinToTimeSpine = b
+	}
 
 	_, md.measureNode = l.str(m, "measure")
 	_, md.baseNode = l.str(m, "base")
@@ -534,6 +551,22 @@ func (l *loader) checkFilterReach(inCycle map[*metricDef]bool) {
 			}
 		}
 	}
+}
+
+// isPlainNumber reports whether s is an integer or a decimal as a formula writes them: digits
+// with an optional sign and fraction, no exponent.
+func isPlainNumber(s string) bool {
+	t := strings.TrimPrefix(s, "-")
+	whole, frac, dot := strings.Cut(t, ".")
+	digits := func(x string) bool {
+		for _, r := range x {
+			if r < '0' || r > '9' {
+				return false
+			}
+		}
+		return true
+	}
+	return whole != "" && digits(whole) && digits(frac) && (!dot || frac != "")
 }
 
 func containsModel(list []*DataModel, m *DataModel) bool {

@@ -340,6 +340,13 @@ type Metric struct {
 	SQL     string
 	Formula *Formula
 
+	// FillNullsWith, when set, is the number (as written) the metric shows where it has no
+	// value: in a period a time spine adds, or a group only other metrics have rows in.
+	FillNullsWith string
+	// JoinToTimeSpine makes every query of the metric by a time dimension show each period of
+	// the range, with or without rows, as the query's fillGaps does.
+	JoinToTimeSpine bool
+
 	// Version is the number of the metric's version in the catalog; 0 when definitions are read
 	// from files rather than the metadata store. Deprecation is set when the metric is
 	// deprecated: queries still answer, with a warning naming what replaces it.

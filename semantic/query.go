@@ -64,8 +64,14 @@ var ComparisonKinds = []ComparisonKind{PreviousValue, Difference, Growth}
 type TimeGrouping struct {
 	// Dimension is the qualified name of a time dimension.
 	Dimension string
-	// Granularity is day, week, month, quarter or year.
+	// Granularity is day, week, month, quarter or year, or fiscal_month, fiscal_quarter or
+	// fiscal_year.
 	Granularity string
+	// FillGaps shows every period of the time range — from its start, or the first period with
+	// rows, to its end, or the last — for every combination of the other dimensions that has
+	// rows: a period without rows has NULL metrics (or a metric's fill_nulls_with), so charts
+	// have no holes. It is the query's time spine.
+	FillGaps bool
 }
 
 // TimeRange is a half-open range [From, To) of a time dimension. Either end may be empty (open).

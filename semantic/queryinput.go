@@ -33,6 +33,7 @@ type ComparisonInput struct {
 type TimeDimensionInput struct {
 	Dimension   string `json:"dimension" jsonschema:"the qualified name of a time dimension, such as orders.created_at"`
 	Granularity string `json:"granularity" jsonschema:"the unit to truncate to: DAY, WEEK (ISO, from Monday), MONTH, QUARTER or YEAR"`
+	FillGaps    bool   `json:"fillGaps,omitempty" jsonschema:"show every period of the time range, with NULL metrics (or a metric's fill_nulls_with) where it has no rows, so charts have no holes"`
 }
 
 // TimeRangeInput is a half-open range of a time dimension; either end may be left out.
@@ -80,7 +81,7 @@ func (in QueryInput) MetricQuery() (MetricQuery, error) {
 		q.Offset = *in.Offset
 	}
 	if td := in.TimeDimension; td != nil {
-		q.TimeDimension = &TimeGrouping{Dimension: td.Dimension, Granularity: strings.ToLower(td.Granularity)}
+		q.TimeDimension = &TimeGrouping{Dimension: td.Dimension, Granularity: strings.ToLower(td.Granularity), FillGaps: td.FillGaps}
 	}
 	if tr := in.TimeRange; tr != nil {
 		q.TimeRange = &TimeRange{Dimension: tr.Dimension, From: tr.From, To: tr.To}

@@ -43,16 +43,8 @@ func (jb *JoinBuild) ensure(ctx context.Context) error {
 }
 
 func (jb *JoinBuild) build(ctx context.Context) error {
-	batches, err := Collect(ctx, jb.input)
-	if err != nil {
-		return err
-	}
-	defer func() {
-		for _, b := range batches {
-			b.Release()
-		}
-	}()
-	if jb.batch, err = concatBatches(jb.env, jb.input.Schema(), batches); err != nil {
+	var err error
+	if jb.batch, err = collectOne(ctx, jb.env, jb.input); err != nil {
 		return err
 	}
 	ShareDictionaries([]arrow.RecordBatch{jb.batch})

@@ -15,38 +15,25 @@ import (
 // — indexes the keys in a join table, finds each row's match with the same table, and gathers
 // the values of the matches.
 type Lookup struct {
-	env    *Env
+	materialized
 	input  Operator
 	keys   []plan.Expr
 	probe  []plan.Expr
 	values []plan.Named
 	schema *arrow.Schema
-
-	result arrow.RecordBatch
-	pos    int64
-	out    arrow.RecordBatch
 }
 
 var _ Operator = (*Lookup)(nil)
 
 // NewLookup returns input extended with values; schema is the plan node's schema.
 func NewLookup(env *Env, input Operator, keys, probe []plan.Expr, values []plan.Named, schema *arrow.Schema) *Lookup {
-	return &Lookup{env: env, input: input, keys: keys, probe: probe, values: values, schema: schema}
+	return &Lookup{materialized: materialized{env: env}, input: input, keys: keys, probe: probe, values: values, schema: schema}
 }
 
 func (l *Lookup) Schema() *arrow.Schema { return l.schema }
 
 func (l *Lookup) Open(ctx context.Context) error {
-	batches, err := Collect(ctx, l.input)
-	if err != nil {
-		return err
-	}
-	defer func() {
-		for _, b := range batches {
-			b.Release()
-		}
-	}()
-	all, err := concatBatches(l.env, l.input.Schema(), batches)
+	all, err := collectOne(ctx, l.env, l.input)
 	if err != nil {
 		return err
 	}
@@ -117,27 +104,4 @@ func evalAll(env *Env, exprs []plan.Expr, b arrow.RecordBatch) ([]arrow.Array, e
 		}
 	}
 	return out, nil
-}
-
-func (l *Lookup) Next(ctx context.Context) (arrow.RecordBatch, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	if l.result == nil || l.pos >= l.result.NumRows() {
-		keep(&l.out, nil)
-		return nil, nil
-	}
-	end := min(l.pos+int64(l.env.BatchSize()), l.result.NumRows())
-	keep(&l.out, l.result.NewSlice(l.pos, end))
-	l.pos = end
-	return l.out, nil
-}
-
-func (l *Lookup) Close() error {
-	keep(&l.out, nil)
-	if l.result != nil {
-		l.result.Release()
-		l.result = nil
-	}
-	return nil
 }

@@ -19,36 +19,23 @@ import (
 // finally by arrival order), and gathers the rows in that order. Given a limit it keeps only the
 // first rows it needs.
 type Sort struct {
-	env   *Env
+	materialized
 	input Operator
 	keys  []plan.SortKey
 	limit int64
-
-	sorted arrow.RecordBatch
-	pos    int64
-	out    arrow.RecordBatch
 }
 
 var _ Operator = (*Sort)(nil)
 
 // NewSort returns input ordered by keys; when limit >= 0 only the first limit rows are kept.
 func NewSort(env *Env, input Operator, keys []plan.SortKey, limit int64) *Sort {
-	return &Sort{env: env, input: input, keys: keys, limit: limit}
+	return &Sort{materialized: materialized{env: env}, input: input, keys: keys, limit: limit}
 }
 
 func (s *Sort) Schema() *arrow.Schema { return s.input.Schema() }
 
 func (s *Sort) Open(ctx context.Context) error {
-	batches, err := Collect(ctx, s.input)
-	if err != nil {
-		return err
-	}
-	defer func() {
-		for _, b := range batches {
-			b.Release()
-		}
-	}()
-	all, err := concatBatches(s.env, s.input.Schema(), batches)
+	all, err := collectOne(ctx, s.env, s.input)
 	if err != nil {
 		return err
 	}
@@ -86,7 +73,7 @@ func (s *Sort) Open(ctx context.Context) error {
 	if s.limit >= 0 && int64(len(perm)) > s.limit {
 		perm = perm[:s.limit]
 	}
-	s.sorted, err = takeRecord(s.env.Mem, all.Schema(), all, perm)
+	s.result, err = takeRecord(s.env.Mem, all.Schema(), all, perm)
 	return err
 }
 
@@ -144,27 +131,4 @@ func comparator(a arrow.Array, k plan.SortKey) (func(x, y int32) int, error) {
 		}
 		return compare(x, y)
 	}, nil
-}
-
-func (s *Sort) Next(ctx context.Context) (arrow.RecordBatch, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	if s.sorted == nil || s.pos >= s.sorted.NumRows() {
-		keep(&s.out, nil)
-		return nil, nil
-	}
-	end := min(s.pos+int64(s.env.BatchSize()), s.sorted.NumRows())
-	keep(&s.out, s.sorted.NewSlice(s.pos, end))
-	s.pos = end
-	return s.out, nil
-}
-
-func (s *Sort) Close() error {
-	keep(&s.out, nil)
-	if s.sorted != nil {
-		s.sorted.Release()
-		s.sorted = nil
-	}
-	return nil
 }

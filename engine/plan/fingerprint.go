@@ -316,6 +316,23 @@ func (f *fingerprinter) node(n Node) {
 		f.tag('L')
 		f.int(x.Offset)
 		f.int(x.Count)
+	case *Densify:
+		f.tag('D')
+		f.str(x.Time)
+		f.int(int64(len(x.Keys)))
+		for _, k := range x.Keys {
+			f.str(k)
+		}
+		f.int(int64(x.Unit))
+		f.str(x.Location.String())
+		f.calendar(x.Calendar)
+		for _, l := range []*Literal{x.From, x.To} {
+			if l == nil {
+				f.tag('_')
+			} else {
+				f.literal(l)
+			}
+		}
 	case *Lookup:
 		f.tag('K')
 		f.exprs(x.Keys)

@@ -86,6 +86,16 @@ func TestFingerprintTellsPlansApart(t *testing.T) {
 				[]Named{{Name: "v", Expr: col(t, s, value)}}))
 		}
 	}
+	densify := func(unit TimeUnit, keys []string, from *Literal) func(*testing.T) Node {
+		return func(t *testing.T) Node {
+			s := orders(t)
+			p := must(NewProject(s, []Named{
+				{Name: "status", Expr: col(t, s, "orders.status")},
+				{Name: "month", Expr: must(NewTimeTrunc(col(t, s, "orders.created_at"), unit, time.UTC))},
+			}))
+			return must(NewDensify(p, "month", keys, unit, time.UTC, nil, from, nil))
+		}
+	}
 	sorted := func(desc, nullsFirst bool) func(*testing.T) Node {
 		return func(t *testing.T) Node {
 			s := orders(t)
@@ -244,6 +254,9 @@ func TestFingerprintTellsPlansApart(t *testing.T) {
 		{"shift calendar", shift(FiscalYear, -1, time.UTC, nil), shift(FiscalYear, -1, time.UTC, retail([3]int{4, 4, 5}, false))},
 		{"lookup probe", lookup("orders.order_id", "orders.amount"), lookup("orders.customer_id", "orders.amount")},
 		{"lookup value", lookup("orders.customer_id", "orders.amount"), lookup("orders.customer_id", "orders.quantity")},
+		{"densify unit", densify(Month, nil, nil), densify(Quarter, nil, nil)},
+		{"densify keys", densify(Month, nil, nil), densify(Month, []string{"status"}, nil)},
+		{"densify start", densify(Month, nil, nil), densify(Month, nil, &Literal{Value: utcInstant, Type: Timestamp("UTC")})},
 		{"sort direction", sorted(false, false), sorted(true, false)},
 		{"nulls first", sorted(false, false), sorted(false, true)},
 		{"limit count", limited(0, 10), limited(0, 11)},

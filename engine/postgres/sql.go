@@ -150,6 +150,8 @@ func (b *sqlBuilder) node(n plan.Node) (sqlRelation, error) {
 		return b.aggregate(x)
 	case *plan.Lookup:
 		return b.lookup(x)
+	case *plan.Densify:
+		return b.densify(x)
 	case *plan.Sort:
 		in, err := b.node(x.Input)
 		if err != nil {

@@ -294,6 +294,30 @@ func sqlCases() []sqlCase {
 		[]plan.Expr{col(byMonth, "orders.region"), prevMonth},
 		[]plan.Named{named("gmv.previous", col(byMonth, "gmv")), named("month.previous", col(byMonth, "month"))})), checkSet)
 
+	// Time spines: refunded store orders are few, so many weeks and months have none.
+	rare := scanOf("orders", bin(plan.And, bin(plan.Eq, demoColumn("orders", "status"), str("refunded")), bin(plan.Eq, demoColumn("orders", "channel"), str("store"))),
+		"region", "created_at", "status", "channel")
+	rareBy := func(unit plan.TimeUnit, cal *plan.Calendar, region bool) plan.Node {
+		group := []plan.Named{named("t", calTrunc(demoColumn("orders", "created_at"), unit, ny, cal))}
+		if region {
+			group = append([]plan.Named{named("orders.region", demoColumn("orders", "region"))}, group...)
+		}
+		return must(plan.NewAggregate(rare, group, []plan.AggExpr{agg("n", plan.Count, nil, nil)}))
+	}
+	byWeekRegion := rareBy(plan.Week, nil, true)
+	add("densify_from_the_data", must(plan.NewDensify(byWeekRegion, "t", []string{"orders.region"}, plan.Week, ny, nil, nil, nil)), checkSet)
+	nyInstant := func(s string) *plan.Literal {
+		return must(plan.ParseLiteral(s, plan.Timestamp("America/New_York"), ny))
+	}
+	add("densify_between_ends", must(plan.NewDensify(rareBy(plan.Month, nil, false), "t", nil, plan.Month, ny, nil,
+		nyInstant("2022-11-01"), nyInstant("2024-03-01"))), checkSet)
+	add("densify_retail_months", must(plan.NewDensify(rareBy(plan.FiscalMonth, nrf, true), "t", []string{"orders.region"}, plan.FiscalMonth, ny, nrf,
+		nil, nil)), checkSet)
+	signups := scanOf("customers", bin(plan.Eq, demoColumn("customers", "segment"), str("home_office")), "signup_date", "segment")
+	byWeekOfSignup := must(plan.NewAggregate(signups, []plan.Named{named("t", calTrunc(demoColumn("customers", "signup_date"), plan.Week, time.UTC, sundayWeeks))},
+		[]plan.AggExpr{agg("n", plan.Count, nil, nil)}))
+	add("densify_dates", must(plan.NewDensify(byWeekOfSignup, "t", nil, plan.Week, time.UTC, sundayWeeks, nil, day("2024-01-07"))), checkSet)
+
 	// Aggregates.
 	o := scanOf("orders", nil, "region", "customer_id", "channel", "status", "amount", "coupon_amount", "created_at")
 	paid := must(plan.NewIn(col(o, "orders.status"), []*plan.Literal{str("paid"), str("shipped"), str("completed")}, false))

@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -226,4 +227,103 @@ func sqlRetailYearEnd(year string, r *plan.RetailCalendar) string {
 		return "(" + last + " + ((" + w + " - " + dow + " + 10) % 7 - 3))"
 	}
 	return "(" + last + " - ((" + dow + " - " + w + " + 7) % 7))"
+}
+
+// densify fills the holes of a time series: the periods between the ends, generated day by day
+// on the zone's wall clock and truncated as the time column was (so both hold the same
+// instants), crossed with the distinct combinations of the keys, left-joined to the input; the
+// input's rows without a period follow. The input is read several times, so PostgreSQL
+// materializes it: it holds aggregated rows.
+func (b *sqlBuilder) densify(d *plan.Densify) (sqlRelation, error) {
+	in, err := b.node(d.Input)
+	if err != nil {
+		return sqlRelation{}, err
+	}
+	schema := d.Input.Schema()
+	t, err := plan.ColumnOf(schema, d.Time)
+	if err != nil {
+		return sqlRelation{}, err
+	}
+	tcol := sqlColumnName(d.Time)
+	// The ends as wall-clock times: the given ones, or the input's first and last periods.
+	var toLocal func(x string) string
+	var back func(local string) string
+	if t.Type.ID() == arrow.DATE32 {
+		toLocal = func(x string) string { return x + "::timestamp" }
+		back = func(local string) string { return local + "::date" }
+	} else {
+		zone, err := b.zone(d.Location)
+		if err != nil {
+			return sqlRelation{}, fmt.Errorf("%s: %w", d, err)
+		}
+		toLocal = func(x string) string { return "(" + x + " AT TIME ZONE " + zone + ")" }
+		back = func(local string) string { return "(" + local + " AT TIME ZONE " + zone + ")" }
+	}
+	lo := toLocal("(SELECT min(" + tcol + ") FROM " + in.name + ")")
+	if d.From != nil {
+		p, err := b.param(d.From)
+		if err != nil {
+			return sqlRelation{}, err
+		}
+		lo = toLocal(p)
+	}
+	hi := toLocal("(SELECT max(" + tcol + ") FROM " + in.name + ")")
+	if d.To != nil {
+		p, err := b.param(d.To)
+		if err != nil {
+			return sqlRelation{}, err
+		}
+		// The last period starts before To.
+		hi = "(" + toLocal(p) + " - interval '1 microsecond')"
+	}
+	start, err := b.periodStart(`g."d"`, d.Unit, d.Calendar)
+	if err != nil {
+		return sqlRelation{}, fmt.Errorf("%s: %w", d, err)
+	}
+	periods := b.addCTE(
+		"SELECT DISTINCT "+back(start)+" AS "+tcol,
+		"FROM generate_series("+lo+", "+hi+", interval '1 day') AS g(\"d\")",
+	)
+	keyCols := make([]plan.Expr, len(d.Keys))
+	keyNames := make([]string, len(d.Keys))
+	for i, k := range d.Keys {
+		c, err := plan.ColumnOf(schema, k)
+		if err != nil {
+			return sqlRelation{}, err
+		}
+		keyCols[i], keyNames[i] = c, sqlColumnName(k)
+	}
+	from := "FROM " + periods + " AS p"
+	if len(d.Keys) > 0 {
+		combos := b.addCTE(sqlSelect(append([]string{"DISTINCT " + keyNames[0]}, keyNames[1:]...)), "FROM "+in.name)
+		from = "FROM " + combos + " AS k CROSS JOIN " + periods + " AS p"
+	}
+	conds, err := b.keyConditions(keyCols, keyCols, sqlSideColumns("k", schema), sqlSideColumns("a", schema), true, true)
+	if err != nil {
+		return sqlRelation{}, fmt.Errorf("%s: %w", d, err)
+	}
+	conds = append(conds, "a."+tcol+" = p."+tcol)
+	filled := make([]string, schema.NumFields())
+	passed := make([]string, schema.NumFields())
+	for i, f := range schema.Fields() {
+		name := sqlColumnName(f.Name)
+		passed[i] = name
+		switch {
+		case f.Name == d.Time:
+			filled[i] = "p." + name
+		case slices.Contains(d.Keys, f.Name):
+			filled[i] = "k." + name
+		default:
+			filled[i] = "a." + name
+		}
+	}
+	return sqlRelation{name: b.addCTE(
+		sqlSelect(filled),
+		from,
+		"LEFT JOIN "+in.name+" AS a ON "+strings.Join(conds, " AND "),
+		"UNION ALL",
+		sqlSelect(passed),
+		"FROM "+in.name,
+		"WHERE "+tcol+" IS NULL",
+	)}, nil
 }

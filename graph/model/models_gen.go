@@ -640,6 +640,11 @@ type TimeDimensionInput struct {
 	Dimension string `json:"dimension"`
 	// The unit to truncate to; the dimension must support it (see `Dimension.granularities`).
 	Granularity plan.TimeUnit `json:"granularity"`
+	// Shows every period of the time range — from its start (or the first period with rows) to its
+	// end (or the last) — for every combination of the other dimensions that has rows: a period
+	// without rows has null metrics, or the metric's `fill_nulls_with` (such as 0), so charts have no
+	// holes. Metrics defined with `join_to_timespine` always do this.
+	FillGaps *bool `json:"fillGaps,omitempty"`
 }
 
 // A half-open range of time, [from, to): from is included, to is not. Either end may be left out.

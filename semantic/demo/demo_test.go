@@ -56,6 +56,7 @@ func TestDemoMetrics(t *testing.T) {
 		{"refunded_order_count", semantic.Derived, "operations"},
 		{"settled_order_count", semantic.Derived, "operations"},
 		{"refund_rate", semantic.Composite, "operations"},
+		{"refund_count", semantic.Derived, "operations"},
 		{"revenue_per_buyer", semantic.Composite, "sales"},
 		{"customer_count", semantic.Atomic, "sales"},
 		{"coupon_rate", semantic.Composite, "finance"},

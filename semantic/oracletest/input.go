@@ -14,7 +14,7 @@ func (q Query) Input() semantic.QueryInput {
 		in.Offset = &q.Offset
 	}
 	if td := q.TimeDimension; td != nil {
-		in.TimeDimension = &semantic.TimeDimensionInput{Dimension: td.Dimension, Granularity: strings.ToUpper(td.Granularity)}
+		in.TimeDimension = &semantic.TimeDimensionInput{Dimension: td.Dimension, Granularity: strings.ToUpper(td.Granularity), FillGaps: td.FillGaps}
 	}
 	if tr := q.TimeRange; tr != nil {
 		in.TimeRange = &semantic.TimeRangeInput{Dimension: tr.Dimension, From: tr.From, To: tr.To}

@@ -44,6 +44,7 @@ type Query struct {
 	TimeDimension *struct {
 		Dimension   string `yaml:"dimension"`
 		Granularity string `yaml:"granularity"`
+		FillGaps    bool   `yaml:"fill_gaps"`
 	} `yaml:"time_dimension"`
 	TimeRange *struct {
 		Dimension string `yaml:"dimension"`
@@ -73,7 +74,7 @@ type Query struct {
 func (q Query) MetricQuery() semantic.MetricQuery {
 	mq := semantic.MetricQuery{Metrics: q.Metrics, Dimensions: q.Dimensions, Limit: q.Limit, Offset: q.Offset, Timezone: q.Timezone}
 	if td := q.TimeDimension; td != nil {
-		mq.TimeDimension = &semantic.TimeGrouping{Dimension: td.Dimension, Granularity: td.Granularity}
+		mq.TimeDimension = &semantic.TimeGrouping{Dimension: td.Dimension, Granularity: td.Granularity, FillGaps: td.FillGaps}
 	}
 	if tr := q.TimeRange; tr != nil {
 		mq.TimeRange = &semantic.TimeRange{Dimension: tr.Dimension, From: tr.From, To: tr.To}
