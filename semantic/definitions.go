@@ -229,32 +229,40 @@ func expandAliases(n *yaml.Node) *yaml.Node {
 func DefinitionFiles(defs []Definition) fs.FS {
 	files := fstest.MapFS{}
 	for _, d := range defs {
-		key := ""
-		for _, lk := range listKeys {
-			if lk.kind == d.Kind {
-				key = lk.key
-			}
-		}
-		var b strings.Builder
-		b.WriteString(key + ":\n")
-		for _, line := range strings.SplitAfter(strings.TrimRight(d.YAML, "\n")+"\n", "\n") {
-			if line == "" {
-				continue
-			}
-			// A blank line stays blank: indented, it would be part of a block scalar's text.
-			if line == "\n" {
-				b.WriteString(line)
-				continue
-			}
-			if b.Len() == len(key)+2 {
-				b.WriteString("  - " + line)
-			} else {
-				b.WriteString("    " + line)
-			}
-		}
-		files[key+"/"+d.Name+".yaml"] = &fstest.MapFile{Data: []byte(b.String())}
+		name, text := definitionFile(d)
+		files[name] = &fstest.MapFile{Data: []byte(text)}
 	}
 	return files
+}
+
+// definitionFile returns the path and text of a definition's file, as DefinitionFiles lays it
+// out.
+func definitionFile(d Definition) (name, text string) {
+	key := ""
+	for _, lk := range listKeys {
+		if lk.kind == d.Kind {
+			key = lk.key
+		}
+	}
+	var b strings.Builder
+	b.Grow(len(key) + 2 + len(d.YAML) + 4*strings.Count(d.YAML, "\n") + 4)
+	b.WriteString(key + ":\n")
+	for _, line := range strings.SplitAfter(strings.TrimRight(d.YAML, "\n")+"\n", "\n") {
+		if line == "" {
+			continue
+		}
+		// A blank line stays blank: indented, it would be part of a block scalar's text.
+		if line == "\n" {
+			b.WriteString(line)
+			continue
+		}
+		if b.Len() == len(key)+2 {
+			b.WriteString("  - " + line)
+		} else {
+			b.WriteString("    " + line)
+		}
+	}
+	return key + "/" + d.Name + ".yaml", b.String()
 }
 
 // canonical returns a YAML mapping's values as JSON with keys sorted.

@@ -56,6 +56,8 @@ type Governance struct {
 	// policyCheck holds the func(*Catalog) error that checks the access policy against
 	// definitions (see SetPolicyCheck).
 	policyCheck atomic.Value
+	// parsed keeps the definitions parsed by the loads before, for the next.
+	parsed *parsedDefinitions
 }
 
 // servedDefinitions is the definitions that serve queries, as read from the store at one time.
@@ -66,6 +68,10 @@ type servedDefinitions struct {
 
 	mu       sync.Mutex
 	variants map[string]*Catalog
+
+	// changes is the store's count of transactions that changed versions when these were read
+	// (see served.go), or -1 when the store keeps no count.
+	changes atomic.Int64
 }
 
 // governedCatalog is what a catalog built from the store knows besides its definitions.
@@ -91,7 +97,7 @@ func OpenGovernance(ctx context.Context, st store.Store, seed []Definition, opts
 	if opts.Resolver == nil {
 		return nil, errors.New("governance: no schema resolver")
 	}
-	g := &Governance{store: st, opts: opts, log: opts.Logger.With("component", "governance")}
+	g := &Governance{store: st, opts: opts, log: opts.Logger.With("component", "governance"), parsed: newParsedDefinitions()}
 	g.audit = newAuditWriter(st, g.log)
 	if len(seed) > 0 {
 		if _, err := LoadDefinitions(ctx, seed, opts.Resolver, opts.FileBase); err != nil {
@@ -157,9 +163,16 @@ func (g *Governance) Reload(ctx context.Context) error {
 	g.reload.Lock()
 	defer g.reload.Unlock()
 	var versions []store.Version
+	changes := int64(-1)
 	err := g.store.View(ctx, func(tx store.Tx) error {
 		var err error
 		versions, err = tx.Versions(store.VersionQuery{Statuses: []store.Status{store.Published, store.Deprecated, store.Gray, store.Retired}})
+		if c, ok := tx.(store.VersionCounter); ok && err == nil {
+			// Read in the same snapshot as the versions.
+			if n, counted, cerr := c.VersionChanges(); counted && cerr == nil {
+				changes = n
+			}
+		}
 		return err
 	})
 	if err != nil {
@@ -177,7 +190,9 @@ func (g *Governance) Reload(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("the published definitions: %w", err)
 	}
-	g.state.Store(&servedDefinitions{base: base, gray: gray, variants: map[string]*Catalog{}})
+	next := &servedDefinitions{base: base, gray: gray, variants: map[string]*Catalog{}}
+	next.changes.Store(changes)
+	g.state.Store(next)
 	return nil
 }
 
@@ -196,12 +211,17 @@ func (g *Governance) build(ctx context.Context, versions []store.Version) (*Cata
 		gc.defs[d.Key()] = d
 		gc.versions[d.Key()] = v
 	}
-	cat, err := LoadDefinitions(ctx, defs, g.opts.Resolver, g.opts.FileBase)
+	cat, err := g.load(ctx, defs)
 	if err != nil {
 		return nil, err
 	}
 	annotate(cat, gc)
 	return cat, nil
+}
+
+// load loads definitions as LoadDefinitions does, parsing only those no recent load parsed.
+func (g *Governance) load(ctx context.Context, defs []Definition) (*Catalog, error) {
+	return loadDefinitions(ctx, defs, g.opts.Resolver, g.opts.FileBase, g.parsed)
 }
 
 // annotate records on a catalog's objects the versions they are.
@@ -277,7 +297,7 @@ func (g *Governance) variant(ctx context.Context, s *servedDefinitions, cat *Cat
 		defs = append(defs, d)
 	}
 	sortDefinitions(defs)
-	c, err := LoadDefinitions(ctx, defs, g.opts.Resolver, g.opts.FileBase)
+	c, err := g.load(ctx, defs)
 	if err != nil {
 		return nil, err
 	}

@@ -77,8 +77,7 @@ func LoadFS(ctx context.Context, fsys fs.FS, r SchemaResolver) (*Catalog, error)
 // LoadDir loads files: problems name each definition as the file "metrics/gmv_paid.yaml", and a
 // model's relative file source is resolved against fileBase (left as written when "").
 func LoadDefinitions(ctx context.Context, defs []Definition, r SchemaResolver, fileBase string) (*Catalog, error) {
-	l := &loader{ctx: ctx, resolver: r, fileBase: fileBase, display: func(name string) string { return name }}
-	return l.load(DefinitionFiles(defs))
+	return loadDefinitions(ctx, defs, r, fileBase, nil)
 }
 
 // loader holds the state of one load: the definitions read so far, with the YAML nodes they came
@@ -145,7 +144,11 @@ func (l *loader) load(fsys fs.FS) (*Catalog, error) {
 		}
 		l.readFile(fsys, name)
 	}
+	return l.check()
+}
 
+// check checks the definitions read, as a whole, and returns their catalog, or every problem.
+func (l *loader) check() (*Catalog, error) {
 	l.registerNames()
 	if err := l.openConnections(); err != nil {
 		return nil, err
@@ -166,26 +169,40 @@ func (l *loader) load(fsys fs.FS) (*Catalog, error) {
 var yamlLine = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
 
 func (l *loader) readFile(fsys fs.FS, name string) {
-	f := &defFile{name: l.display(name)}
 	data, err := fs.ReadFile(fsys, name)
 	if err != nil {
-		l.report(Pos{File: f.name}, "", "cannot read the file: %v", err)
+		l.report(Pos{File: l.display(name)}, "", "cannot read the file: %v", err)
 		l.incomplete = true
 		return
 	}
+	l.readParsed(parseFile(l.display(name), data))
+}
+
+// parsedFile is a definitions file parsed: its documents, and the problem that stopped the
+// parse, if one did. Loaders only read it, so one parse may serve many loads.
+type parsedFile struct {
+	file *defFile
+	docs []*yaml.Node
+	// problem, when not nil, is the invalid YAML that ended the file after docs.
+	problem *Problem
+}
+
+// parseFile parses a definitions file's documents.
+func parseFile(name string, data []byte) *parsedFile {
+	f := &defFile{name: name}
 	f.lines = strings.Split(string(data), "\n")
 	for i, s := range f.lines {
 		f.lines[i] = strings.TrimSuffix(s, "\r")
 	}
+	pf := &parsedFile{file: f}
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	for {
-		var doc yaml.Node
-		err := dec.Decode(&doc)
+		doc := &yaml.Node{}
+		err := dec.Decode(doc)
 		if errors.Is(err, io.EOF) {
-			return
+			return pf
 		}
 		if err != nil {
-			l.incomplete = true
 			msg := strings.TrimPrefix(err.Error(), "yaml: ")
 			p := Pos{File: f.name}
 			if m := yamlLine.FindStringSubmatch(err.Error()); m != nil {
@@ -197,10 +214,21 @@ func (l *loader) readFile(fsys fs.FS, name string) {
 					p.Col += utf8.RuneCountInString(text) - utf8.RuneCountInString(strings.TrimLeft(text, " \t"))
 				}
 			}
-			l.report(p, "", "invalid YAML: %s", msg)
-			return
+			pf.problem = &Problem{Pos: p, Message: "invalid YAML: " + msg}
+			return pf
 		}
-		l.readDocument(f, &doc)
+		pf.docs = append(pf.docs, doc)
+	}
+}
+
+// readParsed reads the definitions of a parsed file.
+func (l *loader) readParsed(pf *parsedFile) {
+	for _, doc := range pf.docs {
+		l.readDocument(pf.file, doc)
+	}
+	if pf.problem != nil {
+		l.incomplete = true
+		l.problems = append(l.problems, *pf.problem)
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"reflect"
 	"slices"
 	"sort"
@@ -98,7 +99,8 @@ func (g *Governance) Propose(ctx context.Context, acc *Access, p Proposal) (stor
 	if p.Draft {
 		cr.Status = store.CRDraft
 	}
-	err := g.store.Update(ctx, func(tx store.Tx) error {
+	var f following
+	err := g.store.Update(ctx, g.follow(&f, func(tx store.Tx) error {
 		plan, err := g.planItems(ctx, tx, acc, p.Items)
 		if err != nil {
 			return err
@@ -119,7 +121,10 @@ func (g *Governance) Propose(ctx context.Context, acc *Access, p Proposal) (stor
 			event = "change_request.drafted"
 		}
 		return g.announce(tx, acc, &cr, event, nil)
-	})
+	}))
+	if err == nil {
+		f.advance()
+	}
 	return cr, err
 }
 
@@ -266,12 +271,25 @@ func checkItemYAML(it ProposedItem) (string, error) {
 // checkLoads loads what serves everyone with the plan applied: a retired metric leaves the
 // catalog, so anything still built on it fails to load.
 func (g *Governance) checkLoads(ctx context.Context, serving []store.Version, plan []plannedItem) error {
+	_, err := g.loadPlanned(ctx, servingDefinitions(serving), plan)
+	return err
+}
+
+// servingDefinitions returns the definitions of the versions that serve, by key; retired ones
+// serve no more.
+func servingDefinitions(serving []store.Version) map[string]Definition {
 	defs := map[string]Definition{}
 	for _, v := range serving {
 		if v.Status != store.Retired {
 			defs[string(v.Kind)+":"+v.Name] = Definition{Kind: v.Kind, Name: v.Name, YAML: v.Definition}
 		}
 	}
+	return defs
+}
+
+// loadPlanned is checkLoads over the serving definitions by key, which it changes, returning
+// what it loaded.
+func (g *Governance) loadPlanned(ctx context.Context, defs map[string]Definition, plan []plannedItem) (*plannedCatalog, error) {
 	for _, pi := range plan {
 		key := string(pi.item.Kind) + ":" + pi.item.Name
 		if pi.item.Action == store.Retire {
@@ -284,21 +302,21 @@ func (g *Governance) checkLoads(ctx context.Context, serving []store.Version, pl
 	for _, d := range defs {
 		all = append(all, d)
 	}
-	sortDefinitions(all)
-	cat, err := LoadDefinitions(ctx, all, g.opts.Resolver, g.opts.FileBase)
+	// g.load reads them in the order of their files.
+	cat, err := g.load(ctx, all)
 	var problems Problems
 	if errors.As(err, &problems) {
-		return &QueryError{Class: ErrInvalidDefinition, Msg: "the proposed definitions do not load with the published ones:\n" + problems.Error()}
+		return nil, &QueryError{Class: ErrInvalidDefinition, Msg: "the proposed definitions do not load with the published ones:\n" + problems.Error()}
 	}
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if check, _ := g.policyCheck.Load().(func(*Catalog) error); check != nil {
 		if err := check(cat); err != nil {
-			return &QueryError{Class: ErrInvalidDefinition, Msg: "the access policy would not fit the proposed definitions (change the policy first):\n" + err.Error()}
+			return nil, &QueryError{Class: ErrInvalidDefinition, Msg: "the access policy would not fit the proposed definitions (change the policy first):\n" + err.Error()}
 		}
 	}
-	return nil
+	return &plannedCatalog{cat: cat, defs: defs}, nil
 }
 
 // SetPolicyCheck makes every proposal and publication also check that the access policy fits
@@ -307,10 +325,18 @@ func (g *Governance) SetPolicyCheck(check func(*Catalog) error) { g.policyCheck.
 
 // checkPublishable checks, at the final approval, that a request's definitions still load with
 // those published since it was proposed (another request may have changed what they use).
-func (g *Governance) checkPublishable(ctx context.Context, tx store.Tx, cr *store.ChangeRequest) error {
-	serving, err := tx.Versions(store.VersionQuery{Statuses: []store.Status{store.Published, store.Deprecated, store.Retired}})
-	if err != nil {
-		return err
+func (g *Governance) checkPublishable(ctx context.Context, tx store.Tx, cr *store.ChangeRequest, p *publication) error {
+	p.checked, p.changed, p.gray = nil, nil, false
+	var defs map[string]Definition
+	if p.fresh {
+		// Nothing changed a version since the served definitions were read: they are the store's.
+		defs = maps.Clone(p.state.base.governed.defs)
+	} else {
+		serving, err := tx.Versions(store.VersionQuery{Statuses: []store.Status{store.Published, store.Deprecated, store.Retired}})
+		if err != nil {
+			return err
+		}
+		defs = servingDefinitions(serving)
 	}
 	mine, err := tx.Versions(store.VersionQuery{ChangeRequest: cr.ID})
 	if err != nil {
@@ -324,9 +350,11 @@ func (g *Governance) checkPublishable(ctx context.Context, tx store.Tx, cr *stor
 			}
 		}
 	}
-	if err := g.checkLoads(ctx, serving, plan); err != nil {
+	checked, err := g.loadPlanned(ctx, defs, plan)
+	if err != nil {
 		return conflict("change request %d no longer fits the definitions published since it was proposed; amend it: %v", cr.ID, err)
 	}
+	p.checked = checked
 	return nil
 }
 
@@ -426,9 +454,15 @@ func (g *Governance) insertItems(tx store.Tx, cr *store.ChangeRequest, plan []pl
 // changed is stored as the next revision, and the event is announced. Reviews that do not
 // publish leave the revision as it is, so that reviewers acting at once do not conflict.
 func (g *Governance) act(ctx context.Context, acc *Access, id int64, revision int, fn func(tx store.Tx, cr *store.ChangeRequest) (event string, detail map[string]any, err error)) (store.ChangeRequest, error) {
+	return g.actPublishing(ctx, acc, id, revision, &publication{}, fn)
+}
+
+// actPublishing is act, noting in p what a publication makes serve, so that the definitions it
+// checked are served without reading and loading them all again.
+func (g *Governance) actPublishing(ctx context.Context, acc *Access, id int64, revision int, p *publication, fn func(tx store.Tx, cr *store.ChangeRequest) (event string, detail map[string]any, err error)) (store.ChangeRequest, error) {
 	var cr store.ChangeRequest
 	published := false
-	err := g.store.Update(ctx, func(tx store.Tx) error {
+	err := g.store.Update(ctx, g.follow(&p.following, func(tx store.Tx) error {
 		var err error
 		if cr, err = tx.ChangeRequest(id); errors.Is(err, store.ErrNotFound) {
 			return notFound("there is no change request %d", id)
@@ -455,11 +489,14 @@ func (g *Governance) act(ctx context.Context, acc *Access, id int64, revision in
 		}
 		published = cr.Status == store.CRPublished && before.Status != store.CRPublished
 		return g.announce(tx, acc, &cr, event, detail)
-	})
+	}))
 	if err != nil {
 		return store.ChangeRequest{}, err
 	}
-	if published {
+	if !published {
+		p.advance()
+	}
+	if published && !g.install(p) {
 		if err := g.Reload(ctx); err != nil {
 			return cr, fmt.Errorf("change request %d is published, but serving it failed: %w", id, err)
 		}
@@ -601,7 +638,8 @@ func (g *Governance) Review(ctx context.Context, acc *Access, id int64, revision
 	if revision < 1 {
 		return store.ChangeRequest{}, invalid("a review names the revision of the request it was given on")
 	}
-	return g.act(ctx, acc, id, revision, func(tx store.Tx, cr *store.ChangeRequest) (string, map[string]any, error) {
+	p := &publication{}
+	return g.actPublishing(ctx, acc, id, revision, p, func(tx store.Tx, cr *store.ChangeRequest) (string, map[string]any, error) {
 		if cr.Status != store.CROpen {
 			return "", nil, conflict("change request %d is %s; only an open request is reviewed", id, cr.Status)
 		}
@@ -634,10 +672,10 @@ func (g *Governance) Review(ctx context.Context, acc *Access, id int64, revision
 			if !g.approved(cr, reviews) {
 				return "change_request.approved", detail, nil
 			}
-			if err := g.checkPublishable(ctx, tx, cr); err != nil {
+			if err := g.checkPublishable(ctx, tx, cr, p); err != nil {
 				return "", nil, err
 			}
-			if err := g.publish(tx, cr, now); err != nil {
+			if err := g.publish(tx, cr, now, p); err != nil {
 				return "", nil, err
 			}
 			return "change_request.published", detail, nil
@@ -712,7 +750,7 @@ func (g *Governance) approved(cr *store.ChangeRequest, reviews []store.Review) b
 // an audience, is published gray to it), a deprecation or retirement takes effect, and the
 // request is published. It fails when a definition was published by another request since this
 // one was proposed.
-func (g *Governance) publish(tx store.Tx, cr *store.ChangeRequest, now time.Time) error {
+func (g *Governance) publish(tx store.Tx, cr *store.ChangeRequest, now time.Time, p *publication) error {
 	for _, it := range cr.Items {
 		vs, err := tx.Versions(store.VersionQuery{Kind: it.Kind, Name: it.Name})
 		if err != nil {
@@ -752,6 +790,7 @@ func (g *Governance) publish(tx store.Tx, cr *store.ChangeRequest, now time.Time
 				if err := tx.SetVersionStatus(v.ID, store.Superseded, v.PublishedAt, v.Audience, v.Deprecation); err != nil {
 					return err
 				}
+				p.gray = p.gray || v.Status == store.Gray
 			}
 		}
 		var audience *store.Audience
@@ -761,6 +800,7 @@ func (g *Governance) publish(tx store.Tx, cr *store.ChangeRequest, now time.Time
 		if err := tx.SetVersionStatus(mine.ID, status, now, audience, mine.Deprecation); err != nil {
 			return err
 		}
+		p.served(mine, status, now, audience)
 		if _, err := tx.AppendEvent(store.Event{At: now, Tenant: cr.Tenant, Actor: cr.Author, Type: "definition." + string(status),
 			Object: string(it.Kind) + ":" + it.Name, Detail: jsonObject("version", it.Version, "change_request", cr.ID)}); err != nil {
 			return err

@@ -407,6 +407,21 @@ type tx struct {
 
 var _ Tx = (*tx)(nil)
 
+var _ VersionCounter = (*tx)(nil)
+
+// VersionChanges reads the change counter that SQLite's Updates bump when they change versions;
+// PostgreSQL's announce changes by notification and keep no count.
+func (t *tx) VersionChanges() (int64, bool, error) {
+	if _, counts := t.s.d.(*sqliteDialect); !counts {
+		return 0, false, nil
+	}
+	var n int64
+	if err := t.tx.QueryRowContext(t.ctx, "SELECT counter FROM "+t.s.changes+" WHERE id = 1").Scan(&n); err != nil {
+		return 0, false, t.fail("read the change counter", err)
+	}
+	return n, true, nil
+}
+
 func (t *tx) step() {
 	if txStepHook != nil {
 		txStepHook()

@@ -355,6 +355,16 @@ type Tx interface {
 	Enqueue(d Delivery) (Delivery, error)
 }
 
+// VersionCounter is implemented by the Tx of a store that counts the committed transactions that
+// inserted or changed a version (SQLite's, whose Watch reads the count). A reader that kept the
+// count with the versions it read knows, from a transaction that sees the same count, that no
+// version changed since — without reading them all again.
+type VersionCounter interface {
+	// VersionChanges returns the count as the transaction sees the store: a transaction's own
+	// changes are counted when it commits. ok is false when the store keeps no count.
+	VersionChanges() (n int64, ok bool, err error)
+}
+
 // Store keeps the governed definitions and their workflow. Implementations are safe for
 // concurrent use, and several processes may share one store (PostgreSQL) or one file (SQLite,
 // one writer at a time).
