@@ -461,19 +461,33 @@ func threaded(all []store.Comment, parent int64) []*store.Comment {
 
 // transition runs one step of the workflow on the change request of an ID.
 func (r *mutationResolver) transition(ctx context.Context, id string, step func(*semantic.Governance, *semantic.Access, int64) (store.ChangeRequest, error)) (*store.ChangeRequest, error) {
-	gov, err := governanceOf(r.svc)
-	if err != nil {
-		return nil, err
-	}
 	n, err := changeRequestID(id)
 	if err != nil {
 		return nil, err
 	}
-	cr, err := step(gov, accessFor(ctx), n)
+	return withGovernance(r.svc, func(gov *semantic.Governance) (store.ChangeRequest, error) {
+		return step(gov, accessFor(ctx), n)
+	})
+}
+
+// withGovernance calls fn with the service's governance and returns what it made, or
+// errNotGoverned.
+func withGovernance[T any](svc *semantic.Service, fn func(*semantic.Governance) (T, error)) (*T, error) {
+	gov, err := governanceOf(svc)
 	if err != nil {
 		return nil, err
 	}
-	return &cr, nil
+	v, err := fn(gov)
+	if err != nil {
+		return nil, err
+	}
+	return &v, nil
+}
+
+// proposalOf is a proposal as the API's inputs describe it, without its items.
+func proposalOf(title string, rationale *string, draft *bool, reviewers, subscribers []string, audience *model.AudienceInput) semantic.Proposal {
+	return semantic.Proposal{Title: title, Rationale: deref(rationale), Draft: draft != nil && *draft,
+		Reviewers: reviewers, Subscribers: subscribers, Audience: audienceOf(audience)}
 }
 
 // currentVersion returns the version of a definition the caller's catalog serves; null for

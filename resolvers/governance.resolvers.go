@@ -262,37 +262,26 @@ func (r *metricVersionResolver) Diff(ctx context.Context, obj *store.Version, ag
 }
 
 func (r *mutationResolver) ProposeChange(ctx context.Context, input model.ProposeChangeInput) (*store.ChangeRequest, error) {
-	gov, err := governanceOf(r.svc)
-	if err != nil {
-		return nil, err
-	}
 	items, err := proposedItems(input.Items)
 	if err != nil {
 		return nil, err
 	}
-	cr, err := gov.Propose(ctx, accessFor(ctx), semantic.Proposal{Title: input.Title, Rationale: deref(input.Rationale), Items: items,
-		Draft: input.Draft != nil && *input.Draft, Reviewers: input.Reviewers, Subscribers: input.Subscribers, Audience: audienceOf(input.Audience)})
-	if err != nil {
-		return nil, err
-	}
-	return &cr, nil
+	return withGovernance(r.svc, func(gov *semantic.Governance) (store.ChangeRequest, error) {
+		p := proposalOf(input.Title, input.Rationale, input.Draft, input.Reviewers, input.Subscribers, input.Audience)
+		p.Items = items
+		return gov.Propose(ctx, accessFor(ctx), p)
+	})
 }
 
 func (r *mutationResolver) ProposeDefinitions(ctx context.Context, input model.ProposeDefinitionsInput) (*store.ChangeRequest, error) {
-	gov, err := governanceOf(r.svc)
-	if err != nil {
-		return nil, err
-	}
 	files, err := definitionFiles(input.Files)
 	if err != nil {
 		return nil, err
 	}
-	cr, err := gov.ProposeFiles(ctx, accessFor(ctx), files, semantic.Proposal{Title: input.Title, Rationale: deref(input.Rationale),
-		Draft: input.Draft != nil && *input.Draft, Reviewers: input.Reviewers, Subscribers: input.Subscribers, Audience: audienceOf(input.Audience)})
-	if err != nil {
-		return nil, err
-	}
-	return &cr, nil
+	return withGovernance(r.svc, func(gov *semantic.Governance) (store.ChangeRequest, error) {
+		p := proposalOf(input.Title, input.Rationale, input.Draft, input.Reviewers, input.Subscribers, input.Audience)
+		return gov.ProposeFiles(ctx, accessFor(ctx), files, p)
+	})
 }
 
 func (r *mutationResolver) SubmitChangeRequest(ctx context.Context, id string, revision int) (*store.ChangeRequest, error) {
@@ -324,10 +313,6 @@ func (r *mutationResolver) ReviewChangeRequest(ctx context.Context, input model.
 }
 
 func (r *mutationResolver) CommentOnChangeRequest(ctx context.Context, id string, body string, parent *string) (*store.Comment, error) {
-	gov, err := governanceOf(r.svc)
-	if err != nil {
-		return nil, err
-	}
 	n, err := changeRequestID(id)
 	if err != nil {
 		return nil, err
@@ -343,43 +328,29 @@ func (r *mutationResolver) CommentOnChangeRequest(ctx context.Context, id string
 		}
 		parentID = child
 	}
-	c, err := gov.Comment(ctx, accessFor(ctx), n, parentID, body)
-	if err != nil {
-		return nil, err
-	}
-	return &c, nil
+	return withGovernance(r.svc, func(gov *semantic.Governance) (store.Comment, error) {
+		return gov.Comment(ctx, accessFor(ctx), n, parentID, body)
+	})
 }
 
 func (r *mutationResolver) PromoteRelease(ctx context.Context, kind *store.Kind, name string) (*store.Version, error) {
-	gov, err := governanceOf(r.svc)
-	if err != nil {
-		return nil, err
-	}
 	k := store.KindMetric
 	if kind != nil {
 		k = *kind
 	}
-	v, err := gov.Promote(ctx, accessFor(ctx), k, name)
-	if err != nil {
-		return nil, err
-	}
-	return &v, nil
+	return withGovernance(r.svc, func(gov *semantic.Governance) (store.Version, error) {
+		return gov.Promote(ctx, accessFor(ctx), k, name)
+	})
 }
 
 func (r *mutationResolver) ReportFeedback(ctx context.Context, input model.ReportFeedbackInput) (*store.Feedback, error) {
-	gov, err := governanceOf(r.svc)
-	if err != nil {
-		return nil, err
-	}
 	q, err := queryJSON(input.Query)
 	if err != nil {
 		return nil, err
 	}
-	f, err := gov.ReportFeedback(ctx, accessFor(ctx), input.Metric, input.Note, q)
-	if err != nil {
-		return nil, err
-	}
-	return &f, nil
+	return withGovernance(r.svc, func(gov *semantic.Governance) (store.Feedback, error) {
+		return gov.ReportFeedback(ctx, accessFor(ctx), input.Metric, input.Note, q)
+	})
 }
 
 func (r *mutationResolver) ResolveFeedback(ctx context.Context, id string) (*store.Feedback, error) {
@@ -399,19 +370,13 @@ func (r *mutationResolver) ResolveFeedback(ctx context.Context, id string) (*sto
 }
 
 func (r *queryResolver) ChangeRequest(ctx context.Context, id string) (*store.ChangeRequest, error) {
-	gov, err := governanceOf(r.svc)
-	if err != nil {
-		return nil, err
-	}
 	n, err := changeRequestID(id)
 	if err != nil {
 		return nil, err
 	}
-	cr, err := gov.ChangeRequest(ctx, accessFor(ctx), n)
-	if err != nil {
-		return nil, err
-	}
-	return &cr, nil
+	return withGovernance(r.svc, func(gov *semantic.Governance) (store.ChangeRequest, error) {
+		return gov.ChangeRequest(ctx, accessFor(ctx), n)
+	})
 }
 
 func (r *queryResolver) ChangeRequests(ctx context.Context, filter *model.ChangeRequestFilter, first *int, after *string) (*model.ChangeRequestConnection, error) {

@@ -1,7 +1,6 @@
 package resolvers
 
 import (
-	"bytes"
 	"context"
 	"encoding/base64"
 	"encoding/json"
@@ -83,12 +82,7 @@ func financeStewardToken(t testing.TB) string {
 }
 
 // governedResponse is a GraphQL response with its extensions.
-type governedResponse struct {
-	gqlResponse
-	Extensions struct {
-		Warnings []string `json:"warnings"`
-	} `json:"extensions"`
-}
+type governedResponse = gqlResponse
 
 // ask sends a GraphQL request as the token's principal and decodes data into into (when not
 // nil), failing the test on any error.
@@ -109,29 +103,7 @@ func (f *governedFixture) ask(t testing.TB, token, query string, vars map[string
 // send sends a GraphQL request and decodes the response, errors and all.
 func (f *governedFixture) send(t testing.TB, token, query string, vars map[string]any) governedResponse {
 	t.Helper()
-	body, err := json.Marshal(map[string]any{"query": query, "variables": vars})
-	if err != nil {
-		t.Fatal(err)
-	}
-	req, err := http.NewRequest(http.MethodPost, f.srv.URL+"/graphql", bytes.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Content-Type", "application/json")
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer res.Body.Close()
-	var out governedResponse
-	if err := json.NewDecoder(res.Body).Decode(&out); err != nil {
-		t.Fatal(err)
-	}
-	out.status = res.StatusCode
-	return out
+	return postAs(t, f.srv, token, query, vars)
 }
 
 // wantCode checks that a response failed with one error of that code saying every one of want.

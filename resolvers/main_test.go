@@ -177,9 +177,12 @@ func (e gqlError) code() string {
 
 // gqlResponse is a GraphQL response, data kept as raw JSON.
 type gqlResponse struct {
-	status int
-	Data   json.RawMessage `json:"data"`
-	Errors []gqlError      `json:"errors"`
+	status     int
+	Data       json.RawMessage `json:"data"`
+	Errors     []gqlError      `json:"errors"`
+	Extensions struct {
+		Warnings []string `json:"warnings"`
+	} `json:"extensions"`
 }
 
 // post sends a GraphQL request without credentials and decodes the response.
