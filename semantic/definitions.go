@@ -60,8 +60,38 @@ var listKeys = []struct {
 // fails only on files it cannot read as definitions at all: YAML that does not parse, a list
 // item without a name, a name defined twice.
 func SplitDefinitions(fsys fs.FS) ([]Definition, error) {
+	names, err := DefinitionFileNames(fsys)
+	if err != nil {
+		return nil, fmt.Errorf("read definitions: %w", err)
+	}
 	var out []Definition
 	seen := map[string]string{}
+	for _, name := range names {
+		data, err := fs.ReadFile(fsys, name)
+		if err != nil {
+			return nil, fmt.Errorf("read definitions: %w", err)
+		}
+		defs, err := splitFile(data)
+		if err != nil {
+			return nil, fmt.Errorf("read definitions: %s: %w", name, err)
+		}
+		for _, def := range defs {
+			if first, dup := seen[def.Key()]; dup {
+				return nil, fmt.Errorf("read definitions: %s: %s %s is also defined in %s", name, def.Kind, def.Name, first)
+			}
+			seen[def.Key()] = name
+			out = append(out, def)
+		}
+	}
+	sortDefinitions(out)
+	return out, nil
+}
+
+// DefinitionFileNames returns the paths of the definitions files of fsys, in lexical order:
+// every *.yaml and *.yml file, recursively, but for hidden files and folders (.git, editor
+// backups), which hold no definitions.
+func DefinitionFileNames(fsys fs.FS) ([]string, error) {
+	var names []string
 	err := fs.WalkDir(fsys, ".", func(name string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
@@ -73,31 +103,13 @@ func SplitDefinitions(fsys fs.FS) ([]Definition, error) {
 			return nil
 		}
 		ext := strings.ToLower(path.Ext(name))
-		if d.IsDir() || ext != ".yaml" && ext != ".yml" {
-			return nil
-		}
-		data, err := fs.ReadFile(fsys, name)
-		if err != nil {
-			return err
-		}
-		defs, err := splitFile(data)
-		if err != nil {
-			return fmt.Errorf("%s: %w", name, err)
-		}
-		for _, def := range defs {
-			if first, dup := seen[def.Key()]; dup {
-				return fmt.Errorf("%s: %s %s is also defined in %s", name, def.Kind, def.Name, first)
-			}
-			seen[def.Key()] = name
-			out = append(out, def)
+		if !d.IsDir() && (ext == ".yaml" || ext == ".yml") {
+			names = append(names, name)
 		}
 		return nil
 	})
-	if err != nil {
-		return nil, fmt.Errorf("read definitions: %w", err)
-	}
-	sortDefinitions(out)
-	return out, nil
+	sort.Strings(names)
+	return names, err
 }
 
 func sortDefinitions(defs []Definition) {

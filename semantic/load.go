@@ -8,7 +8,6 @@ import (
 	"io"
 	"io/fs"
 	"os"
-	"path"
 	"path/filepath"
 	"regexp"
 	"sort"
@@ -116,28 +115,10 @@ func (l *loader) load(fsys fs.FS) (*Catalog, error) {
 	if l.resolver == nil {
 		return nil, errors.New("load definitions: no schema resolver")
 	}
-	var names []string
-	err := fs.WalkDir(fsys, ".", func(name string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		if name != "." && strings.HasPrefix(path.Base(name), ".") {
-			// Hidden files and directories (.git, editor backups) hold no definitions.
-			if d.IsDir() {
-				return fs.SkipDir
-			}
-			return nil
-		}
-		ext := strings.ToLower(path.Ext(name))
-		if !d.IsDir() && (ext == ".yaml" || ext == ".yml") {
-			names = append(names, name)
-		}
-		return nil
-	})
+	names, err := DefinitionFileNames(fsys)
 	if err != nil {
 		return nil, fmt.Errorf("load definitions: %w", err)
 	}
-	sort.Strings(names)
 	for _, name := range names {
 		if err := l.ctx.Err(); err != nil {
 			return nil, fmt.Errorf("load definitions: %w", err)

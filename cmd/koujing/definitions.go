@@ -132,30 +132,17 @@ func readDefinitionFiles(dir string) ([]definitionFile, error) {
 	if _, err := semantic.SplitDefinitions(fsys); err != nil {
 		return nil, fmt.Errorf("%s: %w", dir, err)
 	}
-	var files []definitionFile
-	err := fs.WalkDir(fsys, ".", func(name string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		if name != "." && strings.HasPrefix(path.Base(name), ".") {
-			if d.IsDir() {
-				return fs.SkipDir
-			}
-			return nil
-		}
-		ext := strings.ToLower(path.Ext(name))
-		if d.IsDir() || ext != ".yaml" && ext != ".yml" {
-			return nil
-		}
-		data, err := fs.ReadFile(fsys, name)
-		if err != nil {
-			return err
-		}
-		files = append(files, definitionFile{Path: name, Content: string(data)})
-		return nil
-	})
+	names, err := semantic.DefinitionFileNames(fsys)
 	if err != nil {
 		return nil, err
+	}
+	var files []definitionFile
+	for _, name := range names {
+		data, err := fs.ReadFile(fsys, name)
+		if err != nil {
+			return nil, err
+		}
+		files = append(files, definitionFile{Path: name, Content: string(data)})
 	}
 	if len(files) == 0 {
 		return nil, fmt.Errorf("%s holds no .yaml or .yml files", dir)
