@@ -64,8 +64,9 @@ func authenticate(svc *semantic.Service, opts HandlerOptions, log *slog.Logger, 
 			return
 		}
 		ctx := withAccess(r.Context(), acc)
-		ctx = withLoaders(ctx, newLoaders(opts.CatalogReader(acc), opts.BatchWait, log))
-		ctx = withGovernanceLoaders(ctx, newGovernanceLoaders(opts.GovernanceReader(svc, acc), opts.BatchWait, log))
+		l := newLoaders(opts.CatalogReader(acc), opts.BatchWait, log)
+		l.governance = newGovernanceLoaders(opts.GovernanceReader(svc, acc), opts.BatchWait, log)
+		ctx = withLoaders(ctx, l)
 		next.ServeHTTP(w, r.WithContext(ctx))
 	})
 }

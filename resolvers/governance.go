@@ -151,31 +151,11 @@ func lookupGovernedNode(ctx context.Context, svc *semantic.Service, typ, key, id
 		}
 		return nil, true, nil
 	case reviewType:
-		request, child, err := childID(typ, id)
-		if err != nil {
-			return nil, true, nil
-		}
-		rs, err := gov.Reviews(ctx, acc, request)
-		if err != nil {
-			return nil, true, ignoreNotFound(err)
-		}
-		if i := slices.IndexFunc(rs, func(r store.Review) bool { return r.ID == child }); i >= 0 {
-			return &rs[i], true, nil
-		}
-		return nil, true, nil
+		return findChild(id, typ, func(request int64) ([]store.Review, error) { return gov.Reviews(ctx, acc, request) },
+			func(r store.Review) int64 { return r.ID })
 	case commentType:
-		request, child, err := childID(typ, id)
-		if err != nil {
-			return nil, true, nil
-		}
-		cs, err := gov.Comments(ctx, acc, request)
-		if err != nil {
-			return nil, true, ignoreNotFound(err)
-		}
-		if i := slices.IndexFunc(cs, func(c store.Comment) bool { return c.ID == child }); i >= 0 {
-			return &cs[i], true, nil
-		}
-		return nil, true, nil
+		return findChild(id, typ, func(request int64) ([]store.Comment, error) { return gov.Comments(ctx, acc, request) },
+			func(c store.Comment) int64 { return c.ID })
 	case auditEventType:
 		seq, err := numericID(typ, id)
 		if err != nil {
@@ -197,6 +177,23 @@ func lookupGovernedNode(ctx context.Context, svc *semantic.Service, typ, key, id
 		}
 		return f, true, nil
 	}
+}
+
+// findChild returns the review or comment of a global ID, TYPE:REQUEST/ID, from the list of its
+// request's that read returns; ok is always true, as for lookupGovernedNode.
+func findChild[T any](id, typ string, read func(request int64) ([]T, error), idOf func(T) int64) (node gqltype.Node, ok bool, err error) {
+	request, child, err := childID(typ, id)
+	if err != nil {
+		return nil, true, nil
+	}
+	all, err := read(request)
+	if err != nil {
+		return nil, true, ignoreNotFound(err)
+	}
+	if i := slices.IndexFunc(all, func(x T) bool { return idOf(x) == child }); i >= 0 {
+		return &all[i], true, nil
+	}
+	return nil, true, nil
 }
 
 func ignoreNotFound(err error) error {

@@ -232,18 +232,5 @@ func newGovernanceLoaders(r GovernanceReader, wait time.Duration, log *slog.Logg
 	}
 }
 
-type governanceLoadersKey struct{}
-
-func withGovernanceLoaders(ctx context.Context, l *governanceLoaders) context.Context {
-	return context.WithValue(ctx, governanceLoadersKey{}, l)
-}
-
-// governanceLoadersFor returns the request's governance dataloaders; their absence is a wiring
-// mistake, as for loadersFor.
-func governanceLoadersFor(ctx context.Context) *governanceLoaders {
-	l, ok := ctx.Value(governanceLoadersKey{}).(*governanceLoaders)
-	if !ok {
-		panic("no governance dataloaders in the request context; serve the schema through NewHandler")
-	}
-	return l
-}
+// governanceLoadersFor returns the request's governance dataloaders.
+func governanceLoadersFor(ctx context.Context) *governanceLoaders { return loadersFor(ctx).governance }

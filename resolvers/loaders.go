@@ -137,6 +137,8 @@ type loaders struct {
 	dimensionsOf    *dataloader.Loader[string, []*semantic.Dimension]
 	metricsInDomain *dataloader.Loader[string, []*semantic.Metric]
 	metricsOnModel  *dataloader.Loader[string, []*semantic.Metric]
+	// governance are the loaders of the metadata store (governance_loaders.go).
+	governance *governanceLoaders
 }
 
 func newLoaders(r CatalogReader, wait time.Duration, log *slog.Logger) *loaders {
