@@ -977,3 +977,25 @@ func TestGovernanceLoadersBatch(t *testing.T) {
 		}
 	}
 }
+
+// TestGovernanceErrorCodes checks the codes the workflow's and the store's errors get, and that
+// the store's details stay in the log.
+func TestGovernanceErrorCodes(t *testing.T) {
+	p := errorPresenter{log: quietLogger()}
+	for _, tt := range []struct {
+		err           error
+		code, message string
+	}{
+		{&semantic.QueryError{Class: semantic.ErrConflict, Msg: "change request 3 is withdrawn"}, CodeConflict, "change request 3 is withdrawn"},
+		{&semantic.QueryError{Class: semantic.ErrInvalidDefinition, Msg: "do not load"}, CodeInvalidDefinition, "do not load"},
+		{fmt.Errorf("metadata store in SQLite file /secret/path.db: commit: %w: disk I/O error", store.ErrUnavailable), CodeStoreUnavailable,
+			"the metadata store is unavailable right now; nothing was changed; retry once it is back"},
+		{fmt.Errorf("metadata store in PostgreSQL schema s: update lost 10 times: %w: serialization", store.ErrConflict), CodeConflict,
+			"another change to the same records came first; read them again and retry"},
+	} {
+		got := p.present(context.Background(), tt.err)
+		if got.Extensions["code"] != tt.code || got.Message != tt.message {
+			t.Errorf("%v: %s %q, want %s %q", tt.err, got.Extensions["code"], got.Message, tt.code, tt.message)
+		}
+	}
+}
