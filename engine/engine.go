@@ -316,6 +316,12 @@ func (b *builder) build(n plan.Node, need columns) (exec.Operator, error) {
 			return nil, err
 		}
 		return exec.NewDensify(b.env, in, x), nil
+	case *plan.TimeWindows:
+		in, err := b.build(x.Input, nil)
+		if err != nil {
+			return nil, err
+		}
+		return exec.NewTimeWindows(b.env, in, x), nil
 	case *plan.Sort:
 		in, err := b.build(x.Input, nil)
 		if err != nil {

@@ -181,14 +181,18 @@ func (cc *compiler) compared() (plan.Node, error) {
 		// A range on another time dimension is a filter like any other; it does not move.
 		tr = nil
 	}
-	if tr != nil && !cc.alignedRange(tr, td) {
+	running := slices.ContainsFunc(cc.leaves, func(l *leaf) bool { return l.window != nil && l.window.Kind == plan.RunningWindow })
+	if tr != nil && (!cc.alignedRange(tr, td) || running && tr.from != nil) {
+		// A running total restarts where its range starts: the periods before the range need
+		// their own.
 		return cc.comparedApart(tr, td)
 	}
 	var ranges []timeBounds // nil: the query's time range, as it is
 	if tr != nil {
-		ranges = append(ranges, timeBounds{tr.from, tr.to})
+		r := timeBounds{tr.from, tr.to}
+		ranges = append(ranges, r)
 		for _, c := range cc.comparisons {
-			ranges = append(ranges, cc.previousBounds(tr, td, c))
+			ranges = append(ranges, cc.previousBounds(r, td, c.unit, c.n))
 		}
 		ranges = mergeBounds(ranges)
 	}
@@ -196,26 +200,7 @@ func (cc *compiler) compared() (plan.Node, error) {
 	if err != nil {
 		return nil, err
 	}
-	t, err := plan.ColumnOf(node.Schema(), td.name)
-	if err != nil {
-		return nil, err
-	}
 	for i, c := range cc.comparisons {
-		var keys, probe []plan.Expr
-		for _, d := range cc.dims {
-			k, err := plan.ColumnOf(node.Schema(), d.name)
-			if err != nil {
-				return nil, err
-			}
-			keys = append(keys, k)
-			if d.unit == nil {
-				probe = append(probe, k)
-			} else if p, err := cc.previousPeriod(k, c); err != nil {
-				return nil, err
-			} else {
-				probe = append(probe, p)
-			}
-		}
 		var values []plan.Named
 		for _, m := range c.metrics {
 			v, err := plan.ColumnOf(node.Schema(), m.Name)
@@ -224,28 +209,13 @@ func (cc *compiler) compared() (plan.Node, error) {
 			}
 			values = append(values, plan.Named{Name: previousName(i, m), Expr: v})
 		}
-		if node, err = plan.NewLookup(node, keys, probe, values); err != nil {
+		if node, err = cc.lookBack(node, c, values); err != nil {
 			return nil, err
 		}
 	}
 	if tr != nil {
 		// Keep the periods of the range asked for; the ones before it served as predecessors.
-		var keep timeBounds
-		if tr.from != nil {
-			if keep.from, err = cc.periodLiteral(cc.truncate(cc.timeOf(tr.from), td), t.Type); err != nil {
-				return nil, err
-			}
-		}
-		if tr.to != nil {
-			if keep.to, err = cc.periodLiteral(cc.timeOf(tr.to), t.Type); err != nil {
-				return nil, err
-			}
-		}
-		cond, err := keep.holds(t)
-		if err != nil {
-			return nil, err
-		}
-		if node, err = plan.NewFilter(node, cond); err != nil {
+		if node, err = cc.keepPeriods(node, []timeBounds{{tr.from, tr.to}}); err != nil {
 			return nil, err
 		}
 	}
@@ -323,6 +293,27 @@ func (cc *compiler) comparedApart(tr *timeRange, td *groupDim) (plan.Node, error
 
 // previousName names the column holding a metric's value in the period before, for comparison i.
 func previousName(i int, m *Metric) string { return fmt.Sprintf("#c%d:%s", i, m.Name) }
+
+// lookBack extends each row with values of the row with the same other dimensions whose period
+// is the one before its own, as c looks back.
+func (cc *compiler) lookBack(node plan.Node, c *comparison, values []plan.Named) (plan.Node, error) {
+	var keys, probe []plan.Expr
+	for _, d := range cc.dims {
+		k, err := plan.ColumnOf(node.Schema(), d.name)
+		if err != nil {
+			return nil, err
+		}
+		keys = append(keys, k)
+		if d.unit == nil {
+			probe = append(probe, k)
+		} else if p, err := cc.previousPeriod(k, c); err != nil {
+			return nil, err
+		} else {
+			probe = append(probe, p)
+		}
+	}
+	return plan.NewLookup(node, keys, probe, values)
+}
 
 // previousPeriod is the period before t's, as c looks back: t's start moved, truncated again.
 func (cc *compiler) previousPeriod(t plan.Expr, c *comparison) (plan.Expr, error) {
@@ -411,28 +402,29 @@ func (cc *compiler) alignedRange(tr *timeRange, td *groupDim) bool {
 }
 
 // previousBounds are the values of the time dimension that the predecessors of the periods of
-// an aligned time range hold: from the first one's predecessor to the end of the last one's.
-func (cc *compiler) previousBounds(tr *timeRange, td *groupDim, c *comparison) timeBounds {
+// an aligned range hold, n periods of unit back: from the first one's predecessor to the end of
+// the last one's.
+func (cc *compiler) previousBounds(r timeBounds, td *groupDim, unit plan.TimeUnit, n int64) timeBounds {
 	var out timeBounds
-	typ := tr.dim.Expr.DataType()
+	typ := cc.timeRange.dim.Expr.DataType()
 	// A retail calendar gives some periods no predecessor (the 53rd week); look a few periods
 	// further in for one that has.
 	const tries = 3
-	if tr.from != nil {
-		p := cc.truncate(cc.timeOf(tr.from), td)
+	if r.from != nil {
+		p := cc.truncate(cc.timeOf(r.from), td)
 		for range tries {
-			if prev, ok := cc.previousStart(p, td, c); ok {
+			if prev, ok := cc.previousStart(p, td, unit, n); ok {
 				out.from, _ = cc.periodLiteral(prev, typ)
 				break
 			}
 			_, p = cc.cal.Truncate(p, *td.unit)
 		}
 	}
-	if tr.to != nil {
-		end := cc.timeOf(tr.to)
+	if r.to != nil {
+		end := cc.timeOf(r.to)
 		for range tries {
 			p := cc.truncate(end.Add(-time.Microsecond), td)
-			if prev, ok := cc.previousStart(p, td, c); ok {
+			if prev, ok := cc.previousStart(p, td, unit, n); ok {
 				_, next := cc.cal.Truncate(prev, *td.unit)
 				out.to, _ = cc.periodLiteral(next, typ)
 				break
@@ -440,16 +432,17 @@ func (cc *compiler) previousBounds(tr *timeRange, td *groupDim, c *comparison) t
 			end = p
 		}
 	}
-	if out.from == nil && tr.from != nil || out.to == nil && tr.to != nil {
+	if out.from == nil && r.from != nil || out.to == nil && r.to != nil {
 		// No predecessors found: the range reads what it reads.
-		return timeBounds{tr.from, tr.to}
+		return r
 	}
 	return out
 }
 
-// previousStart is the start of the period before the one starting p, as the plan computes it.
-func (cc *compiler) previousStart(p time.Time, td *groupDim, c *comparison) (time.Time, bool) {
-	moved, ok := cc.cal.Shift(p, c.unit, int(c.n))
+// previousStart is the start of the period n units of unit before the one starting p, as the
+// plan computes it.
+func (cc *compiler) previousStart(p time.Time, td *groupDim, unit plan.TimeUnit, n int64) (time.Time, bool) {
+	moved, ok := cc.cal.Shift(p, unit, int(n))
 	if !ok {
 		return time.Time{}, false
 	}
@@ -518,45 +511,19 @@ func mergeBounds(ranges []timeBounds) []timeBounds {
 // last period), for every combination of the other dimensions.
 func (cc *compiler) timeSpine(in plan.Node) (plan.Node, error) {
 	td := cc.timeGroup()
-	t, err := plan.ColumnOf(in.Schema(), td.name)
-	if err != nil {
-		return nil, err
-	}
 	var keys []string
 	for _, d := range cc.dims {
 		if d.unit == nil {
 			keys = append(keys, d.name)
 		}
 	}
-	var from, to *plan.Literal
-	if tr := cc.timeRange; tr != nil && tr.dim == td.dim && len(cc.ranges) > 0 {
-		first, last := cc.ranges[0].from, cc.ranges[0].to
-		for _, r := range cc.ranges[1:] {
-			if first != nil && (r.from == nil || compareLiterals(r.from, first) < 0) {
-				first = r.from
-			}
-			if last != nil && (r.to == nil || compareLiterals(r.to, last) > 0) {
-				last = r.to
-			}
-		}
-		if first != nil {
-			if from, err = cc.periodLiteral(cc.truncate(cc.timeOf(first), td), t.Type); err != nil {
-				return nil, err
-			}
-		}
-		if last != nil {
-			end := cc.timeOf(last)
-			if _, next := cc.cal.Truncate(end.Add(-time.Microsecond), *td.unit); !cc.truncate(end, td).Equal(end) {
-				end = next
-			}
-			if to, err = cc.periodLiteral(end, t.Type); err != nil {
-				return nil, err
-			}
-		}
-		if from != nil && to != nil {
-			if err := cc.checkSpineLength(cc.timeOf(from), cc.timeOf(to), td); err != nil {
-				return nil, err
-			}
+	from, to, err := cc.periodBounds(cc.ranges, td)
+	if err != nil {
+		return nil, err
+	}
+	if from != nil && to != nil {
+		if err := cc.checkSpineLength(cc.timeOf(from), cc.timeOf(to), td); err != nil {
+			return nil, err
 		}
 	}
 	return plan.NewDensify(in, td.name, keys, *td.unit, cc.loc, cc.cal, from, to)

@@ -121,8 +121,10 @@ type compiler struct {
 	// dimension's values the plan being built reads, which comparisons widen (see core).
 	timeRange *timeRange
 	ranges    []timeBounds
-	// comparisons are the query's period-over-period comparisons, resolved.
+	// comparisons are the query's period-over-period comparisons, resolved; offsets are the
+	// offset metrics the query uses, each a lookup of an earlier period's value.
 	comparisons []*comparison
+	offsets     []*offsetUse
 	// spine is set when every period of the range must appear (see TimeGrouping.FillGaps).
 	spine bool
 
@@ -148,11 +150,13 @@ type rowFilter struct {
 	text string
 }
 
-// leaf is one aggregate: a measure over the rows its filters keep.
+// leaf is one aggregate: a measure over the rows its filters keep, in each period's window of
+// time when window is set.
 type leaf struct {
 	name    string
 	measure *Measure
 	filters []*Filter
+	window  *TimeWindow
 }
 
 // measureGroup is every leaf aggregated over one model.
@@ -252,14 +256,17 @@ func (cc *compiler) resolve() error {
 		cc.metrics = append(cc.metrics, m)
 		// A pinned metric's column is named for the metric; Versions says which version it is.
 		cc.columns = append(cc.columns, OutputColumn{Name: base, Kind: MetricColumn, Metric: m})
-		if err := cc.collectLeaves(m, nil, base); err != nil {
+		if err := cc.collectLeaves(m, scope{}, base); err != nil {
 			return err
 		}
 	}
 	if td := q.TimeDimension; td != nil {
 		cc.spine = td.FillGaps || slices.ContainsFunc(cc.metrics, joinsTimeSpine)
 	}
-	return cc.resolveComparisons()
+	if err := cc.resolveComparisons(); err != nil {
+		return err
+	}
+	return cc.resolveTimeSpans()
 }
 
 // joinsTimeSpine reports whether m, or a metric it is built on, asks for a time spine.
@@ -393,28 +400,61 @@ func compareLiterals(a, b *plan.Literal) int {
 	return 0
 }
 
-// collectLeaves records the aggregates metric m needs, given the filters of the derived metrics
-// above it, and names each new one after the metric that first needs it.
-func (cc *compiler) collectLeaves(m *Metric, filters []*Filter, name string) error {
+// scope is what the derived metrics above a metric add to it: filters on its rows, and the
+// window of time it aggregates.
+type scope struct {
+	filters []*Filter
+	window  *TimeWindow
+}
+
+// derived is the scope of derived metric m's base, within s.
+func (s scope) derived(m *Metric) scope {
+	out := scope{filters: append(append([]*Filter(nil), s.filters...), m.Filters...), window: s.window}
+	if m.Window != nil {
+		out.window = m.Window
+	}
+	return out
+}
+
+// key identifies the scope: its filters in any order, and its window.
+func (s scope) key() string {
+	parts := make([]string, len(s.filters))
+	for i, f := range s.filters {
+		parts[i] = f.String()
+	}
+	sort.Strings(parts)
+	k := strings.Join(parts, "&")
+	if s.window != nil {
+		k += "|window " + s.window.Text
+	}
+	return k
+}
+
+// collectLeaves records the aggregates metric m needs within scope sc, and names each new one
+// after the metric that first needs it. An offset metric also records the lookup of its base's
+// value in an earlier period.
+func (cc *compiler) collectLeaves(m *Metric, sc scope, name string) error {
 	switch m.Kind {
 	case Atomic:
-		key := leafKey(m.Measure, filters)
+		key := leafKey(m.Measure, sc)
 		if _, ok := cc.leafByKey[key]; ok {
 			return nil
 		}
-		l := &leaf{name: cc.uniqueLeafName(name), measure: m.Measure, filters: filters}
+		l := &leaf{name: cc.uniqueLeafName(name), measure: m.Measure, filters: sc.filters, window: sc.window}
 		cc.leafByKey[key] = l
 		cc.leaves = append(cc.leaves, l)
 		return nil
 	case Derived:
-		all := append(append([]*Filter(nil), filters...), m.Filters...)
-		return cc.collectLeaves(m.Base, all, name)
+		if m.Offset != nil {
+			cc.addOffset(m, sc)
+		}
+		return cc.collectLeaves(m.Base, sc.derived(m), name)
 	case Composite:
-		if len(filters) > 0 {
+		if len(sc.filters) > 0 {
 			return invalid("metric %s restricts composite metric %s with filters; derive from its operands instead", name, m.Name)
 		}
 		for _, dep := range m.DependsOn() {
-			if err := cc.collectLeaves(dep, nil, dep.Name); err != nil {
+			if err := cc.collectLeaves(dep, scope{window: sc.window}, dep.Name); err != nil {
 				return err
 			}
 		}
@@ -432,21 +472,19 @@ func (cc *compiler) uniqueLeafName(name string) string {
 	return name
 }
 
-func leafKey(m *Measure, filters []*Filter) string {
-	parts := make([]string, len(filters))
-	for i, f := range filters {
-		parts[i] = f.String()
-	}
-	sort.Strings(parts)
-	return m.QualifiedName() + "|" + strings.Join(parts, "&")
+func leafKey(m *Measure, sc scope) string {
+	return m.QualifiedName() + "|" + sc.key()
 }
 
-// leafOf returns the aggregate an atomic or derived metric is.
-func (cc *compiler) leafOf(m *Metric, filters []*Filter) *leaf {
-	if m.Kind == Derived {
-		return cc.leafOf(m.Base, append(append([]*Filter(nil), filters...), m.Filters...))
+// leafOf returns the aggregate an atomic or derived metric is, within scope sc.
+func (cc *compiler) leafOf(m *Metric, sc scope) *leaf {
+	switch m.Kind {
+	case Derived:
+		return cc.leafOf(m.Base, sc.derived(m))
+	case Atomic:
+		return cc.leafByKey[leafKey(m.Measure, sc)]
 	}
-	return cc.leafByKey[leafKey(m.Measure, filters)]
+	return nil
 }
 
 // build assembles the plan: the metrics, compared with earlier periods when the query asks,
@@ -477,9 +515,16 @@ func (cc *compiler) core(ranges []timeBounds) (plan.Node, error) {
 	if ranges == nil && cc.timeRange != nil {
 		cc.ranges = []timeBounds{{cc.timeRange.from, cc.timeRange.to}}
 	}
+	asked := cc.ranges
+	cc.ranges = cc.offsetRanges(cc.ranges)
 	var groups []*measureGroup
+	var windowed []*leaf
 	byModel := map[*DataModel]*measureGroup{}
 	for _, l := range cc.leaves {
+		if l.window != nil {
+			windowed = append(windowed, l)
+			continue
+		}
 		g := byModel[l.measure.Model]
 		if g == nil {
 			g = &measureGroup{model: l.measure.Model}
@@ -488,19 +533,40 @@ func (cc *compiler) core(ranges []timeBounds) (plan.Node, error) {
 		}
 		g.leaves = append(g.leaves, l)
 	}
-	var combined plan.Node
-	for i, g := range groups {
+	var parts []plan.Node
+	for _, g := range groups {
 		node, err := cc.groupPlan(g)
 		if err != nil {
 			return nil, err
 		}
+		parts = append(parts, node)
+	}
+	for _, l := range windowed {
+		node, err := cc.windowPlan(l)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", cc.metricNameOf(l), err)
+		}
+		parts = append(parts, node)
+	}
+	var combined plan.Node
+	for i, node := range parts {
+		var err error
 		if combined, err = cc.combine(combined, node, i); err != nil {
 			return nil, err
 		}
 	}
+	var err error
 	if cc.spine {
-		var err error
 		if combined, err = cc.timeSpine(combined); err != nil {
+			return nil, err
+		}
+	}
+	if len(cc.offsets) > 0 {
+		if combined, err = cc.offsetLookups(combined); err != nil {
+			return nil, err
+		}
+		// The earlier periods served the lookups; keep the ones asked for.
+		if combined, err = cc.keepPeriods(combined, asked); err != nil {
 			return nil, err
 		}
 	}
@@ -633,7 +699,7 @@ func (cc *compiler) finalProject(in plan.Node) (plan.Node, error) {
 		exprs = append(exprs, plan.Named{Name: d.name, Expr: c})
 	}
 	for _, m := range cc.metrics {
-		e, err := cc.metricExpr(m, in.Schema())
+		e, err := cc.valueExpr(m, scope{}, in.Schema())
 		if err != nil {
 			return nil, fmt.Errorf("metric %s: %w", m.Name, err)
 		}
@@ -642,19 +708,35 @@ func (cc *compiler) finalProject(in plan.Node) (plan.Node, error) {
 	return plan.NewProject(in, exprs)
 }
 
-// metricExpr is m's value over the combined aggregates, or its fill_nulls_with where it has
-// none; composite metrics compute from their operands' filled values.
-func (cc *compiler) metricExpr(m *Metric, s *arrow.Schema) (plan.Expr, error) {
+// valueExpr is m's value within scope sc over the combined aggregates, or its fill_nulls_with
+// where it has none; composite metrics compute from their operands' filled values, and an
+// offset metric reads the value its lookup fetched from an earlier period.
+func (cc *compiler) valueExpr(m *Metric, sc scope, s *arrow.Schema) (plan.Expr, error) {
 	var e plan.Expr
 	var err error
-	if m.Kind != Composite {
-		l := cc.leafOf(m, nil)
+	switch {
+	case m.Kind == Derived && m.Offset != nil:
+		o := cc.offsetOf(m, sc)
+		if o == nil {
+			return nil, fmt.Errorf("no lookup for offset metric %s", m.Name)
+		}
+		if e, err = plan.ColumnOf(s, o.name); err == nil {
+			// Rows with no time have no earlier period.
+			var t *plan.Column
+			if t, err = plan.ColumnOf(s, cc.timeGroup().name); err == nil {
+				e, err = plan.NewCase([]plan.When{{Cond: plan.NewIsNull(t, true), Then: e}}, nil)
+			}
+		}
+	case m.Kind == Derived:
+		e, err = cc.valueExpr(m.Base, sc.derived(m), s)
+	case m.Kind == Composite:
+		e, err = cc.formulaExpr(m.Formula, scope{window: sc.window}, s)
+	default:
+		l := cc.leafOf(m, sc)
 		if l == nil {
 			return nil, fmt.Errorf("no aggregate for metric %s", m.Name)
 		}
 		e, err = plan.ColumnOf(s, l.name)
-	} else {
-		e, err = cc.formulaExpr(m.Formula, s)
 	}
 	if err != nil || m.FillNullsWith == "" {
 		return e, err
@@ -666,24 +748,24 @@ func (cc *compiler) metricExpr(m *Metric, s *arrow.Schema) (plan.Expr, error) {
 	return plan.NewCoalesce(e, fill)
 }
 
-func (cc *compiler) formulaExpr(f *Formula, s *arrow.Schema) (plan.Expr, error) {
+func (cc *compiler) formulaExpr(f *Formula, sc scope, s *arrow.Schema) (plan.Expr, error) {
 	switch {
 	case f.Metric != nil:
-		return cc.metricExpr(f.Metric, s)
+		return cc.valueExpr(f.Metric, sc, s)
 	case f.Number != "":
 		return formulaNumber(f.Number)
 	case f.Negate:
-		x, err := cc.formulaExpr(f.Left, s)
+		x, err := cc.formulaExpr(f.Left, sc, s)
 		if err != nil {
 			return nil, err
 		}
 		return plan.NewNegate(x)
 	}
-	l, err := cc.formulaExpr(f.Left, s)
+	l, err := cc.formulaExpr(f.Left, sc, s)
 	if err != nil {
 		return nil, err
 	}
-	r, err := cc.formulaExpr(f.Right, s)
+	r, err := cc.formulaExpr(f.Right, sc, s)
 	if err != nil {
 		return nil, err
 	}

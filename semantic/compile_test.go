@@ -93,6 +93,16 @@ func TestCompileErrors(t *testing.T) {
 		{"a time spine longer than a result may be", semantic.MetricQuery{Metrics: []string{"aov"},
 			TimeDimension: &semantic.TimeGrouping{Dimension: "orders.created_at", Granularity: "day", FillGaps: true},
 			TimeRange:     &semantic.TimeRange{From: "1000-01-01", To: "4000-01-01"}}, semantic.ErrInvalidQuery, "filling every day from 1000-01-01 to 4000-01-01 would make more than 1000000 rows"},
+		{"a rolling window without a time dimension or range", semantic.MetricQuery{Metrics: []string{"gmv_paid_7d"}}, semantic.ErrInvalidQuery,
+			"metric gmv_paid_7d aggregates the last 7 days ending with each period: group by a time dimension, or give a time range"},
+		{"a window to date over a range without an end", semantic.MetricQuery{Metrics: []string{"gmv_paid_mtd"},
+			TimeRange: &semantic.TimeRange{Dimension: "orders.created_at", From: "2025-01-01"}}, semantic.ErrInvalidQuery, "give the range an end"},
+		{"a rolling window shorter than the granularity", semantic.MetricQuery{Metrics: []string{"gmv_paid_7d"}, TimeDimension: month}, semantic.ErrInvalidQuery,
+			"aggregates the last 7 days of each period, shorter than a month: group by a shorter period"},
+		{"a window to date shorter than the granularity", semantic.MetricQuery{Metrics: []string{"gmv_paid_mtd"},
+			TimeDimension: &semantic.TimeGrouping{Dimension: "orders.created_at", Granularity: "year"}}, semantic.ErrInvalidQuery, "month to date, which a year does not fit in"},
+		{"an offset without a time dimension", semantic.MetricQuery{Metrics: []string{"gmv_paid_yoy"}}, semantic.ErrInvalidQuery,
+			"gmv_paid_last_year is gmv_paid 1 year before: group by a time dimension"},
 		{"the same comparison twice", semantic.MetricQuery{Metrics: []string{"aov"}, TimeDimension: month, Compare: []semantic.Comparison{{Period: "year"}, {Period: "year"}}}, semantic.ErrInvalidQuery, "asked for twice"},
 	}
 	for _, tt := range tests {

@@ -213,6 +213,17 @@ func (b *bridge) dimName(d groupDim) string { return fmt.Sprintf("#b%d:%s", b.id
 
 // groupPlan aggregates every leaf of one model, grouped by the query's dimensions.
 func (cc *compiler) groupPlan(g *measureGroup) (plan.Node, error) {
+	return cc.groupRows(g, cc.dims, true, func(node plan.Node, groupBy []plan.Named, leafFilters []plan.Expr) (plan.Node, error) {
+		return cc.aggregateLeaves(node, groupBy, g.leaves, leafFilters)
+	})
+}
+
+// groupRows builds the rows the leaves of one model aggregate — the model's rows with what the
+// dimensions and filters need joined in, filtered — and hands them to aggregate with the
+// grouping columns of dims and each leaf's own filter (nil where the rows' filter covers it).
+// With shortcut set, distinct counts may take a shorter way, aggregating themselves.
+func (cc *compiler) groupRows(g *measureGroup, dims []groupDim, shortcut bool,
+	aggregate func(node plan.Node, groupBy []plan.Named, leafFilters []plan.Expr) (plan.Node, error)) (plan.Node, error) {
 	base := g.model
 	main := cc.newModelTree(base)
 	var bridges []*bridge
@@ -263,8 +274,8 @@ func (cc *compiler) groupPlan(g *measureGroup) (plan.Node, error) {
 			}
 		}
 	}
-	dimBridge := make([]*bridge, len(cc.dims))
-	for i, d := range cc.dims {
+	dimBridge := make([]*bridge, len(dims))
+	for i, d := range dims {
 		b, err := route(d.dim, "dimension")
 		if err != nil {
 			return nil, err
@@ -306,7 +317,7 @@ func (cc *compiler) groupPlan(g *measureGroup) (plan.Node, error) {
 		clear(leafFilters)
 	}
 
-	if len(bridges) == 0 {
+	if len(bridges) == 0 && shortcut {
 		if k := distinctKey(g, main, leafFilters); k != nil {
 			return cc.distinctFirstPlan(g, main, k, mainFilters)
 		}
@@ -344,8 +355,8 @@ func (cc *compiler) groupPlan(g *measureGroup) (plan.Node, error) {
 		return nil, err
 	}
 
-	groupBy := make([]plan.Named, len(cc.dims))
-	for i, d := range cc.dims {
+	groupBy := make([]plan.Named, len(dims))
+	for i, d := range dims {
 		var value plan.Expr
 		if b := dimBridge[i]; b != nil {
 			c, err := plan.ColumnOf(node.Schema(), b.dimName(d))
@@ -358,7 +369,7 @@ func (cc *compiler) groupPlan(g *measureGroup) (plan.Node, error) {
 		}
 		groupBy[i] = plan.Named{Name: d.name, Expr: value}
 	}
-	return cc.aggregateLeaves(node, groupBy, g.leaves, leafFilters)
+	return aggregate(node, groupBy, leafFilters)
 }
 
 // distinctKey returns the column k when every leaf counts the distinct values of k, a column of
@@ -658,12 +669,18 @@ func (cc *compiler) metricsOf(g *measureGroup) string {
 	return "metrics " + strings.Join(names, ", ")
 }
 
-func (cc *compiler) usesLeaf(m *Metric, l *leaf) bool {
-	if m.Kind != Composite {
-		return cc.leafOf(m, nil) == l
+func (cc *compiler) usesLeaf(m *Metric, l *leaf) bool { return cc.usesLeafIn(m, scope{}, l) }
+
+// usesLeafIn reports whether m, within scope sc, aggregates l.
+func (cc *compiler) usesLeafIn(m *Metric, sc scope, l *leaf) bool {
+	switch m.Kind {
+	case Atomic:
+		return cc.leafByKey[leafKey(m.Measure, sc)] == l
+	case Derived:
+		return cc.usesLeafIn(m.Base, sc.derived(m), l)
 	}
 	for _, d := range m.DependsOn() {
-		if cc.usesLeaf(d, l) {
+		if cc.usesLeafIn(d, scope{window: sc.window}, l) {
 			return true
 		}
 	}

@@ -15,7 +15,7 @@ import (
 
 var (
 	metricKeys = []string{"name", "label", "description", "synonyms", "unit", "format", "owner", "domain", "tags", "kind", "measure", "base", "filters", "expr",
-		"fill_nulls_with", "join_to_timespine"}
+		"window", "offset", "fill_nulls_with", "join_to_timespine"}
 	filterKeys  = []string{"dimension", "operator", "values"}
 	metricKinds = []string{string(Atomic), string(Derived), string(Composite)}
 )
@@ -132,6 +132,37 @@ func (l *loader) readMetric(f *defFile, n *yaml.Node) {
 		md.ast = l.parseExpr(f, md.exprNode, md.what)
 	}
 
+	for _, key := range []string{"window", "offset"} {
+		v, n := l.str(m, key)
+		switch {
+		case n == nil:
+			continue
+		case md.valid && x.Kind != Derived:
+			l.report(f.pos(n), fmt.Sprintf("define a derived metric with base: %s and this %s", x.Name, key),
+				"%s applies only to derived metrics (with base), and %s is %s", key, md.what, x.Kind)
+			continue
+		case key == "window" && x.Offset != nil, key == "offset" && x.Window != nil:
+			l.report(f.pos(n), "define one metric with the window and another, based on it, with the offset",
+				"%s has both a window and an offset", md.what)
+			continue
+		}
+		var err error
+		if key == "window" {
+			x.Window, err = parseTimeWindow(v)
+			if x.Window != nil {
+				x.Window.Pos = f.pos(n)
+			}
+		} else {
+			x.Offset, err = parseTimeOffset(v)
+			if x.Offset != nil {
+				x.Offset.Pos = f.pos(n)
+			}
+		}
+		if err != nil {
+			l.report(f.pos(n), windowHint, "%s of %s: %v", key, md.what, err)
+		}
+	}
+
 	if fn := m.get("filters"); fn != nil && md.valid && x.Kind != Derived {
 		hint := fmt.Sprintf("define a derived metric with base: %s and these filters", x.Name)
 		l.report(f.pos(fn), hint, "filters apply only to derived metrics (with base), and %s is %s", md.what, x.Kind)
@@ -206,13 +237,115 @@ func (l *loader) readFilter(md *metricDef, n *yaml.Node) *filterDef {
 	return fd
 }
 
-// checkMetrics resolves what each metric names, then checks for cycles, filter values and whether
-// filters can reach their dimensions.
+// checkMetrics resolves what each metric names, then checks for cycles, filter values, whether
+// filters can reach their dimensions, and how time windows and offsets nest.
 func (l *loader) checkMetrics() {
 	for _, md := range l.metrics {
 		l.resolveMetric(md)
 	}
-	l.checkFilterReach(l.checkCycles())
+	inCycle := l.checkCycles()
+	l.checkFilterReach(inCycle)
+	l.checkTimeNesting(inCycle)
+}
+
+// windowHint shows the forms a window and an offset take.
+const windowHint = `a window is "7 days" (also weeks, months, quarters, years), "month to date" (also week, quarter, year and the fiscal ones) or "running"; an offset is "1 year" (also days, weeks, months, quarters and the fiscal ones)`
+
+// maxSpanDays bounds a window or an offset: a century, far beyond any data.
+const maxSpanDays = 36_600
+
+// parseSpan reads "7 days", "1 year", "2 fiscal_quarters".
+func parseSpan(s string) (int64, plan.TimeUnit, error) {
+	count, unitText, ok := strings.Cut(strings.TrimSpace(s), " ")
+	n, err := strconv.ParseInt(count, 10, 64)
+	if !ok || err != nil {
+		return 0, 0, fmt.Errorf("%q is not a number of periods, such as 7 days", s)
+	}
+	unitText = strings.TrimSpace(unitText)
+	u, err := plan.ParseTimeUnit(strings.TrimSuffix(unitText, "s"))
+	if err != nil {
+		return 0, 0, fmt.Errorf("%q: unknown period %q", s, unitText)
+	}
+	days := map[plan.TimeUnit]int64{plan.Day: 1, plan.Week: 7, plan.Month: 31, plan.Quarter: 92, plan.Year: 366,
+		plan.FiscalMonth: 35, plan.FiscalQuarter: 98, plan.FiscalYear: 371}[u]
+	switch {
+	case n < 1:
+		return 0, 0, fmt.Errorf("%q: the number must be 1 or more", s)
+	case n > maxSpanDays/days:
+		return 0, 0, fmt.Errorf("%q is longer than a century, longer than any data", s)
+	}
+	return n, u, nil
+}
+
+// parseTimeWindow reads a window: "7 days", "month to date", "running".
+func parseTimeWindow(s string) (*TimeWindow, error) {
+	text := strings.TrimSpace(s)
+	if text == "running" {
+		return &TimeWindow{Kind: plan.RunningWindow, Text: text}, nil
+	}
+	if grain, ok := strings.CutSuffix(text, " to date"); ok {
+		u, err := plan.ParseTimeUnit(strings.TrimSpace(grain))
+		if err != nil || u == plan.Day {
+			return nil, fmt.Errorf("%q: a window to date runs from the start of a week, month, quarter, year or fiscal period", s)
+		}
+		return &TimeWindow{Kind: plan.ToDateWindow, Unit: u, Text: text}, nil
+	}
+	n, u, err := parseSpan(text)
+	if err != nil {
+		return nil, err
+	}
+	if u.IsFiscal() {
+		return nil, fmt.Errorf("%q: a rolling window counts days, weeks, months, quarters or years", s)
+	}
+	return &TimeWindow{Kind: plan.RollingWindow, N: n, Unit: u, Text: text}, nil
+}
+
+// parseTimeOffset reads an offset: "1 year".
+func parseTimeOffset(s string) (*TimeOffset, error) {
+	n, u, err := parseSpan(s)
+	if err != nil {
+		return nil, err
+	}
+	return &TimeOffset{N: n, Unit: u, Text: strings.TrimSpace(s)}, nil
+}
+
+// checkTimeNesting refuses windows over metrics that have windows or offsets, and offsets over
+// metrics with offsets: each would read another span of time than the one its period has.
+func (l *loader) checkTimeNesting(inCycle map[*metricDef]bool) {
+	var has func(m *Metric, window bool, seen map[*Metric]bool) *Metric
+	has = func(m *Metric, window bool, seen map[*Metric]bool) *Metric {
+		if m == nil || seen[m] {
+			return nil
+		}
+		seen[m] = true
+		if m.Offset != nil || window && m.Window != nil {
+			return m
+		}
+		for _, d := range m.DependsOn() {
+			if found := has(d, window, seen); found != nil {
+				return found
+			}
+		}
+		return nil
+	}
+	for _, md := range l.metrics {
+		x := md.m
+		if inCycle[md] || !md.valid || x.Kind != Derived || x.Base == nil {
+			continue
+		}
+		switch {
+		case x.Window != nil:
+			if found := has(x.Base, true, map[*Metric]bool{}); found != nil {
+				l.report(x.Window.Pos, "base the window on a metric without a window or an offset", "%s adds up %s over %s, but %s already reads another span of time",
+					md.what, x.Base.Name, x.Window.Text, found.Name)
+			}
+		case x.Offset != nil:
+			if found := has(x.Base, false, map[*Metric]bool{}); found != nil {
+				l.report(x.Offset.Pos, "offset a metric without an offset, by the whole span", "%s moves %s %s back, but %s already moves its base",
+					md.what, x.Base.Name, x.Offset.Text, found.Name)
+			}
+		}
+	}
 }
 
 func (l *loader) resolveMetric(md *metricDef) {

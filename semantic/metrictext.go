@@ -15,11 +15,25 @@ func (m *Metric) Expression() string {
 	case Atomic:
 		return m.Measure.AggregateText() + " over " + m.Measure.Model.Name
 	case Derived:
-		conds := make([]string, len(m.Filters))
-		for i, f := range m.Filters {
-			conds[i] = f.Condition()
+		text := m.Base.Name
+		if len(m.Filters) > 0 {
+			conds := make([]string, len(m.Filters))
+			for i, f := range m.Filters {
+				conds[i] = f.Condition()
+			}
+			text += " where " + strings.Join(conds, " and ")
 		}
-		return m.Base.Name + " where " + strings.Join(conds, " and ")
+		switch w := m.Window; {
+		case w != nil && w.Kind == plan.RollingWindow:
+			text += " over the last " + w.Text
+		case w != nil && w.Kind == plan.ToDateWindow:
+			text += ", " + w.Text
+		case w != nil:
+			text += ", running from the start of the time range"
+		case m.Offset != nil:
+			text += ", " + m.Offset.Text + " before"
+		}
+		return text
 	}
 	return m.SQL
 }

@@ -340,6 +340,13 @@ type Metric struct {
 	SQL     string
 	Formula *Formula
 
+	// Window, set on a derived metric, aggregates the base over a span of time ending with
+	// each period of the query's time dimension instead of over the period alone: the last 7
+	// days, month to date, a running total. Offset, set on a derived metric, is the base's
+	// value a number of periods before. A metric has at most one of them.
+	Window *TimeWindow
+	Offset *TimeOffset
+
 	// FillNullsWith, when set, is the number (as written) the metric shows where it has no
 	// value: in a period a time spine adds, or a group only other metrics have rows in.
 	FillNullsWith string
@@ -375,6 +382,31 @@ func (m *Metric) DependsOn() []*Metric {
 		return out
 	}
 	return nil
+}
+
+// TimeWindow is the span of time a windowed metric aggregates for each period: its rows from
+// where the window starts to where the period ends. Every aggregate is computed over the
+// window's rows — a rolling count of distinct buyers counts each buyer once in the window, not
+// once a day — and a composite is computed from its operands' windowed values.
+type TimeWindow struct {
+	// Kind is rolling (the last N Units), to date (from the start of the Unit period holding
+	// the period) or running (from the start of the query's time range, or of the data).
+	Kind plan.WindowKind
+	N    int64
+	Unit plan.TimeUnit
+	// Text is the window as written: "7 days", "month to date", "running".
+	Text string
+	Pos  Pos
+}
+
+// TimeOffset is how far back an offset metric reads its base: N periods of Unit, as a
+// comparison looks back (see Comparison).
+type TimeOffset struct {
+	N    int64
+	Unit plan.TimeUnit
+	// Text is the offset as written: "1 year".
+	Text string
+	Pos  Pos
 }
 
 // FilterOp is a filter's comparison.

@@ -26,7 +26,7 @@ func TestSearchMetrics(t *testing.T) {
 		{"a label in another case", analyst, semantic.MetricSearch{Text: "COUPON SPEND"}, []string{"coupon_spend", "coupon_spend_placed"}},
 		{"words from the label and a synonym", analyst, semantic.MetricSearch{Text: "(paid) 成交"}, []string{"gmv_paid"}},
 		{"a Chinese synonym", analyst, semantic.MetricSearch{Text: "下单GMV"}, []string{"gmv_placed"}},
-		{"a Chinese word with padding", analyst, semantic.MetricSearch{Text: "  客单价 "}, []string{"aov"}},
+		{"a Chinese word with padding", analyst, semantic.MetricSearch{Text: "  客单价 "}, []string{"aov", "aov_7d"}},
 		{"a domain", analyst, semantic.MetricSearch{Text: "rate", Domain: "finance"}, []string{"coupon_rate", "net_take_rate"}},
 		{"a word nothing has", analyst, semantic.MetricSearch{Text: "gmv zebra"}, nil},
 		{"hidden metrics are not found", east, semantic.MetricSearch{Text: "coupon rate"}, nil},

@@ -136,6 +136,14 @@ func (f *fingerprinter) calendar(c *Calendar) {
 	f.int(int64(c.FiscalYearStart))
 }
 
+func (f *fingerprinter) optLiteral(l *Literal) {
+	if l == nil {
+		f.tag('_')
+		return
+	}
+	f.literal(l)
+}
+
 func (f *fingerprinter) optExpr(e Expr) {
 	if e == nil {
 		f.tag('_')
@@ -326,13 +334,20 @@ func (f *fingerprinter) node(n Node) {
 		f.int(int64(x.Unit))
 		f.str(x.Location.String())
 		f.calendar(x.Calendar)
-		for _, l := range []*Literal{x.From, x.To} {
-			if l == nil {
-				f.tag('_')
-			} else {
-				f.literal(l)
-			}
-		}
+		f.optLiteral(x.From)
+		f.optLiteral(x.To)
+	case *TimeWindows:
+		f.tag('Y')
+		f.str(x.Time)
+		f.str(x.Name)
+		f.int(int64(x.Unit))
+		f.int(int64(x.Kind))
+		f.int(x.N)
+		f.int(int64(x.Span))
+		f.str(x.Location.String())
+		f.calendar(x.Calendar)
+		f.optLiteral(x.From)
+		f.optLiteral(x.To)
 	case *Lookup:
 		f.tag('K')
 		f.exprs(x.Keys)

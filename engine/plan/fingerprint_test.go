@@ -96,6 +96,11 @@ func TestFingerprintTellsPlansApart(t *testing.T) {
 			return must(NewDensify(p, "month", keys, unit, time.UTC, nil, from, nil))
 		}
 	}
+	windows := func(kind WindowKind, n int64, span TimeUnit) func(*testing.T) Node {
+		return func(t *testing.T) Node {
+			return must(NewTimeWindows(orders(t), "orders.created_at", "p", Day, kind, n, span, time.UTC, nil, nil, nil))
+		}
+	}
 	sorted := func(desc, nullsFirst bool) func(*testing.T) Node {
 		return func(t *testing.T) Node {
 			s := orders(t)
@@ -257,6 +262,9 @@ func TestFingerprintTellsPlansApart(t *testing.T) {
 		{"densify unit", densify(Month, nil, nil), densify(Quarter, nil, nil)},
 		{"densify keys", densify(Month, nil, nil), densify(Month, []string{"status"}, nil)},
 		{"densify start", densify(Month, nil, nil), densify(Month, nil, &Literal{Value: utcInstant, Type: Timestamp("UTC")})},
+		{"window kind", windows(ToDateWindow, 0, Month), windows(RunningWindow, 0, Month)},
+		{"window length", windows(RollingWindow, 7, Day), windows(RollingWindow, 30, Day)},
+		{"window span", windows(ToDateWindow, 0, Month), windows(ToDateWindow, 0, Year)},
 		{"sort direction", sorted(false, false), sorted(true, false)},
 		{"nulls first", sorted(false, false), sorted(false, true)},
 		{"limit count", limited(0, 10), limited(0, 11)},

@@ -152,6 +152,8 @@ func (b *sqlBuilder) node(n plan.Node) (sqlRelation, error) {
 		return b.lookup(x)
 	case *plan.Densify:
 		return b.densify(x)
+	case *plan.TimeWindows:
+		return b.timeWindows(x)
 	case *plan.Sort:
 		in, err := b.node(x.Input)
 		if err != nil {

@@ -318,6 +318,48 @@ func sqlCases() []sqlCase {
 		[]plan.AggExpr{agg("n", plan.Count, nil, nil)}))
 	add("densify_dates", must(plan.NewDensify(byWeekOfSignup, "t", nil, plan.Week, time.UTC, sundayWeeks, nil, day("2024-01-07"))), checkSet)
 
+	// Time windows: each row once for every period whose window holds its time, then aggregated.
+	windowed := func(in plan.Node, tcol string, unit plan.TimeUnit, kind plan.WindowKind, n int64, span plan.TimeUnit, loc *time.Location,
+		cal *plan.Calendar, from, to *plan.Literal, keys []string, aggs func(plan.Node) []plan.AggExpr) plan.Node {
+		w := must(plan.NewTimeWindows(in, tcol, "period", unit, kind, n, span, loc, cal, from, to))
+		group := []plan.Named{named("period", col(w, "period"))}
+		for _, k := range keys {
+			group = append(group, named(k, col(w, k)))
+		}
+		return must(plan.NewAggregate(w, group, aggs(w)))
+	}
+	daily := must(plan.NewAggregate(scanOf("orders", paidStatuses(), "region", "amount", "created_at", "status"), []plan.Named{
+		named("orders.region", demoColumn("orders", "region")),
+		named("day", trunc(demoColumn("orders", "created_at"), plan.Day, ny)),
+	}, []plan.AggExpr{agg("gmv", plan.Sum, demoColumn("orders", "amount"), nil), agg("n", plan.Count, nil, nil)}))
+	add("windows_rolling_days", windowed(daily, "day", plan.Day, plan.RollingWindow, 7, plan.Day, ny, nil,
+		nyInstant("2024-03-01"), nyInstant("2024-04-15"), []string{"orders.region"}, func(w plan.Node) []plan.AggExpr {
+			return []plan.AggExpr{agg("gmv", plan.Sum, col(w, "gmv"), nil), agg("n", plan.Sum, col(w, "n"), nil)}
+		}), checkSet)
+	add("windows_rolling_months_by_week", windowed(daily, "day", plan.Week, plan.RollingWindow, 1, plan.Month, ny, nil,
+		nil, nil, nil, func(w plan.Node) []plan.AggExpr { return []plan.AggExpr{agg("gmv", plan.Sum, col(w, "gmv"), nil)} }), checkSet)
+	buyerDays := must(plan.NewAggregate(scanOf("orders", paidStatuses(), "customer_id", "created_at", "status"), []plan.Named{
+		named("orders.customer_id", demoColumn("orders", "customer_id")),
+		named("day", trunc(demoColumn("orders", "created_at"), plan.Day, time.UTC)),
+	}, nil))
+	add("windows_month_to_date_distinct", windowed(buyerDays, "day", plan.Day, plan.ToDateWindow, 0, plan.Month, time.UTC, nil,
+		instant("2025-01-01T00:00:00Z"), instant("2025-03-01T00:00:00Z"), nil, func(w plan.Node) []plan.AggExpr {
+			return []plan.AggExpr{agg("buyers", plan.CountDistinct, col(w, "orders.customer_id"), nil)}
+		}), checkSet)
+	monthly := must(plan.NewAggregate(scanOf("orders", nil, "amount", "created_at"), []plan.Named{
+		named("month", trunc(demoColumn("orders", "created_at"), plan.Month, zone("Asia/Shanghai"))),
+	}, []plan.AggExpr{agg("gmv", plan.Sum, demoColumn("orders", "amount"), nil)}))
+	add("windows_running", windowed(monthly, "month", plan.Month, plan.RunningWindow, 0, plan.Month, zone("Asia/Shanghai"), nil,
+		nil, nil, nil, func(w plan.Node) []plan.AggExpr { return []plan.AggExpr{agg("gmv", plan.Sum, col(w, "gmv"), nil)} }), checkSet)
+	retailWeekly := must(plan.NewAggregate(scanOf("orders", nil, "amount", "created_at"), []plan.Named{
+		named("week", calTrunc(demoColumn("orders", "created_at"), plan.Week, ny, nrf)),
+	}, []plan.AggExpr{agg("gmv", plan.Sum, demoColumn("orders", "amount"), nil)}))
+	add("windows_retail_year_to_date", windowed(retailWeekly, "week", plan.FiscalMonth, plan.ToDateWindow, 0, plan.FiscalYear, ny, nrf,
+		nil, nil, nil, func(w plan.Node) []plan.AggExpr { return []plan.AggExpr{agg("gmv", plan.Sum, col(w, "gmv"), nil)} }), checkSet)
+	signupDays := scanOf("customers", nil, "customer_id", "signup_date")
+	add("windows_dates", windowed(signupDays, "customers.signup_date", plan.Week, plan.RollingWindow, 4, plan.Week, time.UTC, sundayWeeks,
+		day("2023-01-01"), day("2024-01-07"), nil, func(w plan.Node) []plan.AggExpr { return []plan.AggExpr{agg("signups", plan.Count, nil, nil)} }), checkSet)
+
 	// Aggregates.
 	o := scanOf("orders", nil, "region", "customer_id", "channel", "status", "amount", "coupon_amount", "created_at")
 	paid := must(plan.NewIn(col(o, "orders.status"), []*plan.Literal{str("paid"), str("shipped"), str("completed")}, false))
