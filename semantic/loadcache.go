@@ -17,19 +17,21 @@ import (
 // at once. It is safe for concurrent use.
 type parsedDefinitions struct {
 	mu      sync.Mutex
-	entries map[parsedKey]*parsedEntry
+	// entries holds each name's parses, one per text a recent load used.
+	entries map[parsedKey][]*parsedEntry
 	// loads counts the loads; an entry no load has used in the last keepLoads is forgotten.
 	loads int
 }
 
-// parsedKey names a definition's text; a struct rather than one string, which every lookup would
-// have to build.
+// parsedKey names a definition. Its texts are told apart by comparing them, which is quick for
+// the same text loaded again: the strings are the same.
 type parsedKey struct {
-	kind       store.Kind
-	name, yaml string
+	kind store.Kind
+	name string
 }
 
 type parsedEntry struct {
+	yaml     string
 	file     *parsedFile
 	lastLoad int
 
@@ -87,31 +89,36 @@ func (md *metricDef) clone() *metricDef {
 const keepLoads = 8
 
 func newParsedDefinitions() *parsedDefinitions {
-	return &parsedDefinitions{entries: map[parsedKey]*parsedEntry{}}
+	return &parsedDefinitions{entries: map[parsedKey][]*parsedEntry{}}
 }
 
 // entry returns the entry of a definition, parsing its file if no recent load did.
 func (c *parsedDefinitions) entry(d Definition, load int) *parsedEntry {
-	key := parsedKey{d.Kind, d.Name, d.YAML}
-	c.mu.Lock()
-	e, ok := c.entries[key]
-	if ok {
-		e.lastLoad = load
+	key := parsedKey{d.Kind, d.Name}
+	find := func() *parsedEntry {
+		for _, e := range c.entries[key] {
+			if e.yaml == d.YAML {
+				e.lastLoad = load
+				return e
+			}
+		}
+		return nil
 	}
+	c.mu.Lock()
+	e := find()
 	c.mu.Unlock()
-	if ok {
+	if e != nil {
 		return e
 	}
 	name, text := definitionFile(d)
-	e = &parsedEntry{file: parseFile(name, []byte(text)), lastLoad: load}
+	parsed := &parsedEntry{yaml: d.YAML, file: parseFile(name, []byte(text)), lastLoad: load}
 	c.mu.Lock()
-	if prev, ok := c.entries[key]; ok {
-		e = prev
-	} else {
-		c.entries[key] = e
+	defer c.mu.Unlock()
+	if e := find(); e != nil {
+		return e
 	}
-	c.mu.Unlock()
-	return e
+	c.entries[key] = append(c.entries[key], parsed)
+	return parsed
 }
 
 // startLoad numbers a new load and forgets the parses no recent load used.
@@ -120,9 +127,12 @@ func (c *parsedDefinitions) startLoad() int {
 	defer c.mu.Unlock()
 	c.loads++
 	if c.loads%keepLoads == 0 {
-		for k, e := range c.entries {
-			if c.loads-e.lastLoad > keepLoads {
+		for k, es := range c.entries {
+			es = slices.DeleteFunc(es, func(e *parsedEntry) bool { return c.loads-e.lastLoad > keepLoads })
+			if len(es) == 0 {
 				delete(c.entries, k)
+			} else {
+				c.entries[k] = es
 			}
 		}
 	}
