@@ -16,7 +16,7 @@ import (
 // parsing is most of a load. Loads only read what is parsed, so one parse serves loads running
 // at once. It is safe for concurrent use.
 type parsedDefinitions struct {
-	mu      sync.Mutex
+	mu sync.Mutex
 	// entries holds each name's parses, one per text a recent load used.
 	entries map[parsedKey][]*parsedEntry
 	// loads counts the loads; an entry no load has used in the last keepLoads is forgotten.
