@@ -649,7 +649,7 @@ func (ec *executionContext) unmarshalInputMetricQueryInput(ctx context.Context, 
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"metrics", "dimensions", "timeDimension", "timeRange", "filters", "orderBy", "limit", "offset", "timezone", "compare"}
+	fieldsInOrder := [...]string{"metrics", "dimensions", "timeDimension", "timeRange", "filters", "orderBy", "limit", "offset", "timezone", "calendar", "compare"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -719,6 +719,13 @@ func (ec *executionContext) unmarshalInputMetricQueryInput(ctx context.Context, 
 				return it, err
 			}
 			it.Timezone = data
+		case "calendar":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("calendar"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Calendar = data
 		case "compare":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("compare"))
 			data, err := ec.unmarshalOComparisonInput2ᚕᚖgithubᚗcomᚋkoujingᚋkoujingᚋgraphᚋmodelᚐComparisonInputᚄ(ctx, v)

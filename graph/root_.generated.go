@@ -4274,6 +4274,15 @@ input MetricQueryInput {
   """
   timezone: String
   """
+  The calendar weeks and fiscal periods follow: ` + "`" + `iso` + "`" + ` (weeks from Monday), ` + "`" + `us` + "`" + ` (weeks from
+  Sunday), ` + "`" + `fiscal_april` + "`" + ` (a fiscal year from April; any month, ` + "`" + `_us` + "`" + ` for weeks from Sunday),
+  ` + "`" + `nrf` + "`" + ` (the National Retail Federation's 4-5-4 calendar of 52 and 53-week years), or
+  ` + "`" + `retail_445` + "`" + ` (also 454, 544), optionally with the year's end, as in
+  ` + "`" + `retail_445_december_saturday_last` + "`" + `. Defaults to the server's calendar (` + "`" + `iso` + "`" + ` unless
+  configured). An unknown calendar is an INVALID_QUERY.
+  """
+  calendar: String
+  """
   Period-over-period comparisons (同比/环比): each period of the time dimension against the one a
   period before it — ` + "`" + `{period: YEAR}` + "`" + ` for year over year, ` + "`" + `{period: MONTH}` + "`" + ` for month over month.
   Each compared metric gets a column per kind after the metrics, named METRIC.KIND_PERIOD, such as
@@ -4580,7 +4589,7 @@ scalar JSON
 enum Granularity {
   """Calendar days."""
   DAY
-  """ISO weeks, starting on Monday."""
+  """Weeks, from Monday (ISO) or the day the query's calendar starts them on."""
   WEEK
   """Calendar months."""
   MONTH
@@ -4588,6 +4597,15 @@ enum Granularity {
   QUARTER
   """Calendar years."""
   YEAR
+  """
+  Fiscal months of the query's calendar: calendar months, or in a retail calendar periods of 4 or
+  5 weeks.
+  """
+  FISCAL_MONTH
+  """Fiscal quarters of the query's calendar: three months from the fiscal year's start, or 13 weeks."""
+  FISCAL_QUARTER
+  """Fiscal years of the query's calendar: from its first month, or 52 or 53 whole weeks."""
+  FISCAL_YEAR
 }
 `, BuiltIn: false},
 }

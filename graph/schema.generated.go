@@ -2170,18 +2170,24 @@ func (ec *executionContext) marshalNGranularity2githubᚗcomᚋkoujingᚋkoujing
 
 var (
 	unmarshalNGranularity2githubᚗcomᚋkoujingᚋkoujingᚋengineᚋplanᚐTimeUnit = map[string]plan.TimeUnit{
-		"DAY":     plan.Day,
-		"WEEK":    plan.Week,
-		"MONTH":   plan.Month,
-		"QUARTER": plan.Quarter,
-		"YEAR":    plan.Year,
+		"DAY":            plan.Day,
+		"WEEK":           plan.Week,
+		"MONTH":          plan.Month,
+		"QUARTER":        plan.Quarter,
+		"YEAR":           plan.Year,
+		"FISCAL_MONTH":   plan.FiscalMonth,
+		"FISCAL_QUARTER": plan.FiscalQuarter,
+		"FISCAL_YEAR":    plan.FiscalYear,
 	}
 	marshalNGranularity2githubᚗcomᚋkoujingᚋkoujingᚋengineᚋplanᚐTimeUnit = map[plan.TimeUnit]string{
-		plan.Day:     "DAY",
-		plan.Week:    "WEEK",
-		plan.Month:   "MONTH",
-		plan.Quarter: "QUARTER",
-		plan.Year:    "YEAR",
+		plan.Day:           "DAY",
+		plan.Week:          "WEEK",
+		plan.Month:         "MONTH",
+		plan.Quarter:       "QUARTER",
+		plan.Year:          "YEAR",
+		plan.FiscalMonth:   "FISCAL_MONTH",
+		plan.FiscalQuarter: "FISCAL_QUARTER",
+		plan.FiscalYear:    "FISCAL_YEAR",
 	}
 )
 
@@ -2262,18 +2268,24 @@ func (ec *executionContext) marshalOGranularity2ᚖgithubᚗcomᚋkoujingᚋkouj
 
 var (
 	unmarshalOGranularity2ᚖgithubᚗcomᚋkoujingᚋkoujingᚋengineᚋplanᚐTimeUnit = map[string]plan.TimeUnit{
-		"DAY":     plan.Day,
-		"WEEK":    plan.Week,
-		"MONTH":   plan.Month,
-		"QUARTER": plan.Quarter,
-		"YEAR":    plan.Year,
+		"DAY":            plan.Day,
+		"WEEK":           plan.Week,
+		"MONTH":          plan.Month,
+		"QUARTER":        plan.Quarter,
+		"YEAR":           plan.Year,
+		"FISCAL_MONTH":   plan.FiscalMonth,
+		"FISCAL_QUARTER": plan.FiscalQuarter,
+		"FISCAL_YEAR":    plan.FiscalYear,
 	}
 	marshalOGranularity2ᚖgithubᚗcomᚋkoujingᚋkoujingᚋengineᚋplanᚐTimeUnit = map[plan.TimeUnit]string{
-		plan.Day:     "DAY",
-		plan.Week:    "WEEK",
-		plan.Month:   "MONTH",
-		plan.Quarter: "QUARTER",
-		plan.Year:    "YEAR",
+		plan.Day:           "DAY",
+		plan.Week:          "WEEK",
+		plan.Month:         "MONTH",
+		plan.Quarter:       "QUARTER",
+		plan.Year:          "YEAR",
+		plan.FiscalMonth:   "FISCAL_MONTH",
+		plan.FiscalQuarter: "FISCAL_QUARTER",
+		plan.FiscalYear:    "FISCAL_YEAR",
 	}
 )
 

@@ -43,7 +43,7 @@ func TestListTools(t *testing.T) {
 		t.Fatalf("tools %v, want %v", names, want)
 	}
 	q, _ := json.Marshal(schemas["query_metrics"])
-	for _, w := range []string{`"required":["metrics"]`, `"enum":["DAY","WEEK","MONTH","QUARTER","YEAR"]`, `"NOT_CONTAINS"`, `"enum":["ASC","DESC"]`} {
+	for _, w := range []string{`"required":["metrics"]`, `"enum":["DAY","WEEK","MONTH","QUARTER","YEAR","FISCAL_MONTH","FISCAL_QUARTER","FISCAL_YEAR"]`, `"NOT_CONTAINS"`, `"enum":["ASC","DESC"]`} {
 		if !strings.Contains(string(q), w) {
 			t.Errorf("query_metrics's input schema lacks %s: %s", w, q)
 		}

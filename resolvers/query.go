@@ -69,6 +69,7 @@ func metricQuery(in model.MetricQueryInput) semantic.MetricQuery {
 		q.Offset = int64(*in.Offset)
 	}
 	q.Timezone = deref(in.Timezone)
+	q.Calendar = deref(in.Calendar)
 	for _, c := range in.Compare {
 		q.Compare = append(q.Compare, semantic.Comparison{Period: c.Period.String(), Kinds: c.Kinds, Metrics: c.Metrics})
 	}

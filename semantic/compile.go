@@ -19,6 +19,9 @@ type CompileOptions struct {
 	Location *time.Location
 	// MaxLimit is the largest limit a query may ask for; zero means 1,000,000.
 	MaxLimit int64
+	// Calendar names the calendar of queries that name none (see CalendarHelp); empty means
+	// the ISO calendar.
+	Calendar string
 }
 
 // ColumnKind says what an output column holds.
@@ -177,6 +180,17 @@ func (cc *compiler) resolve() error {
 			return invalid("unknown time zone %q; use an IANA name such as Asia/Shanghai or UTC", q.Timezone)
 		}
 		cc.loc = loc
+	}
+	calendar := q.Calendar
+	if calendar == "" {
+		calendar = cc.opts.Calendar
+	}
+	cal, err := ParseCalendar(calendar)
+	if err != nil {
+		return invalid("%v", err)
+	}
+	if !cal.IsISO() {
+		cc.cal = cal
 	}
 	if len(q.Metrics) == 0 {
 		return invalid("the query names no metric; ask for at least one")

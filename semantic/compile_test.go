@@ -103,6 +103,12 @@ func TestCompileErrors(t *testing.T) {
 			TimeDimension: &semantic.TimeGrouping{Dimension: "orders.created_at", Granularity: "year"}}, semantic.ErrInvalidQuery, "month to date, which a year does not fit in"},
 		{"an offset without a time dimension", semantic.MetricQuery{Metrics: []string{"gmv_paid_yoy"}}, semantic.ErrInvalidQuery,
 			"gmv_paid_last_year is gmv_paid 1 year before: group by a time dimension"},
+		{"an unknown calendar", semantic.MetricQuery{Metrics: []string{"aov"}, TimeDimension: month, Calendar: "mayan"}, semantic.ErrInvalidQuery,
+			`unknown calendar "mayan"; use iso (weeks from Monday), us (weeks from Sunday), fiscal_<month>`},
+		{"a retail calendar with a pattern of the wrong length", semantic.MetricQuery{Metrics: []string{"aov"}, Calendar: "retail_444"}, semantic.ErrInvalidQuery,
+			"a quarter is 13 weeks; use 4-4-5, 4-5-4 or 5-4-4"},
+		{"calendar months compared over a retail year", semantic.MetricQuery{Metrics: []string{"aov"}, TimeDimension: month, Calendar: "nrf",
+			Compare: []semantic.Comparison{{Period: "fiscal_year"}}}, semantic.ErrInvalidQuery, "cannot compare each month with the fiscal_year before"},
 		{"the same comparison twice", semantic.MetricQuery{Metrics: []string{"aov"}, TimeDimension: month, Compare: []semantic.Comparison{{Period: "year"}, {Period: "year"}}}, semantic.ErrInvalidQuery, "asked for twice"},
 	}
 	for _, tt := range tests {

@@ -28,7 +28,7 @@ var (
 	keyPairKeys      = []string{"from", "to"}
 
 	dimensionTypes = []string{string(DimensionString), string(DimensionNumber), string(DimensionBoolean), string(DimensionTime)}
-	timeUnits      = []string{"day", "week", "month", "quarter", "year"}
+	timeUnits      = []string{"day", "week", "month", "quarter", "year", "fiscal_month", "fiscal_quarter", "fiscal_year"}
 	aggFuncs       = []string{"sum", "count", "count_distinct", "avg", "min", "max"}
 	cardinalities  = []string{string(ManyToOne), string(OneToMany), string(OneToOne)}
 )

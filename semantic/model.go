@@ -242,10 +242,11 @@ type Dimension struct {
 // QualifiedName returns "model.dimension".
 func (d *Dimension) QualifiedName() string { return d.Model.Name + "." + d.Name }
 
-// SupportsGranularity reports whether a time dimension may be truncated to u.
+// SupportsGranularity reports whether a time dimension may be truncated to u: a unit it lists,
+// or a fiscal month, quarter or year where it lists the calendar one.
 func (d *Dimension) SupportsGranularity(u plan.TimeUnit) bool {
 	for _, g := range d.Granularities {
-		if g == u {
+		if g == u || u.IsFiscal() && g == map[plan.TimeUnit]plan.TimeUnit{plan.FiscalMonth: plan.Month, plan.FiscalQuarter: plan.Quarter, plan.FiscalYear: plan.Year}[u] {
 			return true
 		}
 	}

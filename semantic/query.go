@@ -22,6 +22,9 @@ type MetricQuery struct {
 	Offset int64
 	// Timezone is the IANA zone times are truncated and read in; empty means the server default.
 	Timezone string
+	// Calendar names the calendar weeks and fiscal periods follow (see CalendarHelp); empty
+	// means the server default.
+	Calendar string
 	// Compare adds, for the query's metrics, their values in earlier periods and how they
 	// changed: year over year (同比), month over month (环比) and so on. See Comparison.
 	Compare []Comparison

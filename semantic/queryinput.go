@@ -19,6 +19,7 @@ type QueryInput struct {
 	Limit         *int64              `json:"limit,omitempty" jsonschema:"the most rows to return"`
 	Offset        *int64              `json:"offset,omitempty" jsonschema:"how many rows to skip before the first one returned"`
 	Timezone      string              `json:"timezone,omitempty" jsonschema:"the IANA time zone times are grouped and read in, such as Asia/Shanghai; the server's zone when left out"`
+	Calendar      string              `json:"calendar,omitempty" jsonschema:"the calendar weeks and fiscal periods follow: iso (weeks from Monday), us (from Sunday), fiscal_april (a fiscal year from April; any month), nrf (the NRF 4-5-4 retail calendar), retail_445 and the like; the server's when left out"`
 	Compare       []ComparisonInput   `json:"compare,omitempty" jsonschema:"period-over-period comparisons of the metrics: each period of the time dimension against the one a period before (year over year, month over month); each adds columns METRIC.KIND_PERIOD such as gmv_paid.growth_year"`
 }
 
@@ -32,7 +33,7 @@ type ComparisonInput struct {
 // TimeDimensionInput groups by a time dimension truncated to a calendar unit.
 type TimeDimensionInput struct {
 	Dimension   string `json:"dimension" jsonschema:"the qualified name of a time dimension, such as orders.created_at"`
-	Granularity string `json:"granularity" jsonschema:"the unit to truncate to: DAY, WEEK (ISO, from Monday), MONTH, QUARTER or YEAR"`
+	Granularity string `json:"granularity" jsonschema:"the unit to truncate to: DAY, WEEK (from Monday, or as the calendar says), MONTH, QUARTER, YEAR, or FISCAL_MONTH, FISCAL_QUARTER or FISCAL_YEAR of the calendar"`
 	FillGaps    bool   `json:"fillGaps,omitempty" jsonschema:"show every period of the time range, with NULL metrics (or a metric's fill_nulls_with) where it has no rows, so charts have no holes"`
 }
 
@@ -59,7 +60,7 @@ type OrderByInput struct {
 // Granularities, FilterOperators and SortDirections list the spellings QueryInput's enumerations
 // take, as GraphQL spells them.
 var (
-	Granularities   = []string{"DAY", "WEEK", "MONTH", "QUARTER", "YEAR"}
+	Granularities   = []string{"DAY", "WEEK", "MONTH", "QUARTER", "YEAR", "FISCAL_MONTH", "FISCAL_QUARTER", "FISCAL_YEAR"}
 	FilterOperators = filterOperatorNames()
 	SortDirections  = []string{"ASC", "DESC"}
 )
@@ -76,7 +77,7 @@ func filterOperatorNames() []string {
 // the spelling of operators and directions — and leaves every other check to the compiler, so
 // that every surface refuses the same questions with the same words.
 func (in QueryInput) MetricQuery() (MetricQuery, error) {
-	q := MetricQuery{Metrics: in.Metrics, Dimensions: in.Dimensions, Limit: in.Limit, Timezone: in.Timezone}
+	q := MetricQuery{Metrics: in.Metrics, Dimensions: in.Dimensions, Limit: in.Limit, Timezone: in.Timezone, Calendar: in.Calendar}
 	if in.Offset != nil {
 		q.Offset = *in.Offset
 	}

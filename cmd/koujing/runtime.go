@@ -27,6 +27,7 @@ type runtimeFlags struct {
 	models       string
 	demoScale    float64
 	timezone     string
+	calendar     string
 	parallelism  int
 	memoryLimit  string
 	queryTimeout time.Duration
@@ -39,6 +40,7 @@ func (f *runtimeFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.models, "models", "", "definitions directory (default: the shipped demo definitions)")
 	fs.Float64Var(&f.demoScale, "demo-scale", 0.1, "size of the generated demo dataset; 1 = 1,000,000 orders")
 	fs.StringVar(&f.timezone, "timezone", "UTC", "default time zone of queries that name none (IANA name)")
+	fs.StringVar(&f.calendar, "calendar", "iso", "default calendar of queries that name none, which weeks and fiscal periods follow:\n"+semantic.CalendarHelp)
 	fs.IntVar(&f.parallelism, "parallelism", 0, "pipelines per aggregation (default: the number of CPUs)")
 	fs.StringVar(&f.memoryLimit, "memory-limit", "", "soft limit of the process's memory, such as 3GiB; the garbage collector works harder\nas it nears it (default: the data's size plus 1 GiB; GOMEMLIMIT, when set, is used instead)")
 	fs.DurationVar(&f.queryTimeout, "query-timeout", time.Minute, "longest a query may run, warehouse statements included, before it fails with TIMEOUT")
@@ -94,6 +96,9 @@ func (f *runtimeFlags) load(ctx context.Context) (*layer, error) {
 	if err != nil || f.timezone == "Local" {
 		return nil, usageError("unknown time zone %q; use an IANA name such as Asia/Shanghai", f.timezone)
 	}
+	if _, err := semantic.ParseCalendar(f.calendar); err != nil {
+		return nil, usageError("--calendar: %v", err)
+	}
 	mem := memory.NewGoAllocator()
 	src := engine.NewSources(mem)
 	rt := &layer{sources: src}
@@ -132,7 +137,7 @@ func (f *runtimeFlags) load(ctx context.Context) (*layer, error) {
 	rt.engine = eng
 	rt.options = semantic.ServiceOptions{
 		QueryTimeout:   f.queryTimeout,
-		CompileOptions: semantic.CompileOptions{Location: loc, MaxLimit: f.maxRows},
+		CompileOptions: semantic.CompileOptions{Location: loc, MaxLimit: f.maxRows, Calendar: f.calendar},
 	}
 	rt.service = semantic.NewService(cat, eng, rt.options)
 	return rt, nil

@@ -302,6 +302,24 @@ func (r *RetailCalendar) yearEnd(y int) civil {
 	return last - civil(mod(int(last.weekday())-int(r.YearEndWeekday), 7))
 }
 
+// Retail years SQL pushed down to PostgreSQL knows the starts of: every year that ends from
+// retailFirstYear to retailLastYear. The engine computes any year.
+const (
+	retailFirstYear = 1850
+	retailLastYear  = 2250
+)
+
+// YearStarts returns the first days of the retail years that end from 1850 to 2250, in order,
+// and the day after the last ends: the table SQL finds a day's retail year in.
+func (r *RetailCalendar) YearStarts() []time.Time {
+	out := make([]time.Time, 0, retailLastYear-retailFirstYear+2)
+	for y := retailFirstYear - 1; y <= retailLastYear; y++ {
+		yy, m, d := (r.yearEnd(y) + 1).date()
+		out = append(out, time.Date(yy, m, d, 0, 0, 0, 0, time.UTC))
+	}
+	return out
+}
+
 // year returns the first and last day of the retail year holding day d.
 func (r *RetailCalendar) year(d civil) (first, last civil) {
 	y, _, _ := d.date()

@@ -72,12 +72,15 @@ func (b *sqlBuilder) timeShift(x *plan.TimeShift, cols sqlColumns) (string, erro
 		return "", sqlNotExpressible("%s: a retail calendar's periods are shifted by one back only", x)
 	}
 	day := "(" + local + ")::date"
-	moved := sqlRetailCase(day, cal.Retail, func(first, prevFirst string) string {
+	moved, err := b.retailYear(day, cal.Retail, func(first, prevFirst string) string {
 		// The same place in the period before: a day that lies off days into its period, whose
 		// predecessor lasts l days, moves l days back — if the predecessor is long enough.
 		off, l := sqlRetailPreviousPeriod(day, first, prevFirst, x.Unit, cal.Retail)
 		return "CASE WHEN " + off + " < " + l + " THEN " + day + " - " + l + " END"
 	})
+	if err != nil {
+		return "", err
+	}
 	return back("(" + moved + " + (" + local + ")::time)"), nil
 }
 
@@ -120,8 +123,11 @@ func (b *sqlBuilder) periodStart(local string, unit plan.TimeUnit, cal *plan.Cal
 	}
 	if r := cal.Retail; r != nil {
 		day := "(" + local + ")::date"
-		start := sqlRetailCase(day, r, func(first, _ string) string { return sqlRetailPeriodStart(day, first, unit, r) })
-		return start + "::timestamp", nil
+		start, err := b.retailYear(day, r, func(first, _ string) string { return sqlRetailPeriodStart(day, first, unit, r) })
+		if err != nil {
+			return "", err
+		}
+		return "(" + start + ")::timestamp", nil
 	}
 	k := int64(cal.FiscalYearStart - time.January)
 	switch unit {
@@ -135,32 +141,25 @@ func (b *sqlBuilder) periodStart(local string, unit plan.TimeUnit, cal *plan.Cal
 	return "", sqlNotExpressible("time unit %d", unit)
 }
 
-// sqlRetailCase renders, for the retail year holding day (a date), body(first, prevFirst): an
-// expression over the first day of that year and of the year before. It is a CASE with one
-// branch per year the day can belong to — the year ending in the day's calendar year or the next,
-// and for a year ending near the end of December also the one before — in which those days are
-// expressions of the calendar year alone: the text grows with the uses of day, never with nested
-// copies of the rule.
-func sqlRetailCase(day string, r *plan.RetailCalendar, body func(first, prevFirst string) string) string {
-	year := "extract(year from " + day + ")::int"
-	end := func(dy int) string { return sqlRetailYearEnd("("+year+" + "+strconv.Itoa(dy)+")", r) }
-	candidates := []int{0, 1}
-	if r.YearEndMonth == time.December && r.Nearest {
-		// A year ending near the end of December may end early in January.
-		candidates = []int{-1, 0, 1}
+// retailYear renders, for the retail year holding day (a date), body(first, prevFirst): an
+// expression over the first day of that year and of the year before. The first days of the
+// years the calendar covers (see plan.RetailCalendar.YearStarts) travel as one parameter, an
+// array, and width_bucket finds the day's year in it: the text stays short, so PostgreSQL
+// neither repeats the year-end rule per use nor spends seconds compiling it.
+func (b *sqlBuilder) retailYear(day string, r *plan.RetailCalendar, body func(first, prevFirst string) string) (string, error) {
+	starts := r.YearStarts()
+	items := make([]string, len(starts))
+	for i, t := range starts {
+		items[i] = t.Format(time.DateOnly)
 	}
-	var b strings.Builder
-	b.WriteString("(CASE")
-	for i, c := range candidates {
-		branch := body("("+end(c-1)+" + 1)", "("+end(c-2)+" + 1)")
-		if i < len(candidates)-1 {
-			b.WriteString(" WHEN " + day + " <= " + end(c) + " THEN " + branch)
-		} else {
-			b.WriteString(" ELSE " + branch)
-		}
+	p, err := b.param(&plan.Literal{Value: "{" + strings.Join(items, ",") + "}", Type: plan.String})
+	if err != nil {
+		return "", err
 	}
-	b.WriteString(" END)")
-	return b.String()
+	// A subquery, so that PostgreSQL reads the array once per statement rather than per row.
+	years := "(SELECT " + p + "::date[])"
+	i := "width_bucket(" + day + ", " + years + ")"
+	return body(years+"["+i+"]", years+"["+i+" - 1]"), nil
 }
 
 // sqlRetailPeriodStart renders the first day of the unit's period holding day, in the retail
@@ -207,18 +206,6 @@ func sqlRetailPreviousPeriod(day, first, prevFirst string, unit plan.TimeUnit, r
 	length = fmt.Sprintf("(CASE %[1]s WHEN %[2]d THEN %[3]d WHEN %[4]d THEN %[5]d ELSE (CASE WHEN %[6]s = 0 THEN %[7]d + %[8]s ELSE %[7]d END) END)",
 		weeks, m0, 7*p[0], m1, 7*p[1], q, 7*p[2], extra)
 	return off, length
-}
-
-// sqlRetailYearEnd renders the last day of the retail year that ends in calendar year year (an
-// integer expression): the last YearEndWeekday of YearEndMonth, or the one nearest its last day.
-func sqlRetailYearEnd(year string, r *plan.RetailCalendar) string {
-	last := "((make_date(" + year + ", " + strconv.Itoa(int(r.YearEndMonth)) + ", 1) + interval '1 month')::date - 1)"
-	dow := "extract(dow from " + last + ")::int"
-	w := strconv.Itoa(int(r.YearEndWeekday))
-	if r.Nearest {
-		return "(" + last + " + ((" + w + " - " + dow + " + 10) % 7 - 3))"
-	}
-	return "(" + last + " - ((" + dow + " - " + w + " + 7) % 7))"
 }
 
 // densify fills the holes of a time series: the periods between the ends, generated day by day

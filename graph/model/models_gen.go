@@ -396,6 +396,13 @@ type MetricQueryInput struct {
 	// The IANA time zone, such as "Asia/Shanghai", that times are grouped and read in: a day or month
 	// starts at midnight there. Defaults to the server's zone (UTC unless configured).
 	Timezone *string `json:"timezone,omitempty"`
+	// The calendar weeks and fiscal periods follow: `iso` (weeks from Monday), `us` (weeks from
+	// Sunday), `fiscal_april` (a fiscal year from April; any month, `_us` for weeks from Sunday),
+	// `nrf` (the National Retail Federation's 4-5-4 calendar of 52 and 53-week years), or
+	// `retail_445` (also 454, 544), optionally with the year's end, as in
+	// `retail_445_december_saturday_last`. Defaults to the server's calendar (`iso` unless
+	// configured). An unknown calendar is an INVALID_QUERY.
+	Calendar *string `json:"calendar,omitempty"`
 	// Period-over-period comparisons (同比/环比): each period of the time dimension against the one a
 	// period before it — `{period: YEAR}` for year over year, `{period: MONTH}` for month over month.
 	// Each compared metric gets a column per kind after the metrics, named METRIC.KIND_PERIOD, such as

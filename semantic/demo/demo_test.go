@@ -61,6 +61,7 @@ func TestDemoMetrics(t *testing.T) {
 		{"gmv_paid_mtd", semantic.Derived, "sales"},
 		{"gmv_paid_ytd", semantic.Derived, "sales"},
 		{"gmv_paid_running", semantic.Derived, "sales"},
+		{"gmv_paid_fytd", semantic.Derived, "sales"},
 		{"buyers_30d", semantic.Derived, "sales"},
 		{"buyers_ytd", semantic.Derived, "sales"},
 		{"aov_7d", semantic.Derived, "sales"},

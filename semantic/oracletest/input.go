@@ -9,7 +9,7 @@ import (
 // Input returns the case's query as JSON clients send it (POST /arrow's input, MCP's
 // query_metrics), spelled as GraphQL spells its enumerations.
 func (q Query) Input() semantic.QueryInput {
-	in := semantic.QueryInput{Metrics: q.Metrics, Dimensions: q.Dimensions, Limit: q.Limit, Timezone: q.Timezone}
+	in := semantic.QueryInput{Metrics: q.Metrics, Dimensions: q.Dimensions, Limit: q.Limit, Timezone: q.Timezone, Calendar: q.Calendar}
 	if q.Offset != 0 {
 		in.Offset = &q.Offset
 	}

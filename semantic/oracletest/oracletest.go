@@ -63,6 +63,7 @@ type Query struct {
 	Limit    *int64 `yaml:"limit"`
 	Offset   int64  `yaml:"offset"`
 	Timezone string `yaml:"timezone"`
+	Calendar string `yaml:"calendar"`
 	Compare  []struct {
 		Period  string   `yaml:"period"`
 		Kinds   []string `yaml:"kinds"`
@@ -72,7 +73,7 @@ type Query struct {
 
 // MetricQuery returns the case's query as the semantic layer takes it.
 func (q Query) MetricQuery() semantic.MetricQuery {
-	mq := semantic.MetricQuery{Metrics: q.Metrics, Dimensions: q.Dimensions, Limit: q.Limit, Offset: q.Offset, Timezone: q.Timezone}
+	mq := semantic.MetricQuery{Metrics: q.Metrics, Dimensions: q.Dimensions, Limit: q.Limit, Offset: q.Offset, Timezone: q.Timezone, Calendar: q.Calendar}
 	if td := q.TimeDimension; td != nil {
 		mq.TimeDimension = &semantic.TimeGrouping{Dimension: td.Dimension, Granularity: td.Granularity, FillGaps: td.FillGaps}
 	}
