@@ -4636,6 +4636,8 @@ var (
 		"AVG":            plan.Avg,
 		"MIN":            plan.Min,
 		"MAX":            plan.Max,
+		"PERCENTILE":     plan.Percentile,
+		"MEDIAN":         plan.Median,
 	}
 	marshalNAggregation2githubᚗcomᚋkoujingᚋkoujingᚋengineᚋplanᚐAggFunc = map[plan.AggFunc]string{
 		plan.Sum:           "SUM",
@@ -4644,6 +4646,8 @@ var (
 		plan.Avg:           "AVG",
 		plan.Min:           "MIN",
 		plan.Max:           "MAX",
+		plan.Percentile:    "PERCENTILE",
+		plan.Median:        "MEDIAN",
 	}
 )
 

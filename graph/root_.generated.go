@@ -3347,6 +3347,10 @@ enum Aggregation {
   MIN
   """The largest value."""
   MAX
+  """A continuous percentile of the values (see ` + "`" + `Measure.percentile` + "`" + `), interpolated as PostgreSQL's percentile_cont."""
+  PERCENTILE
+  """The median of the values: their 50th percentile, interpolated."""
+  MEDIAN
 }
 
 """A join declared from one data model to another."""

@@ -62,7 +62,9 @@ func TestPsql(t *testing.T) {
 		// the grouped queries
 		"(5 rows)", " consumer    | ", "(3 rows)",
 	} {
-		if !strings.Contains(out, want) {
+		// psql pads columns to their widest value, which depends on the whole catalog.
+		squeeze := func(s string) string { return strings.Join(strings.Fields(s), " ") }
+		if !strings.Contains(squeeze(out), squeeze(want)) {
 			t.Errorf("psql output lacks %q:\n%s", want, out)
 		}
 	}

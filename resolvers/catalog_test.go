@@ -308,7 +308,8 @@ func TestLookupsByName(t *testing.T) {
 		if len(dm.Dimensions) != 6 || dm.Dimensions[0].Name != "orders.region" {
 			t.Errorf("orders dimensions = %+v, want the 6 in definition order", dm.Dimensions)
 		}
-		if len(dm.Measures) != 5 || dm.Measures[4].Name != "orders.customer_count" || dm.Measures[4].Aggregation != "COUNT_DISTINCT" {
+		if len(dm.Measures) != 7 || dm.Measures[6].Name != "orders.customer_count" || dm.Measures[6].Aggregation != "COUNT_DISTINCT" ||
+			dm.Measures[4].Aggregation != "MEDIAN" || dm.Measures[5].Aggregation != "PERCENTILE" {
 			t.Errorf("orders measures = %+v", dm.Measures)
 		}
 		var metrics []string
@@ -376,7 +377,7 @@ func TestDimensionsAndDataModels(t *testing.T) {
 	if data.All.TotalCount != total || len(data.All.Edges) != total || !sort.StringsAreSorted(data.All.names()) {
 		t.Errorf("all dimensions = %v (%d), want %d sorted", data.All.names(), data.All.TotalCount, total)
 	}
-	if !slices.Equal(data.DataModels.names(), []string{"customers", "order_items", "orders", "products"}) || data.DataModels.TotalCount != 4 {
+	if !slices.Equal(data.DataModels.names(), []string{"customers", "inventory", "order_items", "orders", "products"}) || data.DataModels.TotalCount != 5 {
 		t.Errorf("dataModels = %+v", data.DataModels)
 	}
 

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"strings"
 	"testing"
 
 	"github.com/apache/arrow-go/v18/arrow/memory"
@@ -43,7 +44,7 @@ var rowFilterRoles = []rowFilterRole{
 
 // filteredViews creates a schema whose tables are views of the oracle data in schema with a
 // role's rows only: orders and customers where the condition holds, the items of the visible
-// orders, every product.
+// orders, every product, and the stock of the warehouses of the regions the condition keeps.
 func filteredViews(t *testing.T, schema, where string) string {
 	t.Helper()
 	pool := pgtest.Connect(t)
@@ -53,6 +54,8 @@ func filteredViews(t *testing.T, schema, where string) string {
 		fmt.Sprintf("CREATE VIEW %[1]s.customers AS SELECT * FROM %[2]s.customers WHERE %[3]s", views, schema, where),
 		fmt.Sprintf("CREATE VIEW %[1]s.order_items AS SELECT oi.* FROM %[2]s.order_items oi WHERE oi.order_id IN (SELECT order_id FROM %[1]s.orders)", views, schema),
 		fmt.Sprintf("CREATE VIEW %[1]s.products AS SELECT * FROM %[2]s.products", views, schema),
+		// The policy filters stock by its warehouse's region as it filters orders by theirs.
+		fmt.Sprintf("CREATE VIEW %[1]s.inventory AS SELECT * FROM %[2]s.inventory WHERE %[3]s", views, schema, strings.ReplaceAll(where, "region", "warehouse")),
 	} {
 		if _, err := pool.Exec(context.Background(), stmt); err != nil {
 			t.Fatalf("%s: %v", stmt, err)

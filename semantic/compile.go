@@ -534,9 +534,14 @@ func (cc *compiler) core(ranges []timeBounds) (plan.Node, error) {
 	var groups []*measureGroup
 	var windowed []*leaf
 	byModel := map[*DataModel]*measureGroup{}
+	var balances []*leaf
 	for _, l := range cc.leaves {
-		if l.window != nil {
+		switch {
+		case l.window != nil:
 			windowed = append(windowed, l)
+			continue
+		case l.measure.SemiAdditive != nil:
+			balances = append(balances, l)
 			continue
 		}
 		g := byModel[l.measure.Model]
@@ -557,6 +562,13 @@ func (cc *compiler) core(ranges []timeBounds) (plan.Node, error) {
 	}
 	for _, l := range windowed {
 		node, err := cc.windowPlan(l)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", cc.metricNameOf(l), err)
+		}
+		parts = append(parts, node)
+	}
+	for _, l := range balances {
+		node, err := cc.balancePlan(l)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", cc.metricNameOf(l), err)
 		}

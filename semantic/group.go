@@ -513,7 +513,7 @@ func (cc *compiler) leafFilters(g *measureGroup) ([]plan.Expr, error) {
 func (cc *compiler) aggregateLeaves(in plan.Node, groupBy []plan.Named, leaves []*leaf, filters []plan.Expr) (plan.Node, error) {
 	aggs := make([]plan.AggExpr, 0, len(leaves))
 	for i, l := range leaves {
-		a, err := plan.NewAggExpr(l.name, l.measure.Agg, l.measure.Expr, filters[i])
+		a, err := measureAgg(l.name, l.measure, l.measure.Expr, filters[i])
 		if err != nil {
 			return nil, fmt.Errorf("measure %s: %w", l.measure.QualifiedName(), err)
 		}
@@ -685,4 +685,12 @@ func (cc *compiler) usesLeafIn(m *Metric, sc scope, l *leaf) bool {
 		}
 	}
 	return false
+}
+
+// measureAgg is the aggregate of measure m over arg (its expression, or a column holding it),
+// named name, over the rows filter keeps: the measure's function, with its percentile.
+func measureAgg(name string, m *Measure, arg, filter plan.Expr) (plan.AggExpr, error) {
+	a, err := plan.NewAggExpr(name, m.Agg, arg, filter)
+	a.Fraction = m.Fraction
+	return a, err
 }

@@ -23,13 +23,14 @@ var (
 	modelKeys        = []string{"name", "label", "description", "source", "primary_key", "dimensions", "measures", "relationships"}
 	sourceKeys       = []string{"connection", "table", "file"}
 	dimensionKeys    = []string{"name", "label", "description", "synonyms", "tags", "type", "expr", "granularities"}
-	measureKeys      = []string{"name", "label", "description", "agg", "expr"}
+	measureKeys      = []string{"name", "label", "description", "agg", "expr", "percentile", "semi_additive"}
+	semiAdditiveKeys = []string{"over", "take"}
 	relationshipKeys = []string{"to", "type", "keys"}
 	keyPairKeys      = []string{"from", "to"}
 
 	dimensionTypes = []string{string(DimensionString), string(DimensionNumber), string(DimensionBoolean), string(DimensionTime)}
 	timeUnits      = []string{"day", "week", "month", "quarter", "year", "fiscal_month", "fiscal_quarter", "fiscal_year"}
-	aggFuncs       = []string{"sum", "count", "count_distinct", "avg", "min", "max"}
+	aggFuncs       = []string{"sum", "count", "count_distinct", "avg", "min", "max", "percentile", "median"}
 	cardinalities  = []string{string(ManyToOne), string(OneToMany), string(OneToOne)}
 )
 
@@ -79,6 +80,9 @@ type measureDef struct {
 	aggOK    bool
 	exprNode *yaml.Node
 	ast      sqlexpr.Node
+	// overName is the time dimension a semi-additive measure takes the last value of.
+	overName string
+	overNode *yaml.Node
 }
 
 type relationshipDef struct {
@@ -335,7 +339,7 @@ func (l *loader) readMeasure(md *modelDef, n *yaml.Node) {
 	xd.x.Label, _ = l.str(m, "label")
 	xd.x.Description, _ = l.str(m, "description")
 
-	const aggHint = "agg is one of sum, count, count_distinct, avg, min, max"
+	const aggHint = "agg is one of sum, count, count_distinct, avg, min, max, percentile, median"
 	agg, aggNode := l.str(m, "agg")
 	switch {
 	case aggNode != nil:
@@ -354,6 +358,37 @@ func (l *loader) readMeasure(md *modelDef, n *yaml.Node) {
 		xd.ast = l.parseExpr(f, en, xd.what)
 	} else if m.missing("expr") && xd.aggOK && xd.x.Agg != plan.Count {
 		l.report(f.pos(m.node), "only count may leave expr out, to count rows", "%s has no expr for %s to aggregate", xd.what, xd.x.Agg)
+	}
+	p, pn := l.str(m, "percentile")
+	switch {
+	case pn != nil && xd.aggOK && xd.x.Agg != plan.Percentile:
+		l.report(f.pos(pn), "use agg: percentile, or leave percentile out", "percentile applies to agg: percentile, and %s is %s", xd.what, xd.x.Agg)
+	case pn != nil:
+		v, err := strconv.ParseFloat(p, 64)
+		if err != nil || !(v >= 0 && v <= 1) {
+			l.report(f.pos(pn), "write a fraction from 0 to 1: 0.9 for the 90th percentile", "percentile of %s is not from 0 to 1: %q", xd.what, p)
+		}
+		xd.x.Fraction = v
+	case xd.aggOK && xd.x.Agg == plan.Percentile && m.missing("percentile"):
+		l.report(f.pos(m.node), "percentile: 0.9 computes the 90th percentile; agg: median the 50th", "%s has no percentile", xd.what)
+	}
+	if sn := m.get("semi_additive"); sn != nil {
+		if sa := l.object(f, sn, "semi_additive of "+xd.what, "a mapping with over and take", semiAdditiveKeys); sa != nil {
+			xd.overName, xd.overNode = l.str(sa, "over")
+			if sa.missing("over") {
+				l.report(f.pos(sa.node), "over names the measure's time dimension, such as snapshot_date", "semi_additive of %s has no over", xd.what)
+			}
+			xd.x.SemiAdditive = &SemiAdditive{Pos: f.pos(sa.node)}
+			if take, tn := l.str(sa, "take"); tn != nil {
+				switch take {
+				case "last":
+				case "first":
+					xd.x.SemiAdditive.First = true
+				default:
+					l.report(f.pos(tn), "take is last or first", "unknown take %q in semi_additive of %s", take, xd.what)
+				}
+			}
+		}
 	}
 	md.measures = append(md.measures, xd)
 }
@@ -628,6 +663,22 @@ func (l *loader) checkDimension(md *modelDef, dd *dimensionDef) {
 func (l *loader) checkMeasure(md *modelDef, xd *measureDef) {
 	f := md.f
 	x := xd.x
+	if sa := x.SemiAdditive; sa != nil && xd.overNode != nil && xd.overName != "" {
+		switch d := md.m.Dimension(xd.overName); {
+		case d == nil:
+			var names []string
+			for _, dd := range md.dims {
+				names = append(names, dd.d.Name)
+			}
+			l.report(f.pos(xd.overNode), suggestion(xd.overName, names, "the dimensions of "+md.m.Name+" are"),
+				"semi_additive of %s: model %s has no dimension %s", xd.what, md.m.Name, xd.overName)
+		case d.Type != DimensionTime && d.Type != "":
+			l.report(f.pos(xd.overNode), "a balance is taken at its last time: name a time dimension",
+				"semi_additive of %s: %s is a %s dimension, not a time", xd.what, d.QualifiedName(), d.Type)
+		default:
+			sa.Over = d
+		}
+	}
 	if !md.hasSchema || xd.ast == nil {
 		return
 	}
@@ -647,8 +698,8 @@ func (l *loader) checkMeasure(md *modelDef, xd *measureDef) {
 	}
 	t := expr.DataType()
 	switch {
-	case (x.Agg == plan.Sum || x.Agg == plan.Avg) && !plan.IsNumeric(t):
-		l.report(f.pos(xd.exprNode), "count, count_distinct, min and max work on any column; sum and avg need numbers",
+	case (x.Agg == plan.Sum || x.Agg == plan.Avg || x.Agg == plan.Percentile || x.Agg == plan.Median) && !plan.IsNumeric(t):
+		l.report(f.pos(xd.exprNode), "count, count_distinct, min and max work on any column; sum, avg and percentiles need numbers",
 			"%s: cannot %s %s, which is %s; %s needs a number", xd.what, x.Agg, x.SQL, article(plan.TypeName(t)), x.Agg)
 		return
 	case (x.Agg == plan.Min || x.Agg == plan.Max) && !plan.IsNumeric(t) && !plan.IsString(t) && !plan.IsTemporal(t):

@@ -38,15 +38,28 @@ func (m *Metric) Expression() string {
 	return m.SQL
 }
 
-// AggregateText writes the measure as SQL: sum(amount), count(*), count(distinct customer_id).
+// AggregateText writes the measure as SQL: sum(amount), count(*), count(distinct customer_id),
+// percentile_cont(0.9) of amount; a balance says at which time it is taken.
 func (x *Measure) AggregateText() string {
+	var text string
 	switch {
 	case x.SQL == "":
-		return x.Agg.String() + "(*)"
+		text = x.Agg.String() + "(*)"
 	case x.Agg == plan.CountDistinct:
-		return "count(distinct " + x.SQL + ")"
+		text = "count(distinct " + x.SQL + ")"
+	case x.Agg == plan.Percentile:
+		text = fmt.Sprintf("percentile_cont(%g) of %s", x.Fraction, x.SQL)
+	default:
+		text = x.Agg.String() + "(" + x.SQL + ")"
 	}
-	return x.Agg.String() + "(" + x.SQL + ")"
+	if sa := x.SemiAdditive; sa != nil && sa.Over != nil {
+		at := "last"
+		if sa.First {
+			at = "first"
+		}
+		text += " at the " + at + " " + sa.Over.Name
+	}
+	return text
 }
 
 // Condition writes the filter as SQL-like text: orders.status in ('paid', 'shipped').

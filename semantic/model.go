@@ -264,7 +264,24 @@ type Measure struct {
 	SQL string
 	// Expr is SQL bound to the model's columns; nil for count of rows.
 	Expr plan.Expr
-	Pos  Pos
+	// Fraction is the percentile a percentile measure computes, from 0 to 1.
+	Fraction float64
+	// SemiAdditive, when set, makes the measure a balance: it adds up across the other
+	// dimensions but, over time, takes the value at one moment of each group.
+	SemiAdditive *SemiAdditive
+	Pos          Pos
+}
+
+// SemiAdditive says how a balance — stock on hand, an account's balance — aggregates over time:
+// in each group, only the rows at the group's last (or first) value of the time dimension Over
+// count, and they are aggregated as the measure says. "Units on hand by warehouse and month" is
+// each warehouse's units at its last snapshot of the month, summed over products.
+type SemiAdditive struct {
+	// Over is the time dimension of the measure's model whose last or first value counts.
+	Over *Dimension
+	// First takes the first value instead of the last.
+	First bool
+	Pos   Pos
 }
 
 // QualifiedName returns "model.measure".

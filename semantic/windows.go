@@ -63,6 +63,10 @@ func (cc *compiler) resolveTimeSpans() error {
 			continue
 		}
 		name := cc.metricNameOf(l)
+		if l.measure.SemiAdditive != nil {
+			return invalid("%s aggregates %s over %s, a balance taken at one time of each period; windows over balances are not supported, ask for it by the time dimension instead",
+				name, l.measure.QualifiedName(), windowText(w))
+		}
 		if td == nil {
 			tr := cc.timeRange
 			switch {
@@ -233,7 +237,7 @@ func (cc *compiler) windowPlan(l *leaf) (plan.Node, error) {
 			return plan.NewProject(node, items)
 		}
 		final = func(in plan.Node) (plan.AggExpr, error) {
-			return plan.NewAggExpr(l.name, agg, plan.NewColumn("#x", x.DataType()), nil)
+			return measureAgg(l.name, l.measure, plan.NewColumn("#x", x.DataType()), nil)
 		}
 	}
 	reduced, err := cc.groupRows(g, dims, false, func(node plan.Node, groupBy []plan.Named, leafFilters []plan.Expr) (plan.Node, error) {
@@ -428,4 +432,86 @@ func (cc *compiler) keepPeriods(node plan.Node, ranges []timeBounds) (plan.Node,
 		}
 	}
 	return plan.NewFilter(node, any)
+}
+
+// balancePlan aggregates a semi-additive leaf: per group of the dimensions, over the rows at
+// the group's last (or first) value of the measure's time dimension. The leaf is aggregated per
+// group and value of that time; the last value of each group is found among those rows and the
+// rows are joined to it, so each group keeps the aggregate at its last time.
+func (cc *compiler) balancePlan(l *leaf) (plan.Node, error) {
+	sa := l.measure.SemiAdditive
+	g := &measureGroup{model: l.measure.Model, leaves: []*leaf{l}}
+	dims := append(slices.Clone(cc.dims), groupDim{dim: sa.Over, name: "#at"})
+	perTime := func() (plan.Node, error) {
+		return cc.groupRows(g, dims, false, func(node plan.Node, groupBy []plan.Named, leafFilters []plan.Expr) (plan.Node, error) {
+			// One leaf: its filter is the rows' filter, already applied.
+			return cc.aggregateLeaves(node, groupBy, g.leaves, leafFilters)
+		})
+	}
+	values, err := perTime()
+	if err != nil {
+		return nil, err
+	}
+	times, err := perTime()
+	if err != nil {
+		return nil, err
+	}
+	var group []plan.Named
+	for _, d := range cc.dims {
+		c, err := plan.ColumnOf(times.Schema(), d.name)
+		if err != nil {
+			return nil, err
+		}
+		group = append(group, plan.Named{Name: "#b:" + d.name, Expr: c})
+	}
+	at, err := plan.ColumnOf(times.Schema(), "#at")
+	if err != nil {
+		return nil, err
+	}
+	pick := plan.Max
+	if sa.First {
+		pick = plan.Min
+	}
+	last, err := plan.NewAggExpr("#b:#at", pick, at, nil)
+	if err != nil {
+		return nil, err
+	}
+	ends, err := plan.NewAggregate(times, group, []plan.AggExpr{last})
+	if err != nil {
+		return nil, err
+	}
+	lk, rk, err := cc.dimensionKeys(values, ends, "#b:")
+	if err != nil {
+		return nil, err
+	}
+	lat, err := plan.ColumnOf(values.Schema(), "#at")
+	if err != nil {
+		return nil, err
+	}
+	rat, err := plan.ColumnOf(ends.Schema(), "#b:#at")
+	if err != nil {
+		return nil, err
+	}
+	j, err := plan.NewJoin(plan.InnerJoin, values, ends, append(lk, lat), append(rk, rat), true)
+	if err != nil {
+		return nil, err
+	}
+	keep := make([]plan.Named, 0, len(cc.dims)+1)
+	for _, name := range append(dimNames(cc.dims), l.name) {
+		c, err := plan.ColumnOf(j.Schema(), name)
+		if err != nil {
+			return nil, err
+		}
+		keep = append(keep, plan.Named{Name: name, Expr: c})
+	}
+	return plan.NewProject(j, keep)
+}
+
+// dimNames lists the names of grouping columns.
+func dimNames(dims []groupDim) []string {
+	out := make([]string, len(dims))
+	for i, d := range dims {
+		out[i] = d.name
+	}
+	return out
 }

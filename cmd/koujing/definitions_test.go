@@ -84,13 +84,13 @@ func TestProposeAndExport(t *testing.T) {
 
 	dir := filepath.Join(t.TempDir(), "models")
 	code, out, errOut := koujing(t, ctx, "export", dir, "--server", s.base, "--token", ann)
-	if code != 0 || out != "Wrote 38 definitions to "+dir+".\n" {
+	if code != 0 || out != "Wrote 45 definitions to "+dir+".\n" {
 		t.Fatalf("export: exit %d, %q\n%s", code, out, errOut)
 	}
 	if _, err := os.Stat(filepath.Join(dir, "metrics", "aov.yaml")); err != nil {
 		t.Fatal(err)
 	}
-	if code, out, errOut := koujing(t, ctx, "validate", dir); code != 0 || !strings.Contains(out, "ok (4 models, 31 metrics)") {
+	if code, out, errOut := koujing(t, ctx, "validate", dir); code != 0 || !strings.Contains(out, "ok (5 models, 37 metrics)") {
 		t.Fatalf("validate the export: exit %d, %q\n%s", code, out, errOut)
 	}
 	if code, out, errOut := koujing(t, ctx, "propose", dir, "--server", s.base, "--token", ann); code != 0 || !strings.HasPrefix(out, "Nothing to propose") {

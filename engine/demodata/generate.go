@@ -110,6 +110,9 @@ func Generate(ctx context.Context, mem memory.Allocator, scale float64) (*Datase
 	if err := g.ordersAndItems(ctx); err != nil {
 		return nil, err
 	}
+	if err := g.inventory(ctx); err != nil {
+		return nil, err
+	}
 
 	d := &Dataset{scale: scale}
 	for _, name := range TableNames() {
@@ -154,7 +157,9 @@ func (g *generator) makeDictionaries() {
 		"status":  newDictionary(g.mem, statuses),
 		"region":  region,
 	}
+	g.dicts[Inventory] = map[string]arrow.Array{"warehouse": region}
 	region.Retain() // one reference per table that holds it
+	region.Retain()
 	region.Retain()
 	g.batches = map[string][]arrow.RecordBatch{}
 }
@@ -427,4 +432,80 @@ func createdAt(i, n uint64, frac uint32) int64 {
 	hi, lo := bits.Mul64(i<<32|uint64(frac), ordersSpan)
 	q, _ := bits.Div64(hi, lo, n<<32)
 	return ordersStart + int64(q)
+}
+
+// The inventory: daily snapshots of the stock of the first trackedProducts products in each
+// warehouse (one per region), from 2023 to 2025. A series starts on a day of its first half
+// year, one in ten ends early (the product is discontinued there), and a day's snapshot is
+// missing now and then — so that "the last snapshot of the month" differs between groups, as
+// it does in real balances.
+const (
+	trackedProducts = 20
+	inventoryDays   = 1096 // 2023-01-01 to 2025-12-31
+)
+
+var firstInventoryDay = daysSinceEpoch(2023, time.January, 1)
+
+// inventoryRow is one snapshot of a series.
+type inventoryRow struct {
+	day   int32
+	units int32
+}
+
+func (g *generator) inventory(ctx context.Context) error {
+	series := min(g.numProducts, trackedProducts) * len(regions)
+	rows := make([][]inventoryRow, series)
+	err := forEachChunk(ctx, series, func(k int) error {
+		r := newRand(Inventory, k)
+		start := r.IntN(181)
+		end := inventoryDays
+		if r.IntN(10) == 0 {
+			end = 730 + r.IntN(inventoryDays-730)
+		}
+		units := int32(50 + r.IntN(451))
+		for d := start; d < end; d++ {
+			// Sales take a little every day; a delivery comes when the shelf runs low.
+			units -= int32(r.IntN(25))
+			if units < 20 {
+				units += int32(200 + r.IntN(201))
+			}
+			if r.IntN(100) < 3 {
+				continue // no snapshot this day
+			}
+			rows[k] = append(rows[k], inventoryRow{day: int32(firstInventoryDay + d), units: units})
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("generate inventory: %w", err)
+	}
+	total := 0
+	for _, s := range rows {
+		total += len(s)
+	}
+	schema := schemas[Inventory]
+	batches := make([]arrow.RecordBatch, numBatches(total))
+	g.batches[Inventory] = batches
+	k, s, i := 0, 0, 0 // the next batch, series and row of it
+	for b := range batches {
+		_, n := batchBounds(b, total)
+		cols := batchColumns(g.mem, schema, n, g.dicts[Inventory])
+		ids, days, product := cols[invID].int64s(), cols[invDate].dates(), cols[invProduct].int64s()
+		warehouse, units := cols[invWarehouse].int8s(), cols[invUnits].int32s()
+		for j := range n {
+			for i == len(rows[s]) {
+				s, i = s+1, 0
+			}
+			row := rows[s][i]
+			ids[j] = int64(k + 1)
+			days[j] = arrow.Date32(row.day)
+			product[j] = int64(s/len(regions) + 1)
+			warehouse[j] = int8(s % len(regions))
+			units[j] = row.units
+			k, i = k+1, i+1
+		}
+		batches[b] = record(schema, cols, nil, n)
+		releaseColumns(cols)
+	}
+	return nil
 }

@@ -23,6 +23,10 @@ const (
 	// OrderItems is the name of the table of order lines, keyed by item_id; order_id refers to
 	// orders and product_id to products.
 	OrderItems = "order_items"
+	// Inventory is the name of the table of daily stock snapshots, keyed by snapshot_id: the
+	// units of a product (product_id refers to products) on hand in a warehouse at the end of a
+	// day. Balances like these add up across products and warehouses but not across days.
+	Inventory = "inventory"
 )
 
 // BatchRows is the number of rows in every record batch but the last of each table.
@@ -72,6 +76,14 @@ const (
 	itemPrice
 )
 
+const (
+	invID = iota
+	invDate
+	invProduct
+	invWarehouse
+	invUnits
+)
+
 var schemas = map[string]*arrow.Schema{
 	Customers: arrow.NewSchema([]arrow.Field{
 		{Name: "customer_id", Type: arrow.PrimitiveTypes.Int64},
@@ -105,18 +117,26 @@ var schemas = map[string]*arrow.Schema{
 		{Name: "quantity", Type: arrow.PrimitiveTypes.Int32},
 		{Name: "price", Type: money10},
 	}, nil),
+	Inventory: arrow.NewSchema([]arrow.Field{
+		{Name: "snapshot_id", Type: arrow.PrimitiveTypes.Int64},
+		{Name: "snapshot_date", Type: arrow.FixedWidthTypes.Date32},
+		{Name: "product_id", Type: arrow.PrimitiveTypes.Int64},
+		{Name: "warehouse", Type: dictInt8},
+		{Name: "units_on_hand", Type: arrow.PrimitiveTypes.Int32},
+	}, nil),
 }
 
-// TableNames returns the names of the dataset's tables: customers, products, orders and
-// order_items, in that order, which is also an order that respects foreign keys.
+// TableNames returns the names of the dataset's tables: customers, products, orders,
+// order_items and inventory, in that order, which is also an order that respects foreign keys.
 func TableNames() []string {
-	return []string{Customers, Products, Orders, OrderItems}
+	return []string{Customers, Products, Orders, OrderItems, Inventory}
 }
 
 // PrimaryKey returns the column that identifies a row of the named table, or "" for a name that
 // is not one of TableNames.
 func PrimaryKey(table string) string {
-	return map[string]string{Customers: "customer_id", Products: "product_id", Orders: "order_id", OrderItems: "item_id"}[table]
+	return map[string]string{Customers: "customer_id", Products: "product_id", Orders: "order_id", OrderItems: "item_id",
+		Inventory: "snapshot_id"}[table]
 }
 
 // Schema returns the schema of the named table, without generating any data. The schema is

@@ -3,7 +3,9 @@ package exec
 import (
 	"cmp"
 	"fmt"
+	"math"
 	"math/bits"
+	"slices"
 	"strings"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -58,8 +60,94 @@ func newAggState(env *Env, a plan.AggExpr) (aggState, error) {
 		}
 	case plan.Min, plan.Max:
 		return newMinMaxState(a.Func == plan.Max, t)
+	case plan.Percentile, plan.Median:
+		if plan.IsNumeric(t) {
+			return &percentileState{env: env, fraction: a.Quantile()}, nil
+		}
 	}
 	return nil, fmt.Errorf("cannot compute %s over %s", a.Func, plan.TypeName(t))
+}
+
+// percentileState keeps every value of every group, as floats, and computes a continuous
+// percentile of them when built, exactly as PostgreSQL's percentile_cont does: the value at
+// fraction·(n−1) of the sorted values, interpolated between its neighbours. Its memory is the
+// values' own, charged to the query's budget.
+type percentileState struct {
+	env      *Env
+	fraction float64
+	vals     [][]float64
+	scratch  []float64
+}
+
+func (s *percentileState) grow(n int) { s.vals = growTo(s.vals, n) }
+
+func (s *percentileState) update(groups []uint32, arg arrow.Array, rows []byte) error {
+	if err := s.env.reserve(int64(len(groups)) * 8); err != nil {
+		return err
+	}
+	fs := floatsOf(arg, &s.scratch)
+	forRows(len(groups), rows, func(i int) { s.vals[groups[i]] = append(s.vals[groups[i]], fs[i]) })
+	return nil
+}
+
+// floatsOf returns a numeric array's values as float64s, in *buf (grown and reused) unless the
+// array holds float64s already; decimals convert as PostgreSQL converts numeric to float8.
+func floatsOf(a arrow.Array, buf *[]float64) []float64 {
+	if a.DataType().ID() == arrow.FLOAT64 {
+		return values[float64](a)
+	}
+	n := a.Len()
+	*buf = growTo((*buf)[:0], n)
+	out := *buf
+	switch t := a.DataType(); {
+	case t.ID() == arrow.FLOAT32:
+		for i, v := range values[float32](a) {
+			out[i] = float64(v)
+		}
+	case plan.IsDecimal(t):
+		scale := plan.DecimalScale(t)
+		for i, v := range values[decimal128.Num](a) {
+			out[i] = decimalToFloat(v, scale)
+		}
+	default:
+		ints := make([]int64, n)
+		intsOf(a, ints)
+		for i, v := range ints {
+			out[i] = float64(v)
+		}
+	}
+	return out
+}
+
+func (s *percentileState) merge(other aggState, into []uint32) error {
+	for g, vs := range other.(*percentileState).vals {
+		s.vals[into[g]] = append(s.vals[into[g]], vs...)
+	}
+	return nil
+}
+
+func (s *percentileState) build(mem memory.Allocator, n int) (arrow.Array, error) {
+	validBuf, valid := newBitmap(mem, n)
+	buf, out := newFixed[float64](mem, n)
+	nulls := 0
+	for g := 0; g < n; g++ {
+		vs := s.vals[g]
+		if len(vs) == 0 {
+			nulls++
+			continue
+		}
+		slices.Sort(vs)
+		pos := s.fraction * float64(len(vs)-1)
+		lo, hi := math.Floor(pos), math.Ceil(pos)
+		first := vs[int(lo)]
+		if lo == hi {
+			out[g] = first
+		} else {
+			out[g] = first + (vs[int(hi)]-first)*(pos-lo)
+		}
+		bitutil.SetBit(valid, g)
+	}
+	return makeFixedArray(plan.Float64, n, validBuf, buf, nulls), nil
 }
 
 // forRows calls fn for each row that counts: every row when rows is nil.

@@ -47,6 +47,8 @@ var aggregateSQL = map[string]string{
 	"products":         `SELECT count(*)::text FROM %[1]s.products`,
 	"orders":           `SELECT count(*)::text FROM %[1]s.orders`,
 	"order_items":      `SELECT count(*)::text FROM %[1]s.order_items`,
+	"inventory":        `SELECT count(*)::text FROM %[1]s.inventory`,
+	"sum(units)":       `SELECT sum(units_on_hand)::text FROM %[1]s.inventory`,
 	"sum(amount)":      `SELECT sum(amount)::text FROM %[1]s.orders`,
 	"sum(coupon)":      `SELECT sum(coupon_amount)::text FROM %[1]s.orders`,
 	"count(paid_at)":   `SELECT count(paid_at)::text FROM %[1]s.orders`,
@@ -112,6 +114,11 @@ func arrowAggregates(t *testing.T, d *demodata.Dataset) aggregates {
 	want["sum(unit_price)"] = cents(unitPrice)
 	want["max(created_at)"] = maxCreated.ToTime(arrow.Microsecond).Format("2006-01-02 15:04:05.999999-07")
 	want["min(signup_date)"] = minSignup.FormattedString()
+	units := 0
+	forEachRow(d.Table(demodata.Inventory), func(b arrow.RecordBatch, i int) {
+		units += int(col[*array.Int32](b, "units_on_hand").Value(i))
+	})
+	want["sum(units)"] = fmt.Sprint(units)
 	return want
 }
 
@@ -153,7 +160,7 @@ func TestLoadDemo(t *testing.T) {
 			CASE WHEN data_type = 'numeric' THEN format('numeric(%s,%s)', numeric_precision, numeric_scale) ELSE data_type END ||
 			CASE WHEN is_nullable = 'YES' THEN ' NULL' ELSE ' NOT NULL' END
 		FROM information_schema.columns WHERE table_schema = $1
-		ORDER BY array_position(ARRAY['customers', 'products', 'orders', 'order_items'], table_name::text), ordinal_position`, schema)
+		ORDER BY array_position(ARRAY['customers', 'products', 'orders', 'order_items', 'inventory'], table_name::text), ordinal_position`, schema)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -186,6 +193,11 @@ func TestLoadDemo(t *testing.T) {
 		"order_items.product_id bigint NOT NULL",
 		"order_items.quantity integer NOT NULL",
 		"order_items.price numeric(10,2) NOT NULL",
+		"inventory.snapshot_id bigint NOT NULL",
+		"inventory.snapshot_date date NOT NULL",
+		"inventory.product_id bigint NOT NULL",
+		"inventory.warehouse text NOT NULL",
+		"inventory.units_on_hand integer NOT NULL",
 	}
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Errorf("columns are\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
@@ -197,8 +209,8 @@ func TestLoadDemo(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if keys != 4 {
-		t.Errorf("%d tables have a primary key, want 4", keys)
+	if keys != 5 {
+		t.Errorf("%d tables have a primary key, want 5", keys)
 	}
 }
 

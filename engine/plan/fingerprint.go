@@ -309,6 +309,7 @@ func (f *fingerprinter) node(n Node) {
 		for _, a := range x.Aggs {
 			f.str(a.Name)
 			f.int(int64(a.Func))
+			f.uint(math.Float64bits(a.Fraction))
 			f.optExpr(a.Arg)
 			f.optExpr(a.Filter)
 		}

@@ -242,7 +242,8 @@ func (j *Join) String() string {
 // AggFunc is an aggregate function.
 type AggFunc int
 
-// The aggregate functions. Count with no argument counts rows.
+// The aggregate functions. Count with no argument counts rows. Percentile is the continuous
+// percentile of AggExpr.Fraction (PostgreSQL's percentile_cont), Median the one of 0.5.
 const (
 	Sum AggFunc = iota
 	Count
@@ -250,9 +251,11 @@ const (
 	Avg
 	Min
 	Max
+	Percentile
+	Median
 )
 
-var aggFuncText = [...]string{"sum", "count", "count_distinct", "avg", "min", "max"}
+var aggFuncText = [...]string{"sum", "count", "count_distinct", "avg", "min", "max", "percentile", "median"}
 
 func (f AggFunc) String() string { return aggFuncText[f] }
 
@@ -267,13 +270,24 @@ func ParseAggFunc(s string) (AggFunc, error) {
 }
 
 // AggExpr is one aggregate: Func over Arg (nil only for counting rows), over the rows where
-// Filter is true (every row when nil). NULL arguments are skipped as SQL does: sum, avg, min and
-// max of no values are NULL, counts are 0.
+// Filter is true (every row when nil). NULL arguments are skipped as SQL does: sum, avg, min,
+// max and percentiles of no values are NULL, counts are 0. Fraction is the percentile a
+// Percentile computes, from 0 to 1.
 type AggExpr struct {
-	Name   string
-	Func   AggFunc
-	Arg    Expr
-	Filter Expr
+	Name     string
+	Func     AggFunc
+	Arg      Expr
+	Filter   Expr
+	Fraction float64
+}
+
+// Quantile is the fraction of values a percentile aggregate lies above: Fraction, or 0.5 for
+// the median.
+func (a AggExpr) Quantile() float64 {
+	if a.Func == Median {
+		return 0.5
+	}
+	return a.Fraction
 }
 
 // NewAggExpr checks and returns an aggregate.
@@ -285,7 +299,7 @@ func NewAggExpr(name string, fn AggFunc, arg, filter Expr) (AggExpr, error) {
 	if arg != nil {
 		t := arg.DataType()
 		switch fn {
-		case Sum, Avg:
+		case Sum, Avg, Percentile, Median:
 			if !IsNumeric(t) {
 				return a, fmt.Errorf("%s(%s): cannot %s a %s; %s needs a number", fn, arg, fn, TypeName(t), fn)
 			}
@@ -307,7 +321,7 @@ func (a AggExpr) DataType() arrow.DataType {
 	switch a.Func {
 	case Count, CountDistinct:
 		return Int64
-	case Avg:
+	case Avg, Percentile, Median:
 		return Float64
 	case Sum:
 		t := a.Arg.DataType()
@@ -331,6 +345,9 @@ func (a AggExpr) String() string {
 		arg = a.Arg.String()
 	}
 	s := fmt.Sprintf("%s := %s(%s)", a.Name, a.Func, arg)
+	if a.Func == Percentile {
+		s = fmt.Sprintf("%s := percentile(%g, %s)", a.Name, a.Fraction, arg)
+	}
 	if a.Filter != nil {
 		s += " FILTER (WHERE " + a.Filter.String() + ")"
 	}
@@ -366,6 +383,9 @@ func NewAggregate(input Node, groupBy []Named, aggs []AggExpr) (*Aggregate, erro
 		}
 		if _, err := NewAggExpr(a.Name, a.Func, a.Arg, a.Filter); err != nil {
 			return nil, fmt.Errorf("aggregate %s: %w", a.Name, err)
+		}
+		if a.Func == Percentile && !(a.Fraction >= 0 && a.Fraction <= 1) {
+			return nil, fmt.Errorf("aggregate %s: percentile %v is not from 0 to 1", a.Name, a.Fraction)
 		}
 		fields = append(fields, arrow.Field{Name: a.Name, Type: a.DataType(), Nullable: a.Func != Count && a.Func != CountDistinct})
 	}

@@ -514,6 +514,15 @@ func (b *sqlBuilder) aggExpr(a plan.AggExpr) (string, error) {
 			arg += ` COLLATE "C"`
 		}
 		call = a.Func.String() + "(" + arg + ")"
+	case plan.Percentile, plan.Median:
+		if !plan.IsNumeric(argType) {
+			return "", sqlNotExpressible("percentile of %s", plan.TypeName(argType))
+		}
+		fraction, err := b.param(&plan.Literal{Value: a.Quantile(), Type: plan.Float64})
+		if err != nil {
+			return "", err
+		}
+		call = "percentile_cont(" + fraction + ") WITHIN GROUP (ORDER BY " + arg + "::float8)"
 	default:
 		return "", sqlNotExpressible("aggregate function %s", a.Func)
 	}

@@ -374,6 +374,19 @@ func sqlCases() []sqlCase {
 		agg("first_channel", plan.Min, col(o, "orders.channel"), nil),
 		agg("last_status", plan.Max, col(o, "orders.status"), nil),
 	})), checkSet)
+	percentile := func(name string, fraction float64, arg, filter plan.Expr) plan.AggExpr {
+		a := agg(name, plan.Percentile, arg, filter)
+		a.Fraction = fraction
+		return a
+	}
+	add("aggregates_percentiles", must(plan.NewAggregate(o, []plan.Named{named("orders.channel", col(o, "orders.channel"))}, []plan.AggExpr{
+		agg("median_amount", plan.Median, col(o, "orders.amount"), nil),
+		percentile("p90_amount", 0.9, col(o, "orders.amount"), nil),
+		percentile("p0_coupon", 0, col(o, "orders.coupon_amount"), nil),
+		percentile("p100_paid", 1, col(o, "orders.amount"), paid),
+		percentile("p37_customer", 0.37, col(o, "orders.customer_id"), nil),
+		percentile("p99_none", 0.99, col(o, "orders.coupon_amount"), bin(plan.Eq, col(o, "orders.status"), str("no such status"))),
+	})), checkSet)
 	add("aggregates_filtered", must(plan.NewAggregate(o, []plan.Named{named("orders.region", col(o, "orders.region"))}, []plan.AggExpr{
 		agg("gmv_paid", plan.Sum, col(o, "orders.amount"), paid),
 		agg("paid_orders", plan.Count, nil, paid),

@@ -2,6 +2,7 @@ package demo_test
 
 import (
 	"context"
+	"fmt"
 	"testing"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -67,6 +68,12 @@ func TestDemoMetrics(t *testing.T) {
 		{"aov_7d", semantic.Derived, "sales"},
 		{"gmv_paid_last_year", semantic.Derived, "sales"},
 		{"gmv_paid_yoy", semantic.Composite, "sales"},
+		{"stock_on_hand", semantic.Atomic, "operations"},
+		{"opening_stock", semantic.Atomic, "operations"},
+		{"order_amount_median", semantic.Atomic, "sales"},
+		{"order_amount_p90_placed", semantic.Atomic, "sales"},
+		{"paid_order_amount_p90", semantic.Derived, "sales"},
+		{"order_amount_median_30d", semantic.Derived, "sales"},
 		{"revenue_per_buyer", semantic.Composite, "sales"},
 		{"customer_count", semantic.Atomic, "sales"},
 		{"coupon_rate", semantic.Composite, "finance"},
@@ -125,7 +132,9 @@ func TestDemoDefinitions(t *testing.T) {
 		{"is_paid type", string(cat.Dimension("orders.is_paid").Type), "boolean"},
 		{"price_band type", string(cat.Dimension("products.price_band").Type), "string"},
 		{"segment type", string(cat.Dimension("customers.segment").Type), "string"},
-		{"models", modelNames(cat), "customers, order_items, orders, products"},
+		{"models", modelNames(cat), "customers, inventory, order_items, orders, products"},
+		{"stock is a balance", cat.Model("inventory").Measure("units_on_hand").SemiAdditive.Over.QualifiedName(), "inventory.snapshot_date"},
+		{"p90", fmt.Sprint(cat.Model("orders").Measure("amount_p90").Fraction), "0.9"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
