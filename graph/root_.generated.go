@@ -389,6 +389,7 @@ type ComplexityRoot struct {
 		PromoteRelease         func(childComplexity int, kind *store.Kind, name string) int
 		ProposeChange          func(childComplexity int, input model.ProposeChangeInput) int
 		ProposeDefinitions     func(childComplexity int, input model.ProposeDefinitionsInput) int
+		ProposeRollback        func(childComplexity int, kind *store.Kind, name string, version int, rationale *string) int
 		RemoveAttribute        func(childComplexity int, name string, typeArg model.AttributeType) int
 		RemoveMask             func(childComplexity int, input model.MaskInput) int
 		RemoveRowFilter        func(childComplexity int, input model.RowFilterInput) int
@@ -1957,6 +1958,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.ProposeDefinitions(childComplexity, args["input"].(model.ProposeDefinitionsInput)), true
+	case "Mutation.proposeRollback":
+		if e.ComplexityRoot.Mutation.ProposeRollback == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_proposeRollback_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.ProposeRollback(childComplexity, args["kind"].(*store.Kind), args["name"].(string), args["version"].(int), args["rationale"].(*string)), true
 	case "Mutation.removeAttribute":
 		if e.ComplexityRoot.Mutation.RemoveAttribute == nil {
 			break
@@ -3590,6 +3602,21 @@ extend type Mutation {
     """The ` + "`" + `id` + "`" + ` of the comment this one replies to."""
     parent: ID
   ): Comment!
+
+  """
+  Proposes to roll a definition back: to publish one of its old versions again, as a new version
+  equal to it, reviewed like any change. Needs the propose action on the definition.
+  """
+  proposeRollback(
+    """The kind of the definition: a metric unless given."""
+    kind: DefinitionKind = METRIC
+    """The definition's name."""
+    name: String!
+    """The number of the version to publish again."""
+    version: Int!
+    """Why."""
+    rationale: String
+  ): ChangeRequest!
 
   """
   Publishes a definition's gray release to everyone. Needs the publish action on the definition.

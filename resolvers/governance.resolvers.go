@@ -333,6 +333,16 @@ func (r *mutationResolver) CommentOnChangeRequest(ctx context.Context, id string
 	})
 }
 
+func (r *mutationResolver) ProposeRollback(ctx context.Context, kind *store.Kind, name string, version int, rationale *string) (*store.ChangeRequest, error) {
+	k := store.KindMetric
+	if kind != nil {
+		k = *kind
+	}
+	return withGovernance(r.svc, func(gov *semantic.Governance) (store.ChangeRequest, error) {
+		return gov.ProposeRollback(ctx, accessFor(ctx), k, name, version, deref(rationale))
+	})
+}
+
 func (r *mutationResolver) PromoteRelease(ctx context.Context, kind *store.Kind, name string) (*store.Version, error) {
 	k := store.KindMetric
 	if kind != nil {

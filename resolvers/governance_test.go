@@ -999,3 +999,33 @@ func TestGovernanceErrorCodes(t *testing.T) {
 		}
 	}
 }
+
+// TestRollbackOverGraphQL publishes a new aov, then proposes rolling it back over GraphQL: once a
+// steward approves, version 3 serves, equal to version 1 field for field.
+func TestRollbackOverGraphQL(t *testing.T) {
+	f := newGovernedFixture(t, HandlerOptions{})
+	ann, sam := analystToken(t), salesStewardToken(t)
+	cr := f.propose(t, ann, updateAOV("over every order"))
+	f.ask(t, sam, reviewMutation, reviewVars(cr, cr.Revision, "APPROVE", ""), nil)
+	const rollback = `mutation($v: Int!) { proposeRollback(name: "aov", version: $v, rationale: "finance disagreed") ` + crFields + ` }`
+	wantCode(t, f.send(t, ann, rollback, map[string]any{"v": 2}), CodeConflict, "is the one serving")
+	wantCode(t, f.send(t, ann, rollback, map[string]any{"v": 9}), CodeNotFound, "has no version 9")
+	var rb struct{ ProposeRollback crNode }
+	f.ask(t, ann, rollback, map[string]any{"v": 1}, &rb)
+	if rb.ProposeRollback.Title != "Roll metric aov back to version 1" || rb.ProposeRollback.Items[0].Version != 3 {
+		t.Errorf("rollback request %+v", rb.ProposeRollback)
+	}
+	f.ask(t, sam, reviewMutation, reviewVars(rb.ProposeRollback, rb.ProposeRollback.Revision, "APPROVE", ""), nil)
+	var data struct {
+		Metric struct {
+			CurrentVersion struct {
+				Number int
+				Diff   []struct{ Path string }
+			}
+		}
+	}
+	f.ask(t, ann, `{ metric(name: "aov") { currentVersion { number diff(against: 1) { path } } } }`, nil, &data)
+	if v := data.Metric.CurrentVersion; v.Number != 3 || len(v.Diff) != 0 {
+		t.Errorf("after the rollback aov is %+v, want version 3 with nothing changed from version 1", v)
+	}
+}

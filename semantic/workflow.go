@@ -554,6 +554,38 @@ func setItemStatus(tx store.Tx, cr *store.ChangeRequest, from []store.Status, to
 	return nil
 }
 
+// ProposeRollback proposes to publish an old version of a definition again, as a new version
+// equal to it, reviewed like any change.
+func (g *Governance) ProposeRollback(ctx context.Context, acc *Access, kind store.Kind, name string, version int, rationale string) (store.ChangeRequest, error) {
+	var old store.Version
+	serving := 0
+	err := g.store.View(ctx, func(tx store.Tx) error {
+		vs, err := tx.Versions(store.VersionQuery{Kind: kind, Name: name})
+		if err != nil {
+			return err
+		}
+		for _, v := range vs {
+			if v.Number == version {
+				old = v
+			}
+			if v.Status == store.Published || v.Status == store.Deprecated {
+				serving = v.Number
+			}
+		}
+		return nil
+	})
+	switch {
+	case err != nil:
+		return store.ChangeRequest{}, err
+	case old.ID == 0 || !acc.may(itemObject(kind, name, old.Definition), authz.Read):
+		return store.ChangeRequest{}, notFound("%s %s has no version %d", kind, name, version)
+	case old.Number == serving:
+		return store.ChangeRequest{}, conflict("version %d of %s %s is the one serving; there is nothing to roll back", version, kind, name)
+	}
+	return g.Propose(ctx, acc, Proposal{Title: fmt.Sprintf("Roll %s %s back to version %d", kind, name, version), Rationale: rationale,
+		Items: []ProposedItem{{Action: store.Update, Kind: kind, Name: name, YAML: old.Definition}}})
+}
+
 // Submit sends a draft for review.
 func (g *Governance) Submit(ctx context.Context, acc *Access, id int64, revision int) (store.ChangeRequest, error) {
 	return g.act(ctx, acc, id, revision, func(tx store.Tx, cr *store.ChangeRequest) (string, map[string]any, error) {

@@ -620,3 +620,45 @@ func TestWorkflowRevalidatesAtPublish(t *testing.T) {
 	_, err = g.gov.Propose(ctx, ann, semantic.Proposal{Title: "rename name", Items: []semantic.ProposedItem{{Action: store.Update, Kind: store.KindModel, Name: "customers", YAML: withoutName}}})
 	wantClass(t, err, semantic.ErrInvalidDefinition, "there is no dimension customers.name")
 }
+
+// TestWorkflowRollback publishes a new aov and rolls it back: the rollback is a change request
+// like any other, and once approved version 3 is version 1 again, number for number.
+func TestWorkflowRollback(t *testing.T) {
+	g := newGoverned(t)
+	ctx := context.Background()
+	ann, sam := g.as(t, "ann", "analyst"), g.as(t, "sam", "sales_steward")
+	before, _ := g.value(t, ann, "aov")
+	cr, err := g.gov.Propose(ctx, ann, semantic.Proposal{Title: "new aov", Items: []semantic.ProposedItem{{Action: store.Update, Kind: store.KindMetric, Name: "aov", YAML: aovByOrders}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := g.gov.Review(ctx, sam, cr.ID, cr.Revision, store.Approve, ""); err != nil {
+		t.Fatal(err)
+	}
+	_, err = g.gov.ProposeRollback(ctx, ann, store.KindMetric, "aov", 2, "")
+	wantClass(t, err, semantic.ErrConflict, "is the one serving")
+	_, err = g.gov.ProposeRollback(ctx, ann, store.KindMetric, "aov", 7, "")
+	wantClass(t, err, semantic.ErrNotFound, "has no version 7")
+	_, err = g.gov.ProposeRollback(ctx, g.as(t, "bob", "east_sales"), store.KindMetric, "coupon_rate", 1, "")
+	wantClass(t, err, semantic.ErrNotFound, "has no version 1")
+	rb, err := g.gov.ProposeRollback(ctx, ann, store.KindMetric, "aov", 1, "finance disagreed")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rb.Title != "Roll metric aov back to version 1" || rb.Items[0].Version != 3 || rb.Items[0].BaseVersion != 2 {
+		t.Errorf("rollback request %+v", rb)
+	}
+	if _, err := g.gov.Review(ctx, sam, rb.ID, rb.Revision, store.Approve, ""); err != nil {
+		t.Fatal(err)
+	}
+	versions, err := versionsOf(g, "aov")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(versions) != 3 || versions[2].Status != store.Published || versions[2].Hash != versions[0].Hash {
+		t.Errorf("versions after the rollback: %+v", versions)
+	}
+	if now, res := g.value(t, g.as(t, "ann", "analyst"), "aov"); now != before || !slices.Contains(res.Versions, semantic.MetricVersion{Metric: "aov", Version: 3}) {
+		t.Errorf("aov after the rollback = %v from %v, want %v from version 3", now, res.Versions, before)
+	}
+}
