@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/memory"
 )
 
 // Table is an immutable in-memory table: a schema and record batches that all have it.
@@ -52,7 +53,10 @@ func (t *Table) SizeBytes() int64 { return BatchBytes(t.batches) }
 // BatchBytes returns the bytes the buffers of batches hold (their lengths, as arrays use them),
 // counting once an array or dictionary that several batches share.
 func BatchBytes(batches []arrow.RecordBatch) int64 {
+	// Batches cut from one larger array (a sort's output, a slice) share its buffers: each
+	// buffer counts once, as it is held once.
 	seen := map[arrow.ArrayData]bool{}
+	seenBuf := map[*memory.Buffer]bool{}
 	var size func(d arrow.ArrayData) int64
 	size = func(d arrow.ArrayData) int64 {
 		if d == nil || seen[d] {
@@ -61,7 +65,8 @@ func BatchBytes(batches []arrow.RecordBatch) int64 {
 		seen[d] = true
 		var n int64
 		for _, b := range d.Buffers() {
-			if b != nil {
+			if b != nil && !seenBuf[b] {
+				seenBuf[b] = true
 				n += int64(b.Len())
 			}
 		}
