@@ -142,6 +142,44 @@ var migrations = []string{
 		counter bigint NOT NULL
 	);
 	INSERT INTO {p}koujing_semantic_changes (id, counter) VALUES (1, 0);`,
+
+	// 2: the runs of quality rules, and the schedule slots and leases their scheduler shares
+	// across replicas.
+	`CREATE TABLE {p}koujing_semantic_quality_runs (
+		id {id},
+		rule text NOT NULL,
+		kind text NOT NULL,
+		subject text NOT NULL,
+		version integer NOT NULL,
+		-- A JSON list; NULL for none.
+		objects text,
+		status text NOT NULL,
+		value double precision,
+		warn double precision,
+		fail double precision,
+		detail text NOT NULL,
+		query text NOT NULL,
+		triggered_by text NOT NULL,
+		actor text NOT NULL,
+		tenant text NOT NULL,
+		started_at bigint NOT NULL,
+		-- Microseconds.
+		duration bigint NOT NULL
+	);
+	CREATE INDEX koujing_semantic_quality_runs_rule ON {p}koujing_semantic_quality_runs (rule, id);
+	CREATE INDEX koujing_semantic_quality_runs_subject ON {p}koujing_semantic_quality_runs (subject, id);
+
+	-- The last period each schedule claimed, as microseconds since 1970 UTC.
+	CREATE TABLE {p}koujing_semantic_schedule_slots (
+		name text PRIMARY KEY,
+		slot bigint NOT NULL
+	);
+
+	CREATE TABLE {p}koujing_semantic_leases (
+		name text PRIMARY KEY,
+		holder text NOT NULL,
+		expires_at bigint NOT NULL
+	);`,
 }
 
 // migrator is what migrating asks of a dialect.

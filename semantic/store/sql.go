@@ -44,6 +44,7 @@ type SQLStore struct {
 	write, read *sql.DB
 	// The tables' names, qualified in PostgreSQL.
 	versions, crs, items, members, reviews, comments, feedback, events, deliveries, changes string
+	qualityRuns, slots, leases                                                              string
 
 	mu           sync.Mutex
 	closed       bool
@@ -114,6 +115,7 @@ func newSQLStore(d dialect, write, read *sql.DB, prefix string) *SQLStore {
 		{&s.versions, "versions"}, {&s.crs, "change_requests"}, {&s.items, "change_request_items"},
 		{&s.members, "change_request_members"}, {&s.reviews, "reviews"}, {&s.comments, "comments"},
 		{&s.feedback, "feedback"}, {&s.events, "events"}, {&s.deliveries, "deliveries"}, {&s.changes, "changes"},
+		{&s.qualityRuns, "quality_runs"}, {&s.slots, "schedule_slots"}, {&s.leases, "leases"},
 	} {
 		*t.name = prefix + "koujing_semantic_" + t.base
 	}

@@ -1,6 +1,7 @@
 // Package store keeps what governs Koujing's definitions: every version of every definition, the
 // change requests that propose them with their reviews and comments, feedback from the people who
-// use the numbers, the audit log, and the outbox of webhook deliveries.
+// use the numbers, the audit log, the outbox of webhook deliveries, and the history of the
+// quality rules' runs with the schedule and lease that their scheduler shares across replicas.
 //
 // The store is deliberately plain: it records and reads, each change in one transaction, and
 // knows no rule of the workflow (who may approve, when a request publishes). The rules live in
@@ -319,6 +320,82 @@ type Delivery struct {
 	LastError   string
 }
 
+// QualityStatus is the outcome of a run of a quality rule.
+type QualityStatus string
+
+// The outcomes of a quality rule's run.
+const (
+	// QualityPass: the measured value is within the warning threshold.
+	QualityPass QualityStatus = "pass"
+	// QualityWarn: the value is past the warning threshold, within the red line.
+	QualityWarn QualityStatus = "warn"
+	// QualityFail: the value is past the red line.
+	QualityFail QualityStatus = "fail"
+	// QualityError: the check could not be run (its source was unavailable, it timed out).
+	QualityError QualityStatus = "error"
+)
+
+// The ways a quality rule's run is started.
+const (
+	// TriggerManual: someone asked for it.
+	TriggerManual = "manual"
+	// TriggerSchedule: the scheduler ran it, as the rule's schedule says.
+	TriggerSchedule = "schedule"
+)
+
+// QualityRun is one evaluation of a quality rule: what it measured, against which thresholds,
+// when, how long it took and the query it ran. Runs are immutable.
+type QualityRun struct {
+	// ID is assigned by the store, increasing: a later run has a larger ID.
+	ID int64
+	// Rule is the rule's name; Kind its kind ("completeness", "reconciliation" …).
+	Rule string
+	Kind string
+	// Subject is the definition that declares the rule, as "metric:gmv_paid" or "model:orders",
+	// and Version the number of that definition's version the rule was read from (0 for
+	// definitions read from files).
+	Subject string
+	Version int
+	// Objects are the definitions the check read, as "metric:NAME" and "model:NAME": whoever may
+	// see the run must be able to see all of them.
+	Objects []string
+	Status  QualityStatus
+	// Value is what the check measured (a share, a count or seconds, as the rule's kind says);
+	// nil when it measured nothing. Warn and Fail are the rule's thresholds when it ran; nil for
+	// one the rule did not set.
+	Value *float64
+	Warn  *float64
+	Fail  *float64
+	// Detail holds the rest as a JSON object: the rows counted, the worst group, an error.
+	Detail string
+	// Query is the plan and the statements the check ran.
+	Query string
+	// Trigger is TriggerManual or TriggerSchedule; Actor who ran it, as subject@tenant.
+	Trigger string
+	Actor   string
+	// Tenant is the tenant of the actor; empty for scheduled runs.
+	Tenant    string
+	StartedAt time.Time
+	// Duration is how long the check took, to the microsecond.
+	Duration time.Duration
+}
+
+// QualityRunQuery selects runs, newest first. Zero fields select everything; Limit 0 means 100.
+type QualityRunQuery struct {
+	// Rules keeps the runs of these rules; Subjects the runs of rules declared on these
+	// definitions ("metric:gmv_paid"). A nil list keeps all; an empty, non-nil one keeps none.
+	Rules    []string
+	Subjects []string
+	Statuses []QualityStatus
+	Trigger  string
+	// Since is inclusive, Until exclusive, on StartedAt.
+	Since time.Time
+	Until time.Time
+	// BeforeID pages: only runs with a smaller ID.
+	BeforeID int64
+	Limit    int
+}
+
 // Tx is one transaction of a Store: everything done through it lands together when the function
 // given to Update returns nil, and not at all otherwise. A Tx is used by one goroutine and only
 // during that call.
@@ -353,6 +430,16 @@ type Tx interface {
 	AppendEvent(e Event) (Event, error)
 	// Enqueue adds a webhook delivery to the outbox.
 	Enqueue(d Delivery) (Delivery, error)
+
+	// InsertQualityRun records a run of a quality rule, assigning its ID.
+	InsertQualityRun(r QualityRun) (QualityRun, error)
+	// LatestQualityRuns returns the newest run of each named rule that has one, by rule name.
+	LatestQualityRuns(rules []string) ([]QualityRun, error)
+	// ClaimSlot claims the period starting at slot of a named schedule, and reports whether this
+	// transaction is the one that did: the first to claim a slot later than the schedule's last
+	// one. Of concurrent transactions claiming the same slot, one commits claiming it; the others
+	// claim nothing, or fail with ErrConflict.
+	ClaimSlot(name string, slot time.Time) (bool, error)
 }
 
 // VersionCounter is implemented by the Tx of a store that counts the committed transactions that
@@ -391,6 +478,15 @@ type Store interface {
 	// RecordAttempt records the outcome of a delivery attempt: done (delivered at at), or failed
 	// with errMsg, to try again at next.
 	RecordAttempt(ctx context.Context, id int64, at time.Time, errMsg string, next time.Time) error
+
+	// QualityRuns returns the runs of quality rules the query selects, newest first.
+	QualityRuns(ctx context.Context, q QualityRunQuery) ([]QualityRun, error)
+
+	// HoldLease takes or renews the named lease for holder until now+ttl, and reports whether
+	// holder holds it: it does when nobody held it, holder held it already, or the last holder's
+	// time ran out before now. ReleaseLease gives it up, if holder holds it.
+	HoldLease(ctx context.Context, name, holder string, now time.Time, ttl time.Duration) (bool, error)
+	ReleaseLease(ctx context.Context, name, holder string) error
 
 	// Watch calls changed, from a goroutine of its own, whenever another process may have changed
 	// the definitions (a version's status), until ctx ends. It returns once it is watching.

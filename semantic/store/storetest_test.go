@@ -35,6 +35,9 @@ func runStoreConformance(t *testing.T, open storeOpener) {
 		{"Feedback", conformFeedback},
 		{"Events", conformEvents},
 		{"Outbox", conformOutbox},
+		{"QualityRuns", conformQualityRuns},
+		{"ScheduleSlots", conformScheduleSlots},
+		{"Leases", conformLeases},
 		{"UpdateIsAtomic", conformUpdateIsAtomic},
 		{"ViewIsReadOnly", conformViewIsReadOnly},
 		{"ConcurrentUpdates", conformConcurrentUpdates},
@@ -803,6 +806,11 @@ func conformUpdateIsAtomic(t *testing.T, open storeOpener) {
 			func() error { return tx.ResolveFeedback(fb.ID) },
 			func() error { _, err := tx.AppendEvent(Event{Tenant: "acme", Type: "x"}); return err },
 			func() error { _, err := tx.Enqueue(Delivery{URL: "https://hooks.example"}); return err },
+			func() error {
+				_, err := tx.InsertQualityRun(QualityRun{Rule: "r", Kind: "uniqueness", Subject: "model:orders", Status: QualityPass})
+				return err
+			},
+			func() error { _, err := tx.ClaimSlot("quality:r", at(1, 9)); return err },
 		}
 		for _, step := range steps {
 			if err := step(); err != nil {
@@ -819,6 +827,8 @@ func conformUpdateIsAtomic(t *testing.T, open storeOpener) {
 		Feedback []Feedback
 		Events   []Event
 		Due      []Delivery
+		Runs     []QualityRun
+		Claimed  bool
 	}
 	take := func(t *testing.T, s Store) snapshot {
 		var snap snapshot
@@ -836,9 +846,18 @@ func conformUpdateIsAtomic(t *testing.T, open storeOpener) {
 		if err == nil {
 			snap.Due, err = s.DueDeliveries(t.Context(), time.Now().Add(time.Hour), 100)
 		}
+		if err == nil {
+			snap.Runs, err = s.QualityRuns(t.Context(), QualityRunQuery{})
+		}
 		if err != nil {
 			t.Fatal(err)
 		}
+		// A slot that was claimed cannot be claimed again: try, in a transaction that rolls back.
+		s.Update(t.Context(), func(tx Tx) error {
+			claimed, err := tx.ClaimSlot("quality:r", at(1, 9))
+			snap.Claimed = err == nil && claimed
+			return errPlanned
+		})
 		return snap
 	}
 	before := take(t, s)
@@ -872,7 +891,8 @@ func conformUpdateIsAtomic(t *testing.T, open storeOpener) {
 
 	// The store works on after both.
 	mustUpdate(t, s, writeAll)
-	if after := take(t, s); len(after.Versions) != 2 || len(after.Events) != 1 || len(after.Due) != 1 || !after.Feedback[0].Resolved {
+	if after := take(t, s); len(after.Versions) != 2 || len(after.Events) != 1 || len(after.Due) != 1 || !after.Feedback[0].Resolved ||
+		len(after.Runs) != 1 || after.Claimed {
 		t.Errorf("after a good update: %+v", after)
 	}
 }
@@ -886,6 +906,11 @@ func conformViewIsReadOnly(t *testing.T, open storeOpener) {
 		"update request":   func(tx Tx) error { _, err := tx.UpdateChangeRequest(cr); return err },
 		"append event":     func(tx Tx) error { _, err := tx.AppendEvent(Event{Tenant: "acme", Type: "x"}); return err },
 		"resolve feedback": func(tx Tx) error { return tx.ResolveFeedback(1) },
+		"insert quality run": func(tx Tx) error {
+			_, err := tx.InsertQualityRun(QualityRun{Rule: "r", Kind: "uniqueness", Subject: "model:orders", Status: QualityPass})
+			return err
+		},
+		"claim slot": func(tx Tx) error { _, err := tx.ClaimSlot("quality:r", at(1, 9)); return err },
 	} {
 		if err := s.View(t.Context(), write); err == nil {
 			t.Errorf("%s in a View succeeds", name)
