@@ -2,10 +2,13 @@ package pgwire
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
 	pg "github.com/pganalyze/pg_query_go/v6"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protoreflect"
 )
 
 // evaluator answers SELECTs over the catalog — pg_catalog and information_schema as the
@@ -76,32 +79,9 @@ func (ev *evaluator) query(sel *pg.SelectStmt, outer *env) (*resultSet, error) {
 	if len(sel.ValuesLists) > 0 {
 		return ev.values(sel, outer)
 	}
-	sc := &scope{outer: outer.scope()}
-	rows := [][]any{{}}
-	for _, item := range sel.FromClause {
-		items, r, err := ev.fromItem(item, outer)
-		if err != nil {
-			return nil, err
-		}
-		for _, it := range items {
-			it.offset += sc.width
-			sc.items = append(sc.items, it)
-		}
-		sc.width += widthOf(items)
-		rows = crossJoin(rows, r)
-	}
-	if sel.WhereClause != nil {
-		kept := rows[:0:0]
-		for _, row := range rows {
-			ok, err := ev.truth(sel.WhereClause, &env{sc: sc, row: row, outer: outer})
-			if err != nil {
-				return nil, err
-			}
-			if ok {
-				kept = append(kept, row)
-			}
-		}
-		rows = kept
+	sc, rows, err := ev.fromList(sel, outer)
+	if err != nil {
+		return nil, err
 	}
 	targets, err := ev.expandTargets(sel.TargetList, sc)
 	if err != nil {
@@ -236,17 +216,6 @@ func widthOf(items []scopeItem) int {
 		w += len(it.cols)
 	}
 	return w
-}
-
-func crossJoin(left, right [][]any) [][]any {
-	out := make([][]any, 0, len(left)*len(right))
-	for _, l := range left {
-		for _, r := range right {
-			row := make([]any, 0, len(l)+len(r))
-			out = append(out, append(append(row, l...), r...))
-		}
-	}
-	return out
 }
 
 // target is one output column: its name and expression.
@@ -451,28 +420,20 @@ func (ev *evaluator) join(j *pg.JoinExpr, outer *env) ([]scopeItem, [][]any, err
 	rightMatched := make([]bool, len(rrows))
 	// An equality between a column of each side finds the candidate rows by hash rather than by
 	// trying every pair; the whole condition is still evaluated on each candidate.
-	lkey, rkey := ev.equiJoinKeys(quals, litems, ritems)
-	var byKey map[string][]int
+	lkey, rkey, kind := ev.equiJoinKeys(quals, litems, ritems)
+	var index *rowIndex
 	if lkey >= 0 {
-		byKey = map[string][]int{}
+		index = newRowIndex(kind)
 		for ri, r := range rrows {
-			if v := r[rkey]; v != nil {
-				byKey[textOf(v)] = append(byKey[textOf(v)], ri)
-			}
+			index.add(ri, r[rkey])
 		}
 	}
-	all := make([]int, len(rrows))
-	for i := range all {
-		all[i] = i
-	}
+	all := allRows(len(rrows))
 	for _, l := range lrows {
 		matched := false
 		candidates := all
-		if byKey != nil {
-			candidates = nil
-			if v := l[lkey]; v != nil {
-				candidates = byKey[textOf(v)]
-			}
+		if index != nil {
+			candidates = index.candidates(l[lkey])
 		}
 		for _, ri := range candidates {
 			r := rrows[ri]
@@ -484,6 +445,9 @@ func (ev *evaluator) join(j *pg.JoinExpr, outer *env) ([]scopeItem, [][]any, err
 				}
 			}
 			if ok {
+				if err := checkSize(len(out)+1, sc.width); err != nil {
+					return nil, nil, err
+				}
 				matched = true
 				rightMatched[ri] = true
 				out = append(out, row)
@@ -511,39 +475,34 @@ func (ev *evaluator) join(j *pg.JoinExpr, outer *env) ([]scopeItem, [][]any, err
 }
 
 // equiJoinKeys finds, among the ANDed conditions of a join, an equality of a column of the left
-// items with a column of the right ones, and returns their positions in each side's rows, or -1.
-func (ev *evaluator) equiJoinKeys(quals *pg.Node, left, right []scopeItem) (int, int) {
-	if quals == nil {
-		return -1, -1
-	}
-	conds := []*pg.Node{quals}
-	if b := quals.GetBoolExpr(); b != nil && b.Boolop == pg.BoolExprType_AND_EXPR {
-		conds = b.Args
-	}
-	side := func(n *pg.Node, items []scopeItem) int {
+// items with a column of the right ones, both held as the same kind of value, and returns their
+// positions in each side's rows and that kind, or -1.
+func (ev *evaluator) equiJoinKeys(quals *pg.Node, left, right []scopeItem) (int, int, valueKind) {
+	side := func(n *pg.Node, items []scopeItem) (int, valueKind) {
 		ref := n.GetColumnRef()
 		if ref == nil {
-			return -1
+			return -1, 0
 		}
-		_, i, _, err := ev.columnAt(ref, &scope{items: items, width: widthOf(items)})
+		_, i, c, err := ev.columnAt(ref, &scope{items: items, width: widthOf(items)})
 		if err != nil {
-			return -1
+			return -1, 0
 		}
-		return i
+		return i, kindOf(c.typ)
 	}
-	for _, c := range conds {
+	for _, c := range conjuncts(quals) {
 		e := c.GetAExpr()
 		if e == nil || e.Kind != pg.A_Expr_Kind_AEXPR_OP || operatorName(e.Name) != "=" || e.Lexpr == nil {
 			continue
 		}
-		if l, r := side(e.Lexpr, left), side(e.Rexpr, right); l >= 0 && r >= 0 && side(e.Lexpr, right) < 0 {
-			return l, r
-		}
-		if l, r := side(e.Rexpr, left), side(e.Lexpr, right); l >= 0 && r >= 0 && side(e.Rexpr, right) < 0 {
-			return l, r
+		for _, pair := range [][2]*pg.Node{{e.Lexpr, e.Rexpr}, {e.Rexpr, e.Lexpr}} {
+			l, lk := side(pair[0], left)
+			r, rk := side(pair[1], right)
+			if other, _ := side(pair[0], right); l >= 0 && r >= 0 && other < 0 && lk == rk && lk != kindArray {
+				return l, r, lk
+			}
 		}
 	}
-	return -1, -1
+	return -1, -1, 0
 }
 
 func columnRefNode(alias, name string) *pg.Node {
@@ -729,6 +688,10 @@ func distinctRows(rows [][]any) [][]any {
 // even none.
 func (ev *evaluator) group(sel *pg.SelectStmt, targets []target, rows [][]any, sc *scope, outer *env) ([][][]any, error) {
 	if len(sel.GroupClause) == 0 {
+		// Without GROUP BY there is one group, even of no rows: count(*) is then 0.
+		if rows == nil {
+			rows = [][]any{}
+		}
 		return [][][]any{rows}, nil
 	}
 	exprs := make([]*pg.Node, len(sel.GroupClause))
@@ -889,49 +852,46 @@ var aggregates = map[string]bool{"count": true, "sum": true, "min": true, "max":
 
 // hasAggregate reports whether the expressions call an aggregate outside subqueries.
 func hasAggregate(nodes []*pg.Node) bool {
-	found := false
-	var walk func(n *pg.Node)
-	walk = func(n *pg.Node) {
-		if n == nil || found {
+	var walk func(n *pg.Node) bool
+	walk = func(n *pg.Node) bool {
+		if n == nil {
+			return false
+		}
+		if f := n.GetFuncCall(); f != nil && aggregates[funcName(f)] && f.Over == nil {
+			return true
+		}
+		children, _ := exprChildren(n)
+		return slices.ContainsFunc(children, walk)
+	}
+	return slices.ContainsFunc(nodes, walk)
+}
+
+// declareParams records every parameter a statement names as text, the type the evaluator
+// takes parameters as. The evaluator learns of a parameter when it evaluates it, and a
+// statement that is only being described runs over NULL parameters, where a WHERE term that
+// fails spares the rest; without this, a client would be told of fewer parameters than the
+// statement has (pgx then refuses to bind them).
+func declareParams(m proto.Message, p *params) {
+	var walk func(m protoreflect.Message)
+	walk = func(m protoreflect.Message) {
+		if ref, ok := m.Interface().(*pg.ParamRef); ok {
+			if ref.Number >= 1 {
+				p.need(int(ref.Number), oidText)
+			}
 			return
 		}
-		switch x := n.Node.(type) {
-		case *pg.Node_ResTarget:
-			walk(x.ResTarget.Val)
-		case *pg.Node_FuncCall:
-			if aggregates[funcName(x.FuncCall)] && x.FuncCall.Over == nil {
-				found = true
-				return
+		m.Range(func(fd protoreflect.FieldDescriptor, v protoreflect.Value) bool {
+			switch {
+			case fd.Kind() != protoreflect.MessageKind:
+			case fd.IsList():
+				for i, l := 0, v.List(); i < l.Len(); i++ {
+					walk(l.Get(i).Message())
+				}
+			case !fd.IsMap():
+				walk(v.Message())
 			}
-			for _, a := range x.FuncCall.Args {
-				walk(a)
-			}
-		case *pg.Node_AExpr:
-			walk(x.AExpr.Lexpr)
-			walk(x.AExpr.Rexpr)
-		case *pg.Node_TypeCast:
-			walk(x.TypeCast.Arg)
-		case *pg.Node_BoolExpr:
-			for _, a := range x.BoolExpr.Args {
-				walk(a)
-			}
-		case *pg.Node_CoalesceExpr:
-			for _, a := range x.CoalesceExpr.Args {
-				walk(a)
-			}
-		case *pg.Node_CaseExpr:
-			walk(x.CaseExpr.Arg)
-			walk(x.CaseExpr.Defresult)
-			for _, w := range x.CaseExpr.Args {
-				walk(w.GetCaseWhen().Expr)
-				walk(w.GetCaseWhen().Result)
-			}
-		case *pg.Node_NullTest:
-			walk(x.NullTest.Arg)
-		}
+			return true
+		})
 	}
-	for _, n := range nodes {
-		walk(n)
-	}
-	return found
+	walk(m.ProtoReflect())
 }

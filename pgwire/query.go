@@ -68,6 +68,7 @@ func (c *conn) planSelect(sel *pg.SelectStmt, p *params) (*planned, error) {
 		return nil, unsupported("joins, subqueries and set operations over semantic tables",
 			"select from one table and name the dimensions of related models as columns, such as customers.segment; the semantic layer joins them").at(rv.Location)
 	}
+	declareParams(sel, p)
 	ev := newEvaluator(c, rel, p)
 	res, err := ev.query(sel, nil)
 	if err != nil {
