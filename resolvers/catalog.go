@@ -1,7 +1,9 @@
 package resolvers
 
 import (
+	"slices"
 	"sort"
+	"strings"
 
 	"github.com/koujing/koujing/graph/model"
 	"github.com/koujing/koujing/semantic"
@@ -32,12 +34,18 @@ func relationshipKeys(r *semantic.Relationship) []*model.RelationshipKey {
 }
 
 // filterMetrics returns the metrics the caller can see that pass every condition of f, sorted by
-// name: the catalog's one search, which MCP's search_metrics asks too.
+// name: the catalog's one search, which MCP's search_metrics and GraphQL's search ask too. The
+// search ranks what it finds; a list pages by name, so its cursors stay valid between pages.
 func filterMetrics(acc *semantic.Access, f *model.MetricFilter) ([]*semantic.Metric, error) {
 	if f == nil {
 		return acc.Metrics(), nil
 	}
-	return acc.SearchMetrics(semantic.MetricSearch{Text: deref(f.Search), Domain: deref(f.Domain), Tag: deref(f.Tag)})
+	found, err := acc.SearchMetrics(semantic.MetricSearch{Text: deref(f.Search), Domain: deref(f.Domain), Tag: deref(f.Tag)})
+	if err != nil {
+		return nil, err
+	}
+	slices.SortFunc(found, func(a, b *semantic.Metric) int { return strings.Compare(a.Name, b.Name) })
+	return found, nil
 }
 
 // listDimensions returns the dimensions the caller can see of the named model, or of every

@@ -1,16 +1,196 @@
 package semantic_test
 
 import (
+	"context"
 	"errors"
 	"slices"
+	"strings"
 	"testing"
 
+	"github.com/apache/arrow-go/v18/arrow/memory"
+
+	"github.com/koujing/koujing/engine"
 	"github.com/koujing/koujing/semantic"
+	"github.com/koujing/koujing/semantic/demo"
+	"github.com/koujing/koujing/semantic/store"
 )
 
-// TestSearchMetrics checks the catalog's one search, which GraphQL and MCP both ask: words in any
-// case and any order, spread over names, labels, descriptions and synonyms, Chinese included, and
-// only among the metrics the caller can see.
+// hitNames returns the names of hits: a metric's name, a dimension's qualified name.
+func hitNames(hits []semantic.SearchHit) []string {
+	out := make([]string, len(hits))
+	for i, h := range hits {
+		if h.Metric != nil {
+			out[i] = h.Metric.Name
+		} else {
+			out[i] = h.Dimension.QualifiedName()
+		}
+	}
+	return out
+}
+
+// TestSearch checks the catalog's search over the demo: English and Chinese, words and phrases,
+// typos, metrics and dimensions together, ranked.
+func TestSearch(t *testing.T) {
+	svc := demoService(t)
+	analyst := accessAs(t, svc, "analyst", nil)
+	cases := []struct {
+		name string
+		text string
+		// first are the hits expected first, in this order; also are hits expected further on.
+		first []string
+		also  []string
+		// none are names that must not be found.
+		none []string
+	}{
+		{"a Chinese word in synonyms", "支付", []string{"gmv_paid"}, []string{"buyers", "paid_order_count", "revenue_per_buyer", "orders.paid_at", "orders.is_paid"}, []string{"gmv_placed"}},
+		{"a Chinese phrase spelled out", "客单价", []string{"aov", "aov_7d"}, nil, []string{"gmv_paid"}},
+		{"a Chinese phrase without spaces", "下单金额", []string{"gmv_placed", "order_amount_p90_placed"}, nil, []string{"order_count", "ordering_customers"}},
+		{"English words of a name", "gmv paid", []string{"gmv_paid"}, []string{"gmv_paid_7d", "gmv_paid_last_year"}, []string{"order_count"}},
+		{"words in another order and case", "PAID gmv", []string{"gmv_paid"}, nil, nil},
+		{"a typo in a label's word", "averge order", []string{"aov", "aov_7d"}, nil, []string{"order_count"}},
+		{"a swap of letters in a name", "gmv_piad", []string{"gmv_paid"}, []string{"gmv_paid_7d"}, []string{"order_count"}},
+		{"a typo in a Chinese phrase", "客单架", []string{"aov", "aov_7d"}, nil, nil},
+		{"dimensions by a synonym", "区域", []string{"orders.region", "customers.region"}, nil, nil},
+		{"a plural finds the singular", "paying customers", []string{"revenue_per_buyer"}, nil, nil},
+		{"stop words need not match", "revenue per buyer", []string{"revenue_per_buyer"}, nil, nil},
+		{"the start of a word", "refun", []string{"refund_count", "refund_rate"}, []string{"refunded_order_count"}, nil},
+		{"English and Chinese together", "gmv 支付", []string{"gmv_paid"}, nil, []string{"buyers"}},
+		{"full-width letters", "ＧＭＶ　paid", []string{"gmv_paid"}, nil, nil},
+		{"a word nothing has", "gmv zebra", nil, nil, []string{"gmv_paid"}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			res, err := analyst.Search(semantic.SearchRequest{Text: c.text})
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := hitNames(res.Hits)
+			if res.Total != len(got) {
+				t.Errorf("total %d, but %d hits", res.Total, len(got))
+			}
+			if len(got) < len(c.first) || !slices.Equal(got[:len(c.first)], c.first) {
+				t.Errorf("%q found %v, want %v first", c.text, got, c.first)
+			}
+			for _, n := range c.also {
+				if !slices.Contains(got, n) {
+					t.Errorf("%q found %v, without %s", c.text, got, n)
+				}
+			}
+			for _, n := range c.none {
+				if slices.Contains(got, n) {
+					t.Errorf("%q found %v, with %s", c.text, got, n)
+				}
+			}
+			for i := 1; i < len(res.Hits); i++ {
+				if res.Hits[i].Score > res.Hits[i-1].Score {
+					t.Errorf("%s (%g) ranks below %s (%g)", got[i], res.Hits[i].Score, got[i-1], res.Hits[i-1].Score)
+				}
+			}
+		})
+	}
+}
+
+// TestSearchMatches checks what a hit says it matched, for highlighting: the fields, best first,
+// and the parts of each, in characters.
+func TestSearchMatches(t *testing.T) {
+	acc := demoService(t).Catalog().FullAccess()
+	res, err := acc.Search(semantic.SearchRequest{Text: "客单价", Limit: 1})
+	if err != nil || len(res.Hits) != 1 || res.Total != 2 {
+		t.Fatalf("客单价 found %+v (%v), want aov of 2", res, err)
+	}
+	m := res.Hits[0].Matches
+	if len(m) != 1 || m[0].Field != semantic.SearchSynonym || m[0].Text != "客单价" || !slices.Equal(m[0].Spans, []semantic.TextSpan{{Start: 0, End: 3}}) {
+		t.Errorf("aov matched %+v", m)
+	}
+	res, _ = acc.Search(semantic.SearchRequest{Text: "gmv paid", Limit: 1})
+	m = res.Hits[0].Matches
+	if m[0].Field != semantic.SearchName || m[0].Text != "gmv_paid" || !slices.Equal(m[0].Spans, []semantic.TextSpan{{0, 3}, {4, 8}}) {
+		t.Errorf("gmv_paid matched %+v first", m[0])
+	}
+	if m[1].Field != semantic.SearchLabel || !slices.Equal(m[1].Spans, []semantic.TextSpan{{0, 3}, {5, 9}}) {
+		t.Errorf("gmv_paid matched %+v second", m[1])
+	}
+	res, _ = acc.Search(semantic.SearchRequest{Text: "支付", Kinds: []semantic.SearchKind{semantic.SearchDimension}})
+	if got := hitNames(res.Hits); !slices.Equal(got, []string{"orders.is_paid", "orders.paid_at"}) {
+		t.Errorf("支付 among dimensions found %v", got)
+	}
+	for _, h := range res.Hits {
+		for _, m := range h.Matches {
+			for _, s := range m.Spans {
+				if got := string([]rune(m.Text)[s.Start:s.End]); got != "支付" {
+					t.Errorf("%s highlights %q in %q", h.Dimension.QualifiedName(), got, m.Text)
+				}
+			}
+		}
+	}
+}
+
+// TestSearchHidden checks that what a caller may not see is neither found nor counted, and
+// changes nothing of what it does see: east_sales does not see the finance metrics coupon_rate
+// and net_take_rate, nor the dimension customers.name, so what it finds — hits, scores, totals,
+// typos corrected and phrases matched loosely — is what everyone would find in a catalog without
+// them.
+func TestSearchHidden(t *testing.T) {
+	svc := demoService(t)
+	east := accessAs(t, svc, "east_sales", map[string]any{"region": "east"})
+	defs, err := semantic.SplitDefinitions(demo.FS)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var kept []semantic.Definition
+	for _, d := range defs {
+		switch {
+		case d.Kind == store.KindMetric && (d.Name == "coupon_rate" || d.Name == "net_take_rate"):
+			continue
+		case d.Kind == store.KindModel && d.Name == "customers":
+			i := strings.Index(d.YAML, "  - name: name\n")
+			j := strings.Index(d.YAML, "  - name: segment\n")
+			if i < 0 || j < i {
+				t.Fatalf("the customers model has changed:\n%s", d.YAML)
+			}
+			d.YAML = d.YAML[:i] + d.YAML[j:]
+		}
+		kept = append(kept, d)
+	}
+	src := engine.NewSources(memory.NewGoAllocator())
+	defer src.Close()
+	without, err := semantic.LoadDefinitions(context.Background(), kept, semantic.SourcesResolver(src), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if without.Dimension("customers.name") != nil || without.Metric("coupon_rate") != nil {
+		t.Fatal("the catalog without the hidden definitions has them")
+	}
+	same := func(x, y semantic.SearchHit) bool {
+		return hitNames([]semantic.SearchHit{x})[0] == hitNames([]semantic.SearchHit{y})[0] && x.Score == y.Score
+	}
+	for _, text := range []string{"coupon rate", "优惠", "优惠率", "customer name", "客户名称", "客户姓名", "rate", "coupn rate", "费率",
+		"take", "customer nme", "客户名字", "name", "gmv paid", "净收入率"} {
+		e, err := east.Search(semantic.SearchRequest{Text: text})
+		if err != nil {
+			t.Fatal(err)
+		}
+		w, err := without.FullAccess().Search(semantic.SearchRequest{Text: text})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.EqualFunc(e.Hits, w.Hits, same) || e.Total != w.Total {
+			t.Errorf("%q: east_sales found %v (%d), but without the hidden definitions %v (%d)", text, hitNames(e.Hits), e.Total, hitNames(w.Hits), w.Total)
+		}
+		for _, n := range hitNames(e.Hits) {
+			if n == "coupon_rate" || n == "net_take_rate" || n == "customers.name" {
+				t.Errorf("%q found the hidden %s for east_sales", text, n)
+			}
+		}
+	}
+	if _, err := east.Search(semantic.SearchRequest{Text: "rate", Domain: "astrology"}); !errors.Is(err, semantic.ErrNotFound) {
+		t.Errorf("an unknown domain gave %v, want not found", err)
+	}
+}
+
+// TestSearchMetrics checks the ranked search GraphQL's metrics(filter:) and MCP's
+// search_metrics ask: metrics only, best first, within a domain or a tag, and every metric by
+// name without text.
 func TestSearchMetrics(t *testing.T) {
 	svc := demoService(t)
 	analyst := svc.Catalog().FullAccess()
@@ -24,10 +204,11 @@ func TestSearchMetrics(t *testing.T) {
 		{"a name", analyst, semantic.MetricSearch{Text: "refund_rate"}, []string{"refund_rate"}},
 		{"words of a name in another order", analyst, semantic.MetricSearch{Text: "rate refund"}, []string{"refund_rate"}},
 		{"a label in another case", analyst, semantic.MetricSearch{Text: "COUPON SPEND"}, []string{"coupon_spend", "coupon_spend_placed"}},
-		{"words from the label and a synonym", analyst, semantic.MetricSearch{Text: "(paid) 成交"}, []string{"gmv_paid"}},
-		{"a Chinese synonym", analyst, semantic.MetricSearch{Text: "下单GMV"}, []string{"gmv_placed"}},
+		{"words from the label and a synonym", analyst, semantic.MetricSearch{Text: "(paid) 成交"}, []string{"gmv_paid", "gmv_net"}},
+		{"a Chinese synonym with Latin letters", analyst, semantic.MetricSearch{Text: "下单GMV"}, []string{"gmv_placed", "gmv_net_placed"}},
 		{"a Chinese word with padding", analyst, semantic.MetricSearch{Text: "  客单价 "}, []string{"aov", "aov_7d"}},
 		{"a domain", analyst, semantic.MetricSearch{Text: "rate", Domain: "finance"}, []string{"coupon_rate", "net_take_rate"}},
+		{"a tag", analyst, semantic.MetricSearch{Text: "gmv", Tag: "core"}, []string{"gmv_net", "gmv_paid", "gmv_placed", "aov"}},
 		{"a word nothing has", analyst, semantic.MetricSearch{Text: "gmv zebra"}, nil},
 		{"hidden metrics are not found", east, semantic.MetricSearch{Text: "coupon rate"}, nil},
 		{"the caller's metrics of a word", east, semantic.MetricSearch{Text: "优惠"}, []string{"coupon_spend", "coupon_spend_placed"}},
@@ -48,10 +229,25 @@ func TestSearchMetrics(t *testing.T) {
 		})
 	}
 	all, err := analyst.SearchMetrics(semantic.MetricSearch{})
-	if err != nil || len(all) != len(analyst.Metrics()) {
-		t.Errorf("an empty search found %d metrics (%v), want all %d", len(all), err, len(analyst.Metrics()))
+	if err != nil || len(all) != len(analyst.Metrics()) || !slices.IsSortedFunc(all, func(a, b *semantic.Metric) int { return strings.Compare(a.Name, b.Name) }) {
+		t.Errorf("an empty search found %d metrics (%v), want all %d by name", len(all), err, len(analyst.Metrics()))
 	}
 	if _, err := analyst.SearchMetrics(semantic.MetricSearch{Domain: "astrology"}); !errors.Is(err, semantic.ErrNotFound) {
 		t.Errorf("an unknown domain gave %v, want not found", err)
+	}
+}
+
+// TestSearchNothing checks that text with nothing to look for finds nothing, and that a
+// negative limit is refused.
+func TestSearchNothing(t *testing.T) {
+	acc := demoService(t).Catalog().FullAccess()
+	for _, text := range []string{"", "   ", "()", "—"} {
+		res, err := acc.Search(semantic.SearchRequest{Text: text})
+		if err != nil || len(res.Hits) != 0 || res.Total != 0 {
+			t.Errorf("%q found %v (%v), want nothing", text, hitNames(res.Hits), err)
+		}
+	}
+	if _, err := acc.Search(semantic.SearchRequest{Text: "gmv", Limit: -1}); !errors.Is(err, semantic.ErrInvalidQuery) {
+		t.Errorf("a negative limit gave %v", err)
 	}
 }
