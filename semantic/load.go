@@ -101,6 +101,9 @@ type loader struct {
 	models      []*modelDef
 	metrics     []*metricDef
 
+	// quality holds the quality rules the models and metrics declare, in the order read.
+	quality []*qualityDef
+
 	connectionByName map[string]*connectionDef
 	domainByName     map[string]*domainDef
 	modelByName      map[string]*modelDef
@@ -139,12 +142,18 @@ func (l *loader) check() (*Catalog, error) {
 	}
 	l.checkRelationships()
 	l.checkMetrics()
+	l.checkQuality()
 
 	if len(l.problems) > 0 {
 		sortProblems(l.problems)
 		return nil, l.problems
 	}
-	return l.catalog(), nil
+	cat := l.catalog()
+	if l.checkQualityChecks(cat); len(l.problems) > 0 {
+		sortProblems(l.problems)
+		return nil, l.problems
+	}
+	return cat, nil
 }
 
 var yamlLine = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
@@ -359,5 +368,6 @@ func (l *loader) catalog() *Catalog {
 	sort.Slice(c.models, func(i, j int) bool { return c.models[i].Name < c.models[j].Name })
 	sort.Slice(c.metrics, func(i, j int) bool { return c.metrics[i].Name < c.metrics[j].Name })
 	c.edges = buildEdges(c.models)
+	c.quality, c.qualityByName = l.qualityRules()
 	return c
 }

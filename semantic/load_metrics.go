@@ -15,7 +15,7 @@ import (
 
 var (
 	metricKeys = []string{"name", "label", "description", "synonyms", "unit", "format", "owner", "domain", "tags", "kind", "measure", "base", "filters", "expr",
-		"window", "offset", "fill_nulls_with", "join_to_timespine"}
+		"window", "offset", "fill_nulls_with", "join_to_timespine", "quality"}
 	filterKeys  = []string{"dimension", "operator", "values"}
 	metricKinds = []string{string(Atomic), string(Derived), string(Composite)}
 )
@@ -174,6 +174,7 @@ func (l *loader) readMetric(f *defFile, n *yaml.Node) {
 			}
 		}
 	}
+	l.readQuality(f, m, nil, md)
 	l.metrics = append(l.metrics, md)
 }
 

@@ -20,7 +20,7 @@ import (
 var (
 	domainKeys       = []string{"name", "label", "description", "owner", "review"}
 	reviewKeys       = []string{"approvals", "sla", "reviewers", "subscribers", "webhooks"}
-	modelKeys        = []string{"name", "label", "description", "source", "primary_key", "dimensions", "measures", "relationships"}
+	modelKeys        = []string{"name", "label", "description", "source", "primary_key", "dimensions", "measures", "relationships", "quality"}
 	sourceKeys       = []string{"connection", "table", "file"}
 	dimensionKeys    = []string{"name", "label", "description", "synonyms", "tags", "type", "expr", "granularities"}
 	measureKeys      = []string{"name", "label", "description", "agg", "expr", "percentile", "semi_additive"}
@@ -215,6 +215,7 @@ func (l *loader) readModel(f *defFile, n *yaml.Node) {
 	for _, n := range l.list(f, fm.get("relationships"), "relationships of "+md.what) {
 		l.readRelationship(md, n)
 	}
+	l.readQuality(f, fm, md, nil)
 	l.models = append(l.models, md)
 }
 

@@ -45,6 +45,7 @@ type parsedEntry struct {
 // metricsRead is what reading a file of metrics gave: the metrics, and the problems reported.
 type metricsRead struct {
 	metrics    []*metricDef
+	quality    []*qualityDef
 	problems   []Problem
 	incomplete bool
 }
@@ -55,7 +56,7 @@ func (e *parsedEntry) readMetrics() *metricsRead {
 		l := &loader{display: func(name string) string { return name }}
 		l.readParsed(e.file)
 		if len(l.connections)+len(l.domains)+len(l.models) == 0 {
-			e.read = &metricsRead{metrics: l.metrics, problems: l.problems, incomplete: l.incomplete}
+			e.read = &metricsRead{metrics: l.metrics, quality: l.quality, problems: l.problems, incomplete: l.incomplete}
 			// The metrics keep the nodes they report problems at; the rest of the document
 			// would only cost every garbage collection a walk through it.
 			// Loads read e.file only when e.read is nil, after readOnce.
@@ -172,8 +173,13 @@ func loadDefinitions(ctx context.Context, defs []Definition, r SchemaResolver, f
 			l.readParsed(e.file)
 			continue
 		}
+		clones := make(map[*metricDef]*metricDef, len(r.metrics))
 		for _, md := range r.metrics {
-			l.metrics = append(l.metrics, md.clone())
+			clones[md] = md.clone()
+			l.metrics = append(l.metrics, clones[md])
+		}
+		for _, qd := range r.quality {
+			l.quality = append(l.quality, qd.clone(clones[qd.metric]))
 		}
 		l.problems = append(l.problems, r.problems...)
 		l.incomplete = l.incomplete || r.incomplete

@@ -44,6 +44,10 @@ type Catalog struct {
 	metricByName map[string]*Metric
 	domainByName map[string]*Domain
 	edges        map[*DataModel][]*Edge
+
+	// quality holds the quality rules the models and metrics declare, sorted by name.
+	quality       []*QualityRule
+	qualityByName map[string]*QualityRule
 }
 
 // Models returns the data models, sorted by name.
