@@ -659,8 +659,8 @@ func TestDefinitionsAndProposeFiles(t *testing.T) {
 		Definitions []struct{ Path, Content string }
 	}
 	f.ask(t, ann, `{ definitions { path content } }`, nil, &defs)
-	if len(defs.Definitions) != 3+5+37 {
-		t.Fatalf("%d definitions files, want the demo's 45", len(defs.Definitions))
+	if len(defs.Definitions) != 3+5+38 {
+		t.Fatalf("%d definitions files, want the demo's 46", len(defs.Definitions))
 	}
 	var files []map[string]any
 	for _, d := range defs.Definitions {

@@ -84,7 +84,7 @@ func TestProposeAndExport(t *testing.T) {
 
 	dir := filepath.Join(t.TempDir(), "models")
 	code, out, errOut := koujing(t, ctx, "export", dir, "--server", s.base, "--token", ann)
-	if code != 0 || out != "Wrote 45 definitions to "+dir+".\n" {
+	if code != 0 || out != "Wrote 46 definitions to "+dir+".\n" {
 		t.Fatalf("export: exit %d, %q\n%s", code, out, errOut)
 	}
 	if _, err := os.Stat(filepath.Join(dir, "metrics", "aov.yaml")); err != nil {

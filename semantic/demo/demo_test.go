@@ -75,6 +75,7 @@ func TestDemoMetrics(t *testing.T) {
 		{"paid_order_amount_p90", semantic.Derived, "sales"},
 		{"order_amount_median_30d", semantic.Derived, "sales"},
 		{"revenue_per_buyer", semantic.Composite, "sales"},
+		{"orders_per_buyer", semantic.Composite, "sales"},
 		{"customer_count", semantic.Atomic, "sales"},
 		{"coupon_rate", semantic.Composite, "finance"},
 		{"net_take_rate", semantic.Composite, "finance"},
