@@ -228,6 +228,16 @@ type ComplexityRoot struct {
 		Node   func(childComplexity int) int
 	}
 
+	DimensionHit struct {
+		Description func(childComplexity int) int
+		Dimension   func(childComplexity int) int
+		Kind        func(childComplexity int) int
+		Label       func(childComplexity int) int
+		Matches     func(childComplexity int) int
+		Name        func(childComplexity int) int
+		Score       func(childComplexity int) int
+	}
+
 	Domain struct {
 		Description func(childComplexity int) int
 		ID          func(childComplexity int) int
@@ -332,6 +342,16 @@ type ComplexityRoot struct {
 		Dimension func(childComplexity int) int
 		Op        func(childComplexity int) int
 		Values    func(childComplexity int) int
+	}
+
+	MetricHit struct {
+		Description func(childComplexity int) int
+		Kind        func(childComplexity int) int
+		Label       func(childComplexity int) int
+		Matches     func(childComplexity int) int
+		Metric      func(childComplexity int) int
+		Name        func(childComplexity int) int
+		Score       func(childComplexity int) int
 	}
 
 	MetricResult struct {
@@ -462,6 +482,7 @@ type ComplexityRoot struct {
 		PolicyChanges  func(childComplexity int, first *int, after *string) int
 		Query          func(childComplexity int, input model.MetricQueryInput) int
 		ReviewQueue    func(childComplexity int) int
+		Search         func(childComplexity int, text string, first *int, kinds []model.SearchKind, domain *string) int
 		Viewer         func(childComplexity int) int
 	}
 
@@ -509,6 +530,22 @@ type ComplexityRoot struct {
 		Connection func(childComplexity int) int
 		Params     func(childComplexity int) int
 		SQL        func(childComplexity int) int
+	}
+
+	SearchMatch struct {
+		Field func(childComplexity int) int
+		Spans func(childComplexity int) int
+		Text  func(childComplexity int) int
+	}
+
+	SearchResults struct {
+		Hits       func(childComplexity int) int
+		TotalCount func(childComplexity int) int
+	}
+
+	TextSpan struct {
+		End   func(childComplexity int) int
+		Start func(childComplexity int) int
 	}
 
 	Viewer struct {
@@ -1212,6 +1249,49 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.DimensionEdge.Node(childComplexity), true
 
+	case "DimensionHit.description":
+		if e.ComplexityRoot.DimensionHit.Description == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DimensionHit.Description(childComplexity), true
+	case "DimensionHit.dimension":
+		if e.ComplexityRoot.DimensionHit.Dimension == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DimensionHit.Dimension(childComplexity), true
+	case "DimensionHit.kind":
+		if e.ComplexityRoot.DimensionHit.Kind == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DimensionHit.Kind(childComplexity), true
+	case "DimensionHit.label":
+		if e.ComplexityRoot.DimensionHit.Label == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DimensionHit.Label(childComplexity), true
+	case "DimensionHit.matches":
+		if e.ComplexityRoot.DimensionHit.Matches == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DimensionHit.Matches(childComplexity), true
+	case "DimensionHit.name":
+		if e.ComplexityRoot.DimensionHit.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DimensionHit.Name(childComplexity), true
+	case "DimensionHit.score":
+		if e.ComplexityRoot.DimensionHit.Score == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DimensionHit.Score(childComplexity), true
+
 	case "Domain.description":
 		if e.ComplexityRoot.Domain.Description == nil {
 			break
@@ -1658,6 +1738,49 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.MetricFilterDefinition.Values(childComplexity), true
+
+	case "MetricHit.description":
+		if e.ComplexityRoot.MetricHit.Description == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MetricHit.Description(childComplexity), true
+	case "MetricHit.kind":
+		if e.ComplexityRoot.MetricHit.Kind == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MetricHit.Kind(childComplexity), true
+	case "MetricHit.label":
+		if e.ComplexityRoot.MetricHit.Label == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MetricHit.Label(childComplexity), true
+	case "MetricHit.matches":
+		if e.ComplexityRoot.MetricHit.Matches == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MetricHit.Matches(childComplexity), true
+	case "MetricHit.metric":
+		if e.ComplexityRoot.MetricHit.Metric == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MetricHit.Metric(childComplexity), true
+	case "MetricHit.name":
+		if e.ComplexityRoot.MetricHit.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MetricHit.Name(childComplexity), true
+	case "MetricHit.score":
+		if e.ComplexityRoot.MetricHit.Score == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MetricHit.Score(childComplexity), true
 
 	case "MetricResult.arrow":
 		if e.ComplexityRoot.MetricResult.Arrow == nil {
@@ -2435,6 +2558,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.ReviewQueue(childComplexity), true
+	case "Query.search":
+		if e.ComplexityRoot.Query.Search == nil {
+			break
+		}
+
+		args, err := ec.field_Query_search_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.Search(childComplexity, args["text"].(string), args["first"].(*int), args["kinds"].([]model.SearchKind), args["domain"].(*string)), true
 	case "Query.viewer":
 		if e.ComplexityRoot.Query.Viewer == nil {
 			break
@@ -2615,6 +2749,51 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.SQLStatement.SQL(childComplexity), true
+
+	case "SearchMatch.field":
+		if e.ComplexityRoot.SearchMatch.Field == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SearchMatch.Field(childComplexity), true
+	case "SearchMatch.spans":
+		if e.ComplexityRoot.SearchMatch.Spans == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SearchMatch.Spans(childComplexity), true
+	case "SearchMatch.text":
+		if e.ComplexityRoot.SearchMatch.Text == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SearchMatch.Text(childComplexity), true
+
+	case "SearchResults.hits":
+		if e.ComplexityRoot.SearchResults.Hits == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SearchResults.Hits(childComplexity), true
+	case "SearchResults.totalCount":
+		if e.ComplexityRoot.SearchResults.TotalCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SearchResults.TotalCount(childComplexity), true
+
+	case "TextSpan.end":
+		if e.ComplexityRoot.TextSpan.End == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TextSpan.End(childComplexity), true
+	case "TextSpan.start":
+		if e.ComplexityRoot.TextSpan.Start == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TextSpan.Start(childComplexity), true
 
 	case "Viewer.admin":
 		if e.ComplexityRoot.Viewer.Admin == nil {
@@ -3161,9 +3340,11 @@ input MetricFilter {
   """Only metrics carrying this tag, such as "core"."""
   tag: String
   """
-  Only metrics that mention every word of this text (split at spaces), ignoring case, in their name,
-  label, description or synonyms — not necessarily all in the same one: "paid gmv" finds gmv_paid.
-  Synonyms hold the names people use in conversation, in any language: "支付" finds the paid metrics.
+  Only metrics that mention every word of this text, ignoring case, in their name, label,
+  description or synonyms — not necessarily all in the same one: "paid gmv" finds gmv_paid. A word
+  may be the start of one ("refun"), a plural, or one typo away ("averge"); Chinese needs no spaces
+  ("下单金额"). Synonyms hold the names people use in conversation, in any language: "支付" finds the
+  paid metrics. The list stays sorted by name; ` + "`" + `search` + "`" + ` ranks by relevance.
   """
   search: String
 }
@@ -4639,6 +4820,125 @@ enum Granularity {
   FISCAL_YEAR
 }
 `, BuiltIn: false},
+	{Name: "../schema/search.graphqls", Input: `extend type Query {
+  """
+  Finds the metrics and dimensions the caller may see by what people call them (智能搜索): their
+  names, labels, synonyms and descriptions, in English and Chinese, best match first. Words may come
+  in any order and case, be the start of a word ("refun"), a plural or one typo away ("averge");
+  Chinese needs no spaces ("下单金额"), and the two mix ("gmv 支付"). A name the query spells out
+  ranks above a description that mentions it. What the caller may not see is neither found nor
+  counted.
+  """
+  search(
+    """What to look for, such as "gmv paid", "客单价" or "averge order"."""
+    text: String!
+    """How many hits to return, best first: 20 unless given, at most 100."""
+    first: Int = 20
+    """Only hits of these kinds; both metrics and dimensions unless given."""
+    kinds: [SearchKind!]
+    """Only the metrics of the business domain of this name, such as "sales" (and no dimension)."""
+    domain: String
+  ): SearchResults!
+}
+
+"""What a search found: the best hits, and how many there are in all."""
+type SearchResults {
+  """The hits, best first, at most ` + "`" + `first` + "`" + ` of them."""
+  hits: [SearchHit!]!
+  """How many metrics and dimensions the caller may see match, those past ` + "`" + `first` + "`" + ` included."""
+  totalCount: Int!
+}
+
+"""A metric or a dimension a search found, with how well it matched."""
+interface SearchHit {
+  """How well it matched: higher is better. Scores of one query compare across searches."""
+  score: Float!
+  """Whether it is a metric or a dimension."""
+  kind: SearchKind!
+  """The metric's name, or the dimension's qualified name (model.dimension)."""
+  name: String!
+  """The name to show people; the name when no label is defined."""
+  label: String!
+  """What it is, in plain words; null when not written."""
+  description: String
+  """The fields the query matched, best first, with the parts to highlight."""
+  matches: [SearchMatch!]!
+}
+
+"""A metric a search found."""
+type MetricHit implements SearchHit {
+  """How well the metric matched: higher is better."""
+  score: Float!
+  """METRIC."""
+  kind: SearchKind!
+  """The metric's name."""
+  name: String!
+  """The name to show people; the name when no label is defined."""
+  label: String!
+  """What the metric is, in plain words; null when not written."""
+  description: String
+  """The fields the query matched, best first, with the parts to highlight."""
+  matches: [SearchMatch!]!
+  """The metric."""
+  metric: Metric!
+}
+
+"""A dimension a search found."""
+type DimensionHit implements SearchHit {
+  """How well the dimension matched: higher is better."""
+  score: Float!
+  """DIMENSION."""
+  kind: SearchKind!
+  """The dimension's qualified name (model.dimension)."""
+  name: String!
+  """The name to show people; the name when no label is defined."""
+  label: String!
+  """What the dimension is, in plain words; null when not written."""
+  description: String
+  """The fields the query matched, best first, with the parts to highlight."""
+  matches: [SearchMatch!]!
+  """The dimension."""
+  dimension: Dimension!
+}
+
+"""What a search hit is."""
+enum SearchKind {
+  """A metric."""
+  METRIC
+  """A dimension."""
+  DIMENSION
+}
+
+"""A field of a definition a search reads."""
+enum SearchField {
+  """The name (a dimension's qualified name)."""
+  NAME
+  """The label."""
+  LABEL
+  """One of the synonyms."""
+  SYNONYM
+  """The description."""
+  DESCRIPTION
+}
+
+"""A field a query matched."""
+type SearchMatch {
+  """Which field."""
+  field: SearchField!
+  """The field's text as defined: the name, the label, the one synonym or the description."""
+  text: String!
+  """The parts of ` + "`" + `text` + "`" + ` the query matched, in order, to highlight."""
+  spans: [TextSpan!]!
+}
+
+"""A part of a text, counted in characters (Unicode code points) from 0."""
+type TextSpan {
+  """Where the part starts."""
+  start: Int!
+  """Where the part ends: the first character after it."""
+  end: Int!
+}
+`, BuiltIn: false},
 }
 var parsedSchema = gqlparser.MustLoadSchema(sources...)
 
@@ -5464,6 +5764,38 @@ func (ec *executionContext) childFields_SQLStatement(ctx context.Context, field 
 		return ec.fieldContext_SQLStatement_params(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type SQLStatement", field.Name)
+}
+
+func (ec *executionContext) childFields_SearchMatch(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "field":
+		return ec.fieldContext_SearchMatch_field(ctx, field)
+	case "text":
+		return ec.fieldContext_SearchMatch_text(ctx, field)
+	case "spans":
+		return ec.fieldContext_SearchMatch_spans(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type SearchMatch", field.Name)
+}
+
+func (ec *executionContext) childFields_SearchResults(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "hits":
+		return ec.fieldContext_SearchResults_hits(ctx, field)
+	case "totalCount":
+		return ec.fieldContext_SearchResults_totalCount(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type SearchResults", field.Name)
+}
+
+func (ec *executionContext) childFields_TextSpan(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "start":
+		return ec.fieldContext_TextSpan_start(ctx, field)
+	case "end":
+		return ec.fieldContext_TextSpan_end(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type TextSpan", field.Name)
 }
 
 func (ec *executionContext) childFields_Viewer(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {

@@ -15,6 +15,23 @@ import (
 	"github.com/koujing/koujing/semantic/store"
 )
 
+// A metric or a dimension a search found, with how well it matched.
+type SearchHit interface {
+	IsSearchHit()
+	// How well it matched: higher is better. Scores of one query compare across searches.
+	GetScore() float64
+	// Whether it is a metric or a dimension.
+	GetKind() SearchKind
+	// The metric's name, or the dimension's qualified name (model.dimension).
+	GetName() string
+	// The name to show people; the name when no label is defined.
+	GetLabel() string
+	// What it is, in plain words; null when not written.
+	GetDescription() *string
+	// The fields the query matched, best first, with the parts to highlight.
+	GetMatches() []*SearchMatch
+}
+
 // A decision, and the rule that took it.
 type AccessDecision struct {
 	// Whether the action is allowed.
@@ -252,6 +269,53 @@ type DimensionEdge struct {
 	Node *semantic.Dimension `json:"node"`
 }
 
+// A dimension a search found.
+type DimensionHit struct {
+	// How well the dimension matched: higher is better.
+	Score float64 `json:"score"`
+	// DIMENSION.
+	Kind SearchKind `json:"kind"`
+	// The dimension's qualified name (model.dimension).
+	Name string `json:"name"`
+	// The name to show people; the name when no label is defined.
+	Label string `json:"label"`
+	// What the dimension is, in plain words; null when not written.
+	Description *string `json:"description,omitempty"`
+	// The fields the query matched, best first, with the parts to highlight.
+	Matches []*SearchMatch `json:"matches"`
+	// The dimension.
+	Dimension *semantic.Dimension `json:"dimension"`
+}
+
+func (DimensionHit) IsSearchHit() {}
+
+// How well it matched: higher is better. Scores of one query compare across searches.
+func (this DimensionHit) GetScore() float64 { return this.Score }
+
+// Whether it is a metric or a dimension.
+func (this DimensionHit) GetKind() SearchKind { return this.Kind }
+
+// The metric's name, or the dimension's qualified name (model.dimension).
+func (this DimensionHit) GetName() string { return this.Name }
+
+// The name to show people; the name when no label is defined.
+func (this DimensionHit) GetLabel() string { return this.Label }
+
+// What it is, in plain words; null when not written.
+func (this DimensionHit) GetDescription() *string { return this.Description }
+
+// The fields the query matched, best first, with the parts to highlight.
+func (this DimensionHit) GetMatches() []*SearchMatch {
+	if this.Matches == nil {
+		return nil
+	}
+	interfaceSlice := make([]*SearchMatch, 0, len(this.Matches))
+	for _, concrete := range this.Matches {
+		interfaceSlice = append(interfaceSlice, concrete)
+	}
+	return interfaceSlice
+}
+
 // A business domain's board.
 type DomainBoard struct {
 	// The domain.
@@ -366,10 +430,59 @@ type MetricFilter struct {
 	Domain *string `json:"domain,omitempty"`
 	// Only metrics carrying this tag, such as "core".
 	Tag *string `json:"tag,omitempty"`
-	// Only metrics that mention every word of this text (split at spaces), ignoring case, in their name,
-	// label, description or synonyms — not necessarily all in the same one: "paid gmv" finds gmv_paid.
-	// Synonyms hold the names people use in conversation, in any language: "支付" finds the paid metrics.
+	// Only metrics that mention every word of this text, ignoring case, in their name, label,
+	// description or synonyms — not necessarily all in the same one: "paid gmv" finds gmv_paid. A word
+	// may be the start of one ("refun"), a plural, or one typo away ("averge"); Chinese needs no spaces
+	// ("下单金额"). Synonyms hold the names people use in conversation, in any language: "支付" finds the
+	// paid metrics. The list stays sorted by name; `search` ranks by relevance.
 	Search *string `json:"search,omitempty"`
+}
+
+// A metric a search found.
+type MetricHit struct {
+	// How well the metric matched: higher is better.
+	Score float64 `json:"score"`
+	// METRIC.
+	Kind SearchKind `json:"kind"`
+	// The metric's name.
+	Name string `json:"name"`
+	// The name to show people; the name when no label is defined.
+	Label string `json:"label"`
+	// What the metric is, in plain words; null when not written.
+	Description *string `json:"description,omitempty"`
+	// The fields the query matched, best first, with the parts to highlight.
+	Matches []*SearchMatch `json:"matches"`
+	// The metric.
+	Metric *semantic.Metric `json:"metric"`
+}
+
+func (MetricHit) IsSearchHit() {}
+
+// How well it matched: higher is better. Scores of one query compare across searches.
+func (this MetricHit) GetScore() float64 { return this.Score }
+
+// Whether it is a metric or a dimension.
+func (this MetricHit) GetKind() SearchKind { return this.Kind }
+
+// The metric's name, or the dimension's qualified name (model.dimension).
+func (this MetricHit) GetName() string { return this.Name }
+
+// The name to show people; the name when no label is defined.
+func (this MetricHit) GetLabel() string { return this.Label }
+
+// What it is, in plain words; null when not written.
+func (this MetricHit) GetDescription() *string { return this.Description }
+
+// The fields the query matched, best first, with the parts to highlight.
+func (this MetricHit) GetMatches() []*SearchMatch {
+	if this.Matches == nil {
+		return nil
+	}
+	interfaceSlice := make([]*SearchMatch, 0, len(this.Matches))
+	for _, concrete := range this.Matches {
+		interfaceSlice = append(interfaceSlice, concrete)
+	}
+	return interfaceSlice
 }
 
 // A metric query: which metrics to compute, by which dimensions, over which rows.
@@ -639,6 +752,32 @@ type RowFilterInput struct {
 	// attributes as {user.NAME}: region = {user.region}, region IN {user.regions}. Values are bound
 	// as constants, never spliced into SQL.
 	Filter string `json:"filter"`
+}
+
+// A field a query matched.
+type SearchMatch struct {
+	// Which field.
+	Field SearchField `json:"field"`
+	// The field's text as defined: the name, the label, the one synonym or the description.
+	Text string `json:"text"`
+	// The parts of `text` the query matched, in order, to highlight.
+	Spans []*TextSpan `json:"spans"`
+}
+
+// What a search found: the best hits, and how many there are in all.
+type SearchResults struct {
+	// The hits, best first, at most `first` of them.
+	Hits []SearchHit `json:"hits"`
+	// How many metrics and dimensions the caller may see match, those past `first` included.
+	TotalCount int `json:"totalCount"`
+}
+
+// A part of a text, counted in characters (Unicode code points) from 0.
+type TextSpan struct {
+	// Where the part starts.
+	Start int `json:"start"`
+	// Where the part ends: the first character after it.
+	End int `json:"end"`
 }
 
 // Groups by a time dimension truncated to a calendar unit.
@@ -1193,6 +1332,128 @@ func (e *PolicyRuleKind) UnmarshalJSON(b []byte) error {
 }
 
 func (e PolicyRuleKind) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+// A field of a definition a search reads.
+type SearchField string
+
+const (
+	// The name (a dimension's qualified name).
+	SearchFieldName SearchField = "NAME"
+	// The label.
+	SearchFieldLabel SearchField = "LABEL"
+	// One of the synonyms.
+	SearchFieldSynonym SearchField = "SYNONYM"
+	// The description.
+	SearchFieldDescription SearchField = "DESCRIPTION"
+)
+
+var AllSearchField = []SearchField{
+	SearchFieldName,
+	SearchFieldLabel,
+	SearchFieldSynonym,
+	SearchFieldDescription,
+}
+
+func (e SearchField) IsValid() bool {
+	switch e {
+	case SearchFieldName, SearchFieldLabel, SearchFieldSynonym, SearchFieldDescription:
+		return true
+	}
+	return false
+}
+
+func (e SearchField) String() string {
+	return string(e)
+}
+
+func (e *SearchField) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = SearchField(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid SearchField", str)
+	}
+	return nil
+}
+
+func (e SearchField) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *SearchField) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e SearchField) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+// What a search hit is.
+type SearchKind string
+
+const (
+	// A metric.
+	SearchKindMetric SearchKind = "METRIC"
+	// A dimension.
+	SearchKindDimension SearchKind = "DIMENSION"
+)
+
+var AllSearchKind = []SearchKind{
+	SearchKindMetric,
+	SearchKindDimension,
+}
+
+func (e SearchKind) IsValid() bool {
+	switch e {
+	case SearchKindMetric, SearchKindDimension:
+		return true
+	}
+	return false
+}
+
+func (e SearchKind) String() string {
+	return string(e)
+}
+
+func (e *SearchKind) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = SearchKind(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid SearchKind", str)
+	}
+	return nil
+}
+
+func (e SearchKind) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *SearchKind) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e SearchKind) MarshalJSON() ([]byte, error) {
 	var buf bytes.Buffer
 	e.MarshalGQL(&buf)
 	return buf.Bytes(), nil
