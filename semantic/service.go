@@ -23,6 +23,10 @@ type ServiceOptions struct {
 	// gray releases to their audience, pinned versions — and audits every query; the catalog
 	// given to NewService is then ignored.
 	Governance *Governance
+	// DBTManifest returns the dbt manifest whose jobs build the warehouse's tables, for lineage
+	// to continue upstream of them; nil (or a nil result) for none. It is called for every
+	// lineage graph, so that a manifest read again from its file applies at once.
+	DBTManifest func() *DBTManifest
 }
 
 // maxAccessMemos bounds the remembered decision sets; past it the service starts afresh.
@@ -38,6 +42,9 @@ type Service struct {
 
 	mu    sync.Mutex
 	memos map[memoKey]*accessMemo
+
+	lineageOnce sync.Once
+	lineage     *Lineage
 }
 
 // memoKey names the decisions of one set of grants over one catalog.
