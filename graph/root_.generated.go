@@ -10,6 +10,7 @@ import (
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/koujing/koujing/graph/model"
+	"github.com/koujing/koujing/semantic"
 	"github.com/koujing/koujing/semantic/store"
 	gqlparser "github.com/vektah/gqlparser/v2"
 	"github.com/vektah/gqlparser/v2/ast"
@@ -34,6 +35,9 @@ type ResolverRoot interface {
 	Domain() DomainResolver
 	Feedback() FeedbackResolver
 	FieldChange() FieldChangeResolver
+	LineageEdge() LineageEdgeResolver
+	LineageGraph() LineageGraphResolver
+	LineageNode() LineageNodeResolver
 	Measure() MeasureResolver
 	Metric() MetricResolver
 	MetricFilterDefinition() MetricFilterDefinitionResolver
@@ -291,6 +295,56 @@ type ComplexityRoot struct {
 		Path func(childComplexity int) int
 	}
 
+	Impact struct {
+		Change      func(childComplexity int) int
+		Column      func(childComplexity int) int
+		Consumers   func(childComplexity int) int
+		Definitions func(childComplexity int) int
+	}
+
+	ImpactItem struct {
+		Depth  func(childComplexity int) int
+		Node   func(childComplexity int) int
+		Owners func(childComplexity int) int
+		Reason func(childComplexity int) int
+		Via    func(childComplexity int) int
+	}
+
+	LineageEdge struct {
+		Detail        func(childComplexity int) int
+		From          func(childComplexity int) int
+		Kind          func(childComplexity int) int
+		LastQueriedAt func(childComplexity int) int
+		Queries       func(childComplexity int) int
+		To            func(childComplexity int) int
+	}
+
+	LineageGraph struct {
+		Depth       func(childComplexity int) int
+		Dot         func(childComplexity int) int
+		Edges       func(childComplexity int) int
+		Nodes       func(childComplexity int) int
+		OpenLineage func(childComplexity int) int
+		Root        func(childComplexity int) int
+		Truncated   func(childComplexity int) int
+	}
+
+	LineageNode struct {
+		ColumnType  func(childComplexity int) int
+		Description func(childComplexity int) int
+		Dimension   func(childComplexity int) int
+		ID          func(childComplexity int) int
+		Key         func(childComplexity int) int
+		Kind        func(childComplexity int) int
+		Label       func(childComplexity int) int
+		Measure     func(childComplexity int) int
+		Metric      func(childComplexity int) int
+		Model       func(childComplexity int) int
+		Name        func(childComplexity int) int
+		Owners      func(childComplexity int) int
+		Version     func(childComplexity int) int
+	}
+
 	Measure struct {
 		Agg           func(childComplexity int) int
 		Description   func(childComplexity int) int
@@ -311,6 +365,7 @@ type ComplexityRoot struct {
 		Description    func(childComplexity int) int
 		Dimensions     func(childComplexity int, first *int, after *string) int
 		Domain         func(childComplexity int) int
+		Downstream     func(childComplexity int, depth *int) int
 		Expression     func(childComplexity int) int
 		Filters        func(childComplexity int) int
 		Format         func(childComplexity int) int
@@ -324,6 +379,7 @@ type ComplexityRoot struct {
 		Synonyms       func(childComplexity int) int
 		Tags           func(childComplexity int) int
 		Unit           func(childComplexity int) int
+		Upstream       func(childComplexity int, depth *int) int
 		Versions       func(childComplexity int, first *int, after *string) int
 	}
 
@@ -476,6 +532,8 @@ type ComplexityRoot struct {
 		Domains        func(childComplexity int) int
 		Explain        func(childComplexity int, input model.MetricQueryInput) int
 		Feedback       func(childComplexity int, filter *model.FeedbackFilter, first *int, after *string) int
+		Impact         func(childComplexity int, column string, change *semantic.ColumnChange, at *string) int
+		Lineage        func(childComplexity int, node string, kind *semantic.LineageNodeKind, direction *semantic.LineageDirection, depth *int, version *int, at *string) int
 		Metric         func(childComplexity int, name string) int
 		Metrics        func(childComplexity int, first *int, after *string, filter *model.MetricFilter) int
 		Node           func(childComplexity int, id string) int
@@ -1491,6 +1549,221 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.FieldChange.Path(childComplexity), true
 
+	case "Impact.change":
+		if e.ComplexityRoot.Impact.Change == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Impact.Change(childComplexity), true
+	case "Impact.column":
+		if e.ComplexityRoot.Impact.Column == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Impact.Column(childComplexity), true
+	case "Impact.consumers":
+		if e.ComplexityRoot.Impact.Consumers == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Impact.Consumers(childComplexity), true
+	case "Impact.definitions":
+		if e.ComplexityRoot.Impact.Definitions == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Impact.Definitions(childComplexity), true
+
+	case "ImpactItem.depth":
+		if e.ComplexityRoot.ImpactItem.Depth == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ImpactItem.Depth(childComplexity), true
+	case "ImpactItem.node":
+		if e.ComplexityRoot.ImpactItem.Node == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ImpactItem.Node(childComplexity), true
+	case "ImpactItem.owners":
+		if e.ComplexityRoot.ImpactItem.Owners == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ImpactItem.Owners(childComplexity), true
+	case "ImpactItem.reason":
+		if e.ComplexityRoot.ImpactItem.Reason == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ImpactItem.Reason(childComplexity), true
+	case "ImpactItem.via":
+		if e.ComplexityRoot.ImpactItem.Via == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ImpactItem.Via(childComplexity), true
+
+	case "LineageEdge.detail":
+		if e.ComplexityRoot.LineageEdge.Detail == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LineageEdge.Detail(childComplexity), true
+	case "LineageEdge.from":
+		if e.ComplexityRoot.LineageEdge.From == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LineageEdge.From(childComplexity), true
+	case "LineageEdge.kind":
+		if e.ComplexityRoot.LineageEdge.Kind == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LineageEdge.Kind(childComplexity), true
+	case "LineageEdge.lastQueriedAt":
+		if e.ComplexityRoot.LineageEdge.LastQueriedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LineageEdge.LastQueriedAt(childComplexity), true
+	case "LineageEdge.queries":
+		if e.ComplexityRoot.LineageEdge.Queries == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LineageEdge.Queries(childComplexity), true
+	case "LineageEdge.to":
+		if e.ComplexityRoot.LineageEdge.To == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LineageEdge.To(childComplexity), true
+
+	case "LineageGraph.depth":
+		if e.ComplexityRoot.LineageGraph.Depth == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LineageGraph.Depth(childComplexity), true
+	case "LineageGraph.dot":
+		if e.ComplexityRoot.LineageGraph.Dot == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LineageGraph.Dot(childComplexity), true
+	case "LineageGraph.edges":
+		if e.ComplexityRoot.LineageGraph.Edges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LineageGraph.Edges(childComplexity), true
+	case "LineageGraph.nodes":
+		if e.ComplexityRoot.LineageGraph.Nodes == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LineageGraph.Nodes(childComplexity), true
+	case "LineageGraph.openLineage":
+		if e.ComplexityRoot.LineageGraph.OpenLineage == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LineageGraph.OpenLineage(childComplexity), true
+	case "LineageGraph.root":
+		if e.ComplexityRoot.LineageGraph.Root == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LineageGraph.Root(childComplexity), true
+	case "LineageGraph.truncated":
+		if e.ComplexityRoot.LineageGraph.Truncated == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LineageGraph.Truncated(childComplexity), true
+
+	case "LineageNode.columnType":
+		if e.ComplexityRoot.LineageNode.ColumnType == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LineageNode.ColumnType(childComplexity), true
+	case "LineageNode.description":
+		if e.ComplexityRoot.LineageNode.Description == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LineageNode.Description(childComplexity), true
+	case "LineageNode.dimension":
+		if e.ComplexityRoot.LineageNode.Dimension == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LineageNode.Dimension(childComplexity), true
+	case "LineageNode.id":
+		if e.ComplexityRoot.LineageNode.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LineageNode.ID(childComplexity), true
+	case "LineageNode.key":
+		if e.ComplexityRoot.LineageNode.Key == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LineageNode.Key(childComplexity), true
+	case "LineageNode.kind":
+		if e.ComplexityRoot.LineageNode.Kind == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LineageNode.Kind(childComplexity), true
+	case "LineageNode.label":
+		if e.ComplexityRoot.LineageNode.Label == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LineageNode.Label(childComplexity), true
+	case "LineageNode.measure":
+		if e.ComplexityRoot.LineageNode.Measure == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LineageNode.Measure(childComplexity), true
+	case "LineageNode.metric":
+		if e.ComplexityRoot.LineageNode.Metric == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LineageNode.Metric(childComplexity), true
+	case "LineageNode.dataModel":
+		if e.ComplexityRoot.LineageNode.Model == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LineageNode.Model(childComplexity), true
+	case "LineageNode.name":
+		if e.ComplexityRoot.LineageNode.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LineageNode.Name(childComplexity), true
+	case "LineageNode.owners":
+		if e.ComplexityRoot.LineageNode.Owners == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LineageNode.Owners(childComplexity), true
+	case "LineageNode.version":
+		if e.ComplexityRoot.LineageNode.Version == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LineageNode.Version(childComplexity), true
+
 	case "Measure.aggregation":
 		if e.ComplexityRoot.Measure.Agg == nil {
 			break
@@ -1598,6 +1871,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Metric.Domain(childComplexity), true
+	case "Metric.downstream":
+		if e.ComplexityRoot.Metric.Downstream == nil {
+			break
+		}
+
+		args, err := ec.field_Metric_downstream_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Metric.Downstream(childComplexity, args["depth"].(*int)), true
 	case "Metric.expression":
 		if e.ComplexityRoot.Metric.Expression == nil {
 			break
@@ -1676,6 +1960,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Metric.Unit(childComplexity), true
+	case "Metric.upstream":
+		if e.ComplexityRoot.Metric.Upstream == nil {
+			break
+		}
+
+		args, err := ec.field_Metric_upstream_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Metric.Upstream(childComplexity, args["depth"].(*int)), true
 	case "Metric.versions":
 		if e.ComplexityRoot.Metric.Versions == nil {
 			break
@@ -2496,7 +2791,29 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Feedback(childComplexity, args["filter"].(*model.FeedbackFilter), args["first"].(*int), args["after"].(*string)), true
+	case "Query.impact":
+		if e.ComplexityRoot.Query.Impact == nil {
+			break
+		}
 
+		args, err := ec.field_Query_impact_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.Impact(childComplexity, args["column"].(string), args["change"].(*semantic.ColumnChange), args["at"].(*string)), true
+
+	case "Query.lineage":
+		if e.ComplexityRoot.Query.Lineage == nil {
+			break
+		}
+
+		args, err := ec.field_Query_lineage_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.Lineage(childComplexity, args["node"].(string), args["kind"].(*semantic.LineageNodeKind), args["direction"].(*semantic.LineageDirection), args["depth"].(*int), args["version"].(*int), args["at"].(*string)), true
 	case "Query.metric":
 		if e.ComplexityRoot.Query.Metric == nil {
 			break
@@ -4434,6 +4751,195 @@ type FeedbackEdge {
   node: Feedback!
 }
 `, BuiltIn: false},
+	{Name: "../schema/lineage.graphqls", Input: `# Lineage (血缘): where a number's data comes from and who reads it — the dbt jobs (加工任务) that
+# build the warehouse's tables, the tables and their columns, the data models over them, their
+# dimensions and measures, the atomic, derived and composite metrics, and the consumers seen in
+# the audit log. Computed from the definitions as the caller may see them: a name the caller may
+# not read is absent from every graph, and asking for it fails as asking for one that does not
+# exist does.
+
+extend type Query {
+  """
+  The lineage around one node: what it is computed from (UPSTREAM), what is computed from it or
+  reads it (DOWNSTREAM), or both. A metric may be named with a version, "gmv_paid@3", or given
+  one in version; at takes every definition as it was published at that time (RFC 3339).
+  depth bounds the edges followed from the node, at most 32 (a larger depth is lowered to 32 with
+  a warning in extensions.warnings; a negative one is an error).
+  """
+  lineage(
+    node: String!
+    kind: LineageNodeKind = METRIC
+    direction: LineageDirection = BOTH
+    depth: Int
+    version: Int
+    at: String
+  ): LineageGraph!
+  """
+  What a change to a source column breaks: every dimension, measure, data model and metric that
+  reads it, directly or through other metrics, and every consumer who queried an affected metric,
+  each with its owners and the reason. Name the column as table.column ("shop.orders.amount"),
+  connection:table.column, or a data model's column ("orders.amount").
+  """
+  impact(column: String!, change: ColumnChange = DROPPED, at: String): Impact!
+}
+
+extend type Metric {
+  """The metric's upstream lineage: the metrics, measures, dimensions, columns, tables and dbt jobs it is computed from."""
+  upstream(depth: Int): LineageGraph!
+  """The metric's downstream lineage: the metrics built on it and the consumers who queried them."""
+  downstream(depth: Int): LineageGraph!
+}
+
+"""Which way lineage is followed from its node."""
+enum LineageDirection {
+  """Back to where the node's data comes from."""
+  UPSTREAM
+  """Forward to what reads the node."""
+  DOWNSTREAM
+  """Both ways."""
+  BOTH
+}
+
+"""What a node of a lineage graph is, from upstream to downstream."""
+enum LineageNodeKind {
+  """A dbt model, seed, snapshot or source; key is its unique_id, "model.shop.orders"."""
+  DBT_NODE
+  """A warehouse table or a file; key is "connection:table" or "file:path"."""
+  SOURCE_TABLE
+  """A column of a source table; key is the table's key and the column, "warehouse:shop.orders.amount"."""
+  COLUMN
+  """A data model; key is its name."""
+  DATA_MODEL
+  """A dimension; key is model.dimension."""
+  DIMENSION
+  """A measure; key is model.measure."""
+  MEASURE
+  """A metric; key is its name, optionally with a version, "gmv_paid@3"."""
+  METRIC
+  """A user or API client seen querying metrics; key is subject@tenant."""
+  CONSUMER
+}
+
+"""How the downstream end of a lineage edge depends on its upstream end."""
+enum LineageEdgeKind {
+  """A dbt node is built from another, by ref or source."""
+  FEEDS
+  """A dbt model, seed or snapshot builds the table."""
+  BUILDS
+  """A dbt source declares the table, which something outside dbt loads."""
+  DESCRIBES
+  """The column is a column of the table."""
+  HAS_COLUMN
+  """The data model reads its rows from the table."""
+  BUILT_ON
+  """The data model defines the dimension or measure."""
+  DEFINES
+  """The dimension or measure reads the column in its expression."""
+  READS
+  """A relationship joins on the column to the related model's key column."""
+  JOINS
+  """The balance measure takes its last or first value over the time dimension."""
+  SEMI_ADDITIVE_OVER
+  """The atomic metric aggregates the measure."""
+  AGGREGATES
+  """The derived metric restricts, windows or offsets its base metric."""
+  DERIVES
+  """The derived metric counts only rows where a condition on the dimension holds."""
+  FILTERS_ON
+  """The composite metric is computed from the metric."""
+  COMBINES
+  """The consumer queried the metric."""
+  QUERIED_BY
+}
+
+"""The lineage around one node, as the caller may see it."""
+type LineageGraph {
+  """The node the graph is around."""
+  root: LineageNode!
+  """The nodes, from upstream to downstream (by kind, then key)."""
+  nodes: [LineageNode!]!
+  """The edges, each from its upstream node to its downstream one."""
+  edges: [LineageEdge!]!
+  """The depth the graph was followed to."""
+  depth: Int!
+  """Whether the depth left out nodes beyond it."""
+  truncated: Boolean!
+  """The graph as OpenLineage JobEvents (https://openlineage.io): one per dbt job, data model and metric, with inputs, outputs and column lineage."""
+  openLineage: JSON!
+  """The graph in Graphviz's DOT language, left to right."""
+  dot: String!
+}
+
+"""A node of a lineage graph."""
+type LineageNode {
+  """The node's ID in its graph: "KIND:key", such as "METRIC:gmv_paid"."""
+  id: ID!
+  kind: LineageNodeKind!
+  """Identifies the node among those of its kind (see LineageNodeKind)."""
+  key: String!
+  """How people name it: "gmv_paid", "orders.region", "shop.orders.amount", "stg_orders"."""
+  name: String!
+  """The name to show."""
+  label: String!
+  description: String
+  """Who is accountable for it, where known: a metric's owner (or its domain's), the owners of the metrics on a data model, a dbt node's owner from its meta or group."""
+  owners: [String!]!
+  """The version of a metric or data model's definition; null for other kinds and for definitions read from files."""
+  version: Int
+  """The column's type, for columns: "decimal(12, 2)", "string"."""
+  columnType: String
+  """The metric, dimension, measure or data model the node is, when it is one."""
+  metric: Metric
+  dimension: Dimension
+  measure: Measure
+  dataModel: DataModel
+}
+
+"""An edge of a lineage graph."""
+type LineageEdge {
+  """The upstream end."""
+  from: LineageNode!
+  """The downstream end."""
+  to: LineageNode!
+  kind: LineageEdgeKind!
+  """More where there is more to say: a filter's condition, a window, a join's keys, a measure's aggregate."""
+  detail: String
+  """For QUERIED_BY: how many queries the consumer ran on the metric, and when it last did."""
+  queries: Int
+  lastQueriedAt: String
+}
+
+"""A change to a source column whose impact is asked for."""
+enum ColumnChange {
+  """The column is removed or renamed."""
+  DROPPED
+  """The column keeps its name but gets another type."""
+  TYPE_CHANGED
+}
+
+"""What a change to a source column affects, as the caller may see it."""
+type Impact {
+  column: LineageNode!
+  change: ColumnChange!
+  """The dimensions, measures, data models and metrics affected, the nearest first."""
+  definitions: [ImpactItem!]!
+  """Who queried an affected metric."""
+  consumers: [ImpactItem!]!
+}
+
+"""One affected definition or consumer."""
+type ImpactItem {
+  node: LineageNode!
+  """Who to tell."""
+  owners: [String!]!
+  """Why the change affects it, in a sentence."""
+  reason: String!
+  """The affected node it is affected through; null for what reads the column itself."""
+  via: LineageNode
+  """Steps from the column: 1 for what reads it."""
+  depth: Int!
+}
+`, BuiltIn: false},
 	{Name: "../schema/query.graphqls", Input: `extend type Query {
   """
   Computes metrics, grouped by dimensions, over the rows the filters keep. Every metric is computed
@@ -5408,6 +5914,106 @@ func (ec *executionContext) childFields_FieldChange(ctx context.Context, field g
 	return nil, fmt.Errorf("no field named %q was found under type FieldChange", field.Name)
 }
 
+func (ec *executionContext) childFields_Impact(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "column":
+		return ec.fieldContext_Impact_column(ctx, field)
+	case "change":
+		return ec.fieldContext_Impact_change(ctx, field)
+	case "definitions":
+		return ec.fieldContext_Impact_definitions(ctx, field)
+	case "consumers":
+		return ec.fieldContext_Impact_consumers(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Impact", field.Name)
+}
+
+func (ec *executionContext) childFields_ImpactItem(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "node":
+		return ec.fieldContext_ImpactItem_node(ctx, field)
+	case "owners":
+		return ec.fieldContext_ImpactItem_owners(ctx, field)
+	case "reason":
+		return ec.fieldContext_ImpactItem_reason(ctx, field)
+	case "via":
+		return ec.fieldContext_ImpactItem_via(ctx, field)
+	case "depth":
+		return ec.fieldContext_ImpactItem_depth(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ImpactItem", field.Name)
+}
+
+func (ec *executionContext) childFields_LineageEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "from":
+		return ec.fieldContext_LineageEdge_from(ctx, field)
+	case "to":
+		return ec.fieldContext_LineageEdge_to(ctx, field)
+	case "kind":
+		return ec.fieldContext_LineageEdge_kind(ctx, field)
+	case "detail":
+		return ec.fieldContext_LineageEdge_detail(ctx, field)
+	case "queries":
+		return ec.fieldContext_LineageEdge_queries(ctx, field)
+	case "lastQueriedAt":
+		return ec.fieldContext_LineageEdge_lastQueriedAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type LineageEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_LineageGraph(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "root":
+		return ec.fieldContext_LineageGraph_root(ctx, field)
+	case "nodes":
+		return ec.fieldContext_LineageGraph_nodes(ctx, field)
+	case "edges":
+		return ec.fieldContext_LineageGraph_edges(ctx, field)
+	case "depth":
+		return ec.fieldContext_LineageGraph_depth(ctx, field)
+	case "truncated":
+		return ec.fieldContext_LineageGraph_truncated(ctx, field)
+	case "openLineage":
+		return ec.fieldContext_LineageGraph_openLineage(ctx, field)
+	case "dot":
+		return ec.fieldContext_LineageGraph_dot(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type LineageGraph", field.Name)
+}
+
+func (ec *executionContext) childFields_LineageNode(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_LineageNode_id(ctx, field)
+	case "kind":
+		return ec.fieldContext_LineageNode_kind(ctx, field)
+	case "key":
+		return ec.fieldContext_LineageNode_key(ctx, field)
+	case "name":
+		return ec.fieldContext_LineageNode_name(ctx, field)
+	case "label":
+		return ec.fieldContext_LineageNode_label(ctx, field)
+	case "description":
+		return ec.fieldContext_LineageNode_description(ctx, field)
+	case "owners":
+		return ec.fieldContext_LineageNode_owners(ctx, field)
+	case "version":
+		return ec.fieldContext_LineageNode_version(ctx, field)
+	case "columnType":
+		return ec.fieldContext_LineageNode_columnType(ctx, field)
+	case "metric":
+		return ec.fieldContext_LineageNode_metric(ctx, field)
+	case "dimension":
+		return ec.fieldContext_LineageNode_dimension(ctx, field)
+	case "measure":
+		return ec.fieldContext_LineageNode_measure(ctx, field)
+	case "dataModel":
+		return ec.fieldContext_LineageNode_dataModel(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type LineageNode", field.Name)
+}
+
 func (ec *executionContext) childFields_Measure(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "id":
@@ -5476,6 +6082,10 @@ func (ec *executionContext) childFields_Metric(ctx context.Context, field graphq
 		return ec.fieldContext_Metric_changeRequests(ctx, field)
 	case "deprecation":
 		return ec.fieldContext_Metric_deprecation(ctx, field)
+	case "upstream":
+		return ec.fieldContext_Metric_upstream(ctx, field)
+	case "downstream":
+		return ec.fieldContext_Metric_downstream(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Metric", field.Name)
 }

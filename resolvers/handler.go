@@ -102,6 +102,7 @@ func (o *HandlerOptions) setDefaults() {
 //	POST /graphql, GET /graphql   GraphQL over HTTP (application/json bodies, or query parameters)
 //	POST /arrow                   a metric query's result as an Arrow IPC stream (body {"input": …})
 //	GET  /audit.jsonl             the tenant's audit log as JSON lines (admins; see auditExportHandler)
+//	GET  /lineage/{metric}.svg    a metric's lineage as a picture; .dot as Graphviz DOT, .json as OpenLineage events (see lineageHandler)
 //	GET  /                        GraphiQL, to explore the API in a browser
 //	GET  /healthz                 200 "ok" while the server is up
 //
@@ -117,6 +118,7 @@ func NewHandler(svc *semantic.Service, opts HandlerOptions) http.Handler {
 	mux.Handle("POST /arrow", requireJSON(arrowRequestExample, limitBody(opts.MaxBodyBytes, arrow)))
 	mux.Handle("GET /graphql", gql)
 	mux.Handle("GET /audit.jsonl", authenticate(svc, opts, log, auditExportHandler(svc, log)))
+	mux.Handle("GET /lineage/{file}", authenticate(svc, opts, log, lineageHandler(svc, log)))
 	mux.Handle("GET /{$}", playground.Handler("Koujing", "/graphql"))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
