@@ -16,12 +16,15 @@ type servingFlags struct {
 	rt runtimeFlags
 	af accessFlags
 	sf storeFlags
+	// dbtManifest is the dbt manifest.json whose jobs lineage follows upstream of the tables.
+	dbtManifest string
 }
 
 func (f *servingFlags) register(fs *flag.FlagSet) {
 	f.rt.register(fs)
 	f.af.register(fs)
 	f.sf.register(fs)
+	fs.StringVar(&f.dbtManifest, "dbt-manifest", "", "a dbt project's target/manifest.json: lineage continues upstream of the warehouse's tables into the dbt\nmodels, seeds, snapshots and sources that build them, with their owners; read again when the file changes")
 }
 
 // open opens what the flags name: the definitions and their data, governed by the metadata
@@ -52,6 +55,14 @@ func (f *servingFlags) open(ctx context.Context) (r *layer, authn *authz.Authent
 		return nil, nil, nil, err
 	}
 	closers = append(closers, r.Close)
+	var dbt *semantic.DBTManifestFile
+	if f.dbtManifest != "" {
+		if dbt, err = semantic.OpenDBTManifest(f.dbtManifest); err != nil {
+			return nil, nil, nil, usageError("--dbt-manifest: %v", err)
+		}
+		r.options.DBTManifest = dbt.Manifest
+		slog.Info("read the dbt manifest", "file", f.dbtManifest, "nodes", len(dbt.Manifest().Nodes), "version", dbt.Manifest().Version)
+	}
 	gov, closeStore, err := sf.openGovernance(ctx, r, rt.models)
 	if err != nil {
 		return nil, nil, nil, err
@@ -77,6 +88,9 @@ func (f *servingFlags) open(ctx context.Context) (r *layer, authn *authz.Authent
 	// takes in a change made between the first load and then, which no notification reports.
 	watchCtx, stopWatching := context.WithCancel(ctx)
 	closers = append(closers, stopWatching)
+	if dbt != nil {
+		dbt.Watch(watchCtx, slog.Default())
+	}
 	if err := authorizer.Watch(watchCtx); err != nil {
 		slog.Error("watching the access policy failed; changes made elsewhere apply after a restart", "err", err)
 	} else if err := authorizer.Reload(ctx); err != nil {
