@@ -305,6 +305,15 @@ type ExplainOutput struct {
 	Version     string        `json:"version"`
 	Explanation string        `json:"explanation" jsonschema:"how the metric is computed, in plain language, from the top down to the source columns"`
 	Lineage     []LineageStep `json:"lineage" jsonschema:"the metric and each metric it is built on, once, from the top down"`
+	Sources     []SourceStep  `json:"sources" jsonschema:"the tables and files the metric reads, and the dbt jobs that build them, upstream first, with owners"`
+}
+
+// SourceStep is a table the metric reads or a dbt job upstream of one, from the lineage graph.
+type SourceStep struct {
+	Kind        string   `json:"kind" jsonschema:"source_table or dbt_node"`
+	Name        string   `json:"name"`
+	Description string   `json:"description,omitempty"`
+	Owners      []string `json:"owners,omitempty"`
 }
 
 // LineageStep is one metric of a lineage.
@@ -362,6 +371,25 @@ func (s *Server) explainMetric(ctx context.Context, _ *sdk.CallToolRequest, in M
 		}
 	}
 	walk(m)
+	// Where the rows come from, past the models: the tables and the dbt jobs that build them.
+	g, err := s.svc.Lineage().Graph(ctx, acc, semantic.LineageQuery{Kind: semantic.LineageMetric, Key: m.Name, Direction: semantic.Upstream})
+	if err != nil {
+		return nil, ExplainOutput{}, s.toolError(ctx, "explain_metric", err)
+	}
+	for _, n := range g.Nodes {
+		if n.Kind != semantic.LineageSourceTable && n.Kind != semantic.LineageDBTNode {
+			continue
+		}
+		out.Sources = append(out.Sources, SourceStep{Kind: string(n.Kind), Name: n.Label, Description: n.Description, Owners: n.Owners})
+		what := "table " + n.Label
+		if n.Kind == semantic.LineageDBTNode {
+			what = "dbt " + n.DBT.ResourceType + " " + n.Label
+		}
+		if len(n.Owners) > 0 {
+			what += " (owner " + strings.Join(n.Owners, ", ") + ")"
+		}
+		meanings = append(meanings, "Upstream: "+what+".")
+	}
 	out.Explanation = strings.Join(meanings, " ")
 	return nil, out, nil
 }

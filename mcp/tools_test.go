@@ -153,7 +153,10 @@ func TestTools(t *testing.T) {
 	if f := ex.Lineage[1].Filters; len(f) != 1 || f[0].Dimension != "orders.status" || f[0].Expression != "status" {
 		t.Errorf("gmv_paid's filters %+v", f)
 	}
-	for _, w := range []string{"aov (Average order value) is gmv_paid / paid_order_count", "a ratio of totals", "the sum of amount over the rows of orders"} {
+	if len(ex.Sources) != 1 || ex.Sources[0].Kind != "source_table" || ex.Sources[0].Name != "orders (demo)" {
+		t.Errorf("aov's sources %+v", ex.Sources)
+	}
+	for _, w := range []string{"aov (Average order value) is gmv_paid / paid_order_count", "a ratio of totals", "the sum of amount over the rows of orders", "Upstream: table orders (demo)."} {
 		if !strings.Contains(ex.Explanation, w) {
 			t.Errorf("the explanation lacks %q: %s", w, ex.Explanation)
 		}
