@@ -89,7 +89,7 @@ func SplitDefinitions(fsys fs.FS) ([]Definition, error) {
 
 // DefinitionFileNames returns the paths of the definitions files of fsys, in lexical order:
 // every *.yaml and *.yml file, recursively, but for hidden files and folders (.git, editor
-// backups), which hold no definitions.
+// backups), which hold no definitions, and the naming rules (NamingRulesFile) at the root.
 func DefinitionFileNames(fsys fs.FS) ([]string, error) {
 	var names []string
 	err := fs.WalkDir(fsys, ".", func(name string, d fs.DirEntry, err error) error {
@@ -103,7 +103,7 @@ func DefinitionFileNames(fsys fs.FS) ([]string, error) {
 			return nil
 		}
 		ext := strings.ToLower(path.Ext(name))
-		if !d.IsDir() && (ext == ".yaml" || ext == ".yml") {
+		if !d.IsDir() && (ext == ".yaml" || ext == ".yml") && name != NamingRulesFile {
 			names = append(names, name)
 		}
 		return nil

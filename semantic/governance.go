@@ -56,6 +56,8 @@ type Governance struct {
 	// policyCheck holds the func(*Catalog) error that checks the access policy against
 	// definitions (see SetPolicyCheck).
 	policyCheck atomic.Value
+	// naming holds the naming conventions every proposal is linted against (see SetNamingRules).
+	naming atomic.Pointer[NamingRules]
 	// parsed keeps the definitions parsed by the loads before, for the next.
 	parsed *parsedDefinitions
 }

@@ -15,7 +15,7 @@ import (
 
 var (
 	metricKeys = []string{"name", "label", "description", "synonyms", "unit", "format", "owner", "domain", "tags", "kind", "measure", "base", "filters", "expr",
-		"window", "offset", "fill_nulls_with", "join_to_timespine", "quality"}
+		"window", "offset", "fill_nulls_with", "join_to_timespine", "quality", "category", "steward"}
 	filterKeys  = []string{"dimension", "operator", "values"}
 	metricKinds = []string{string(Atomic), string(Derived), string(Composite)}
 )
@@ -26,13 +26,15 @@ type metricDef struct {
 	what     string
 	nameNode *yaml.Node
 	// valid is set when the metric says what it is built from without contradicting itself.
-	valid       bool
-	domainNode  *yaml.Node
-	measureNode *yaml.Node
-	baseNode    *yaml.Node
-	exprNode    *yaml.Node
-	ast         sqlexpr.Node
-	filters     []*filterDef
+	valid      bool
+	domainNode *yaml.Node
+	// categoryNode is where the category is written, when it is.
+	categoryNode *yaml.Node
+	measureNode  *yaml.Node
+	baseNode     *yaml.Node
+	exprNode     *yaml.Node
+	ast          sqlexpr.Node
+	filters      []*filterDef
 	// deps are the metrics this one is built on, with where each is named.
 	deps []metricRef
 }
@@ -72,6 +74,8 @@ func (l *loader) readMetric(f *defFile, n *yaml.Node) {
 	x.Owner, _ = l.str(m, "owner")
 	x.Domain, md.domainNode = l.str(m, "domain")
 	x.Tags, _ = l.strList(m, "tags", false)
+	x.Category, md.categoryNode = l.str(m, "category")
+	x.Steward, _ = l.str(m, "steward")
 
 	if v, n := l.str(m, "fill_nulls_with"); n != nil {
 		if !isPlainNumber(v) {
@@ -359,6 +363,7 @@ func (l *loader) resolveMetric(md *metricDef) {
 		}
 		l.report(f.pos(md.domainNode), hint, "%s: unknown domain %s", md.what, x.Domain)
 	}
+	l.checkCategory(md)
 	if !md.valid {
 		return
 	}

@@ -18,11 +18,11 @@ import (
 )
 
 var (
-	domainKeys       = []string{"name", "label", "description", "owner", "review"}
+	domainKeys       = []string{"name", "label", "description", "owner", "review", "steward", "categories"}
 	reviewKeys       = []string{"approvals", "sla", "reviewers", "subscribers", "webhooks"}
 	modelKeys        = []string{"name", "label", "description", "source", "primary_key", "dimensions", "measures", "relationships", "quality"}
 	sourceKeys       = []string{"connection", "table", "file"}
-	dimensionKeys    = []string{"name", "label", "description", "synonyms", "tags", "type", "expr", "granularities"}
+	dimensionKeys    = []string{"name", "label", "description", "synonyms", "tags", "type", "expr", "granularities", "category", "owner", "steward"}
 	measureKeys      = []string{"name", "label", "description", "agg", "expr", "percentile", "semi_additive"}
 	semiAdditiveKeys = []string{"over", "take"}
 	relationshipKeys = []string{"to", "type", "keys"}
@@ -124,6 +124,8 @@ func (l *loader) readDomain(f *defFile, n *yaml.Node) {
 	d.d.Label, _ = l.str(m, "label")
 	d.d.Description, _ = l.str(m, "description")
 	d.d.Owner, _ = l.str(m, "owner")
+	d.d.Steward, _ = l.str(m, "steward")
+	d.d.Categories = l.readCategories(f, m)
 	d.d.Review = l.readReview(f, m)
 	l.domains = append(l.domains, d)
 }
@@ -281,6 +283,9 @@ func (l *loader) readDimension(md *modelDef, n *yaml.Node) {
 	dd.d.Description, _ = l.str(m, "description")
 	dd.d.Synonyms, _ = l.strList(m, "synonyms", false)
 	dd.d.Tags, _ = l.strList(m, "tags", false)
+	dd.d.Category, _ = l.str(m, "category")
+	dd.d.Owner, _ = l.str(m, "owner")
+	dd.d.Steward, _ = l.str(m, "steward")
 
 	if t, tn := l.str(m, "type"); tn != nil {
 		dd.typeNode = tn

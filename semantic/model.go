@@ -102,6 +102,10 @@ type Domain struct {
 	Label       string
 	Description string
 	Owner       string
+	// Steward looks after the domain's data day to day. Categories, when listed, are the
+	// categories its metrics may be in.
+	Steward    string
+	Categories []string
 	// Review says how changes to the domain's definitions are reviewed.
 	Review ReviewSettings
 	// Version is the number of the domain's version in the catalog; 0 when definitions are read
@@ -233,7 +237,9 @@ type Dimension struct {
 	Synonyms    []string
 	// Tags label the dimension for access policies, such as "pii".
 	Tags []string
-	Type DimensionType
+	// Category, Owner and Steward place the dimension in the catalog, as a metric's do.
+	Category, Owner, Steward string
+	Type                     DimensionType
 	// SQL is the expression as written (the column of the same name when the definition gives none).
 	SQL string
 	// Expr is SQL bound to the model's columns, qualified by the model's name.
@@ -351,6 +357,11 @@ type Metric struct {
 	Domain      string
 	Tags        []string
 	Kind        MetricKind
+	// Category groups the metric within its domain ("revenue", "conversion"); one of the
+	// domain's categories when the domain lists them. Steward is who looks after its data day
+	// to day, beside the owner accountable for its definition.
+	Category string
+	Steward  string
 
 	// Measure is the aggregated measure of an atomic metric.
 	Measure *Measure

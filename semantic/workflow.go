@@ -113,6 +113,9 @@ func (g *Governance) Propose(ctx context.Context, acc *Access, p Proposal) (stor
 		if err := g.insertItems(tx, &cr, plan, now); err != nil {
 			return err
 		}
+		if err := g.attachLintWarnings(tx, &cr, plan, now); err != nil {
+			return err
+		}
 		if cr, err = tx.UpdateChangeRequest(cr); err != nil {
 			return err
 		}
@@ -174,6 +177,8 @@ type plannedItem struct {
 	base    int // the number of the version serving everyone now; 0 for none
 	domains []string
 	object  authz.Object
+	// warnings are the naming rules of severity warning the item's definition breaks.
+	warnings LintFindings
 }
 
 // planItems checks proposed items: well formed, each once, each one the caller may propose, and
@@ -239,7 +244,11 @@ func (g *Governance) planItems(ctx context.Context, tx store.Tx, acc *Access, it
 		}
 		plan = append(plan, pi)
 	}
-	if err := g.checkLoads(ctx, serving, plan); err != nil {
+	planned, err := g.loadPlanned(ctx, servingDefinitions(serving), plan)
+	if err != nil {
+		return nil, err
+	}
+	if err := g.lintPlan(planned.cat, plan); err != nil {
 		return nil, err
 	}
 	for i := range plan {
@@ -266,13 +275,6 @@ func checkItemYAML(it ProposedItem) (string, error) {
 		return "", &QueryError{Class: ErrInvalidDefinition, Msg: fmt.Sprintf("%s %s: %v", it.Kind, it.Name, err)}
 	}
 	return d.YAML, nil
-}
-
-// checkLoads loads what serves everyone with the plan applied: a retired metric leaves the
-// catalog, so anything still built on it fails to load.
-func (g *Governance) checkLoads(ctx context.Context, serving []store.Version, plan []plannedItem) error {
-	_, err := g.loadPlanned(ctx, servingDefinitions(serving), plan)
-	return err
 }
 
 // servingDefinitions returns the definitions of the versions that serve, by key; retired ones
@@ -338,9 +340,23 @@ func (g *Governance) checkPublishable(ctx context.Context, tx store.Tx, cr *stor
 		}
 		defs = servingDefinitions(serving)
 	}
-	mine, err := tx.Versions(store.VersionQuery{ChangeRequest: cr.ID})
+	plan, err := requestPlan(tx, cr)
 	if err != nil {
 		return err
+	}
+	checked, err := g.loadPlanned(ctx, defs, plan)
+	if err != nil {
+		return conflict("change request %d no longer fits the definitions published since it was proposed; amend it: %v", cr.ID, err)
+	}
+	p.checked = checked
+	return nil
+}
+
+// requestPlan returns the items of a request with the definitions of the versions it proposed.
+func requestPlan(tx store.Tx, cr *store.ChangeRequest) ([]plannedItem, error) {
+	mine, err := tx.Versions(store.VersionQuery{ChangeRequest: cr.ID})
+	if err != nil {
+		return nil, err
 	}
 	var plan []plannedItem
 	for _, it := range cr.Items {
@@ -350,12 +366,7 @@ func (g *Governance) checkPublishable(ctx context.Context, tx store.Tx, cr *stor
 			}
 		}
 	}
-	checked, err := g.loadPlanned(ctx, defs, plan)
-	if err != nil {
-		return conflict("change request %d no longer fits the definitions published since it was proposed; amend it: %v", cr.ID, err)
-	}
-	p.checked = checked
-	return nil
+	return plan, nil
 }
 
 // itemDomains returns the domains whose owners review an item: a metric's own domain; for a
@@ -595,6 +606,9 @@ func (g *Governance) Submit(ctx context.Context, acc *Access, id int64, revision
 		if cr.Status != store.CRDraft {
 			return "", nil, conflict("change request %d is %s, not a draft; only a draft is submitted", id, cr.Status)
 		}
+		if err := g.lintRequest(ctx, tx, cr); err != nil {
+			return "", nil, err
+		}
 		cr.Status = store.CROpen
 		cr.DueAt = g.opts.Now().UTC().Add(g.slaOf(cr))
 		return "change_request.submitted", nil, setItemStatus(tx, cr, []store.Status{store.Draft}, store.InReview)
@@ -643,7 +657,10 @@ func (g *Governance) Amend(ctx context.Context, acc *Access, id int64, revision 
 		reviewers, subscribers := cr.Reviewers, cr.Subscribers
 		g.route(cr, plan, now)
 		cr.Reviewers, cr.Subscribers = appendNew(reviewers, cr.Reviewers...), appendNew(subscribers, cr.Subscribers...)
-		return "change_request.amended", nil, g.insertItems(tx, cr, plan, now)
+		if err := g.insertItems(tx, cr, plan, now); err != nil {
+			return "", nil, err
+		}
+		return "change_request.amended", nil, g.attachLintWarnings(tx, cr, plan, now)
 	})
 }
 

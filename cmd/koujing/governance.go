@@ -66,6 +66,14 @@ func (f *storeFlags) openGovernance(ctx context.Context, r *layer, models string
 		closeStore()
 		return nil, nil, err
 	}
+	// The naming conventions beside the definitions check every change request.
+	rules, err := semantic.ReadNamingRules(files)
+	if err != nil {
+		gov.Close()
+		closeStore()
+		return nil, nil, fmt.Errorf("naming rules: %w", err)
+	}
+	gov.SetNamingRules(rules)
 	if differs := countDifferences(gov.Catalog(), seed); differs > 0 {
 		slog.Info("the definitions files differ from the published definitions; koujing propose proposes them", "definitions", differs)
 	}

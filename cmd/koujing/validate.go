@@ -43,6 +43,9 @@ func runValidate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		return err
 	}
 	fmt.Fprintf(stdout, "%s: ok (%d models, %d metrics)\n", dir, len(cat.Models()), len(cat.Metrics()))
+	if err := validateNaming(cat, dir, stdout, stderr); err != nil {
+		return err
+	}
 	path := *policy
 	if path == "" {
 		if _, err := os.Stat(filepath.Join(dir, policyInDir)); err == nil {
@@ -53,6 +56,38 @@ func runValidate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		return nil
 	}
 	return validatePolicy(cat, path, stdout, stderr)
+}
+
+// validateNaming lints the definitions against the naming rules of the directory, when it has
+// them, printing every finding as file:line:col: severity: rule: message; it fails when one is an
+// error (a warning is only printed).
+func validateNaming(cat *semantic.Catalog, dir string, stdout, stderr io.Writer) error {
+	rules, err := semantic.ReadNamingRules(os.DirFS(dir))
+	var problems semantic.Problems
+	switch {
+	case errors.As(err, &problems):
+		for _, p := range problems {
+			p.Pos.File = filepath.Join(dir, p.Pos.File)
+			fmt.Fprintln(stdout, p.String())
+		}
+		fmt.Fprintf(stderr, "%s: %d problem(s)\n", filepath.Join(dir, semantic.NamingRulesFile), len(problems))
+		return exitError{1}
+	case err != nil:
+		return err
+	case len(rules.Rules) == 0:
+		return nil
+	}
+	findings := rules.Lint(cat)
+	for _, f := range findings {
+		fmt.Fprintln(stdout, f.String())
+	}
+	errs, warnings := len(findings.Errors()), len(findings.Warnings())
+	if errs > 0 {
+		fmt.Fprintf(stderr, "%s: %d naming error(s), %d warning(s)\n", dir, errs, warnings)
+		return exitError{1}
+	}
+	fmt.Fprintf(stdout, "%s: names ok (%d rules, %d warning(s))\n", dir, len(rules.Rules), warnings)
+	return nil
 }
 
 // validatePolicy checks a policy file, and its rules against the definitions, printing every
