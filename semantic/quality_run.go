@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/koujing/koujing/authz"
 	"github.com/koujing/koujing/engine/source"
 	"github.com/koujing/koujing/semantic/store"
 )
@@ -26,43 +27,53 @@ const (
 // errQualityNeedsStore is the answer of quality runs on a service without a metadata store.
 var errQualityNeedsStore = invalid("this server keeps no metadata store, and quality runs are kept there; start it with one (koujing serve --store)")
 
-// RunQualityRule runs a quality rule now, as acc's principal asks, and records the run. The caller
-// must see the rule and may query what it reads: the metrics it compares (or declares it), or the
-// model it reads. A check that cannot run is recorded as an error; the error returned is the
-// store's, or one of the request.
+// RunQualityRule runs a quality rule now, as acc's principal asks, and records the run. See
+// RunQualityRules for who may.
 func (s *Service) RunQualityRule(ctx context.Context, acc *Access, name string) (store.QualityRun, error) {
-	g := s.opts.Governance
-	if g == nil {
-		return store.QualityRun{}, errQualityNeedsStore
-	}
-	r, err := acc.FindQualityRule(name)
+	runs, err := s.RunQualityRules(ctx, acc, QualitySelection{Rule: name})
 	if err != nil {
 		return store.QualityRun{}, err
 	}
-	if err := acc.mayRunQualityRule(r); err != nil {
-		return store.QualityRun{}, err
-	}
-	return s.runQualityRule(ctx, acc.cat, r, store.TriggerManual, acc.actor(), acc.who.Tenant)
+	return runs[0], nil
 }
 
-// RunQuality runs every rule that bears on a metric (see Catalog.QualityRulesOf) that the caller
-// may see and run, one after another, and returns their runs in the order of the rules' names.
-func (s *Service) RunQuality(ctx context.Context, acc *Access, metric string) ([]store.QualityRun, error) {
+// QualitySelection names the rules a run on demand covers: exactly one of one rule, the rules
+// that bear on a metric (see Catalog.QualityRulesOf), those a model declares, or those that bear
+// on a domain's metrics.
+type QualitySelection struct {
+	Rule, Metric, Model, Domain string
+}
+
+// RunQualityRules runs the selected rules now, one after another, as acc's principal asks,
+// records their runs and returns them in the order of the rules' names. Checks read every row,
+// as the service: so that nobody starts work on the warehouse that they could not ask for
+// themselves, the caller must see each rule, may query what it reads, and must review the
+// definition that declares it (the review action on the metric, its domain, or the model) or
+// administer the tenant. Rules of a metric, model or domain the caller may not run are left
+// out; when that leaves none, the answer is FORBIDDEN. A check that cannot run is recorded as an
+// error run; the error returned is the store's, or one of the request.
+func (s *Service) RunQualityRules(ctx context.Context, acc *Access, sel QualitySelection) ([]store.QualityRun, error) {
 	if s.opts.Governance == nil {
 		return nil, errQualityNeedsStore
 	}
-	m, err := acc.FindMetric(metric)
+	rules, err := acc.SelectQualityRules(sel)
 	if err != nil {
 		return nil, err
 	}
-	if _, err := acc.queryableMetric(m.Name); err != nil {
-		return nil, err
-	}
-	var out []store.QualityRun
-	for _, r := range acc.VisibleQualityRules(acc.cat.QualityRulesOf(m)) {
-		if acc.mayRunQualityRule(r) != nil {
+	var runnable []*QualityRule
+	var refused error
+	for _, r := range rules {
+		if err := acc.mayRunQualityRule(r); err != nil {
+			refused = err
 			continue
 		}
+		runnable = append(runnable, r)
+	}
+	if len(runnable) == 0 && refused != nil {
+		return nil, refused
+	}
+	out := []store.QualityRun{}
+	for _, r := range runnable {
 		run, err := s.runQualityRule(ctx, acc.cat, r, store.TriggerManual, acc.actor(), acc.who.Tenant)
 		if err != nil {
 			return out, err
@@ -72,7 +83,46 @@ func (s *Service) RunQuality(ctx context.Context, acc *Access, metric string) ([
 	return out, nil
 }
 
-// mayRunQualityRule checks that the caller may query what a rule reads.
+// SelectQualityRules returns the rules of a selection that the caller may see, sorted by name.
+func (a *Access) SelectQualityRules(sel QualitySelection) ([]*QualityRule, error) {
+	given := 0
+	for _, v := range []string{sel.Rule, sel.Metric, sel.Model, sel.Domain} {
+		if v != "" {
+			given++
+		}
+	}
+	if given != 1 {
+		return nil, invalid("name exactly one of a rule, a metric, a model or a domain whose quality rules to run")
+	}
+	switch {
+	case sel.Rule != "":
+		r, err := a.FindQualityRule(sel.Rule)
+		if err != nil {
+			return nil, err
+		}
+		return []*QualityRule{r}, nil
+	case sel.Metric != "":
+		m, err := a.FindMetric(sel.Metric)
+		if err != nil {
+			return nil, err
+		}
+		return a.VisibleQualityRules(a.cat.QualityRulesOf(m)), nil
+	case sel.Model != "":
+		m, err := a.FindModel(sel.Model)
+		if err != nil {
+			return nil, err
+		}
+		return a.VisibleQualityRules(a.cat.QualityRulesOn(m)), nil
+	}
+	d, err := a.FindDomain(sel.Domain)
+	if err != nil {
+		return nil, err
+	}
+	return a.VisibleQualityRulesOfDomain(d), nil
+}
+
+// mayRunQualityRule checks that the caller may run a rule on demand: it may query what the rule
+// reads, and reviews the definition that declares it or administers the tenant.
 func (a *Access) mayRunQualityRule(r *QualityRule) error {
 	for _, m := range []*Metric{r.Metric, r.Against} {
 		if m != nil {
@@ -84,7 +134,15 @@ func (a *Access) mayRunQualityRule(r *QualityRule) error {
 	if r.Model != nil && a.modelFlags(r.Model)&canQuery == 0 {
 		return forbidden("%s may not run quality rule %s: it reads model %s, which it may not query", a.who.Subject, r.Name, r.Model.Name)
 	}
-	return nil
+	subject := r.Model.AccessObject
+	if r.Metric != nil {
+		subject = r.Metric.AccessObject
+	}
+	if a.may(subject(), authz.Review) || a.may(authz.Object{Kind: authz.PolicyObject, Name: a.who.Tenant}, authz.Admin) {
+		return nil
+	}
+	return forbidden("%s may not run quality rule %s: running rules on demand takes the review action on %s (or its domain), or the tenant's admin",
+		a.who.Subject, r.Name, strings.Replace(r.Subject(), ":", " ", 1))
 }
 
 // runQualityRule runs a rule of cat and records the run, announcing a red line crossed (or left)

@@ -19,6 +19,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/koujing/koujing/authz"
 	"github.com/koujing/koujing/engine"
 	"github.com/koujing/koujing/engine/pgtest"
 	"github.com/koujing/koujing/semantic"
@@ -291,6 +292,13 @@ type qualityService struct {
 // qualityNow.
 func newQualityService(t *testing.T, dir string, st store.Store, clock *qualityClock) *qualityService {
 	t.Helper()
+	return newPolicedQualityService(t, dir, st, clock, "")
+}
+
+// newPolicedQualityService is newQualityService with an access policy for tenant t, in the
+// policy file's format; with none, only full access is served.
+func newPolicedQualityService(t *testing.T, dir string, st store.Store, clock *qualityClock, policy string) *qualityService {
+	t.Helper()
 	ctx := context.Background()
 	mem := memory.NewGoAllocator()
 	src := engine.NewSources(mem)
@@ -315,7 +323,19 @@ func newQualityService(t *testing.T, dir string, st store.Store, clock *qualityC
 		t.Fatal(err)
 	}
 	t.Cleanup(gov.Close)
-	svc := semantic.NewService(gov.Catalog(), engine.New(src, engine.Options{Allocator: mem}), semantic.ServiceOptions{Governance: gov})
+	opts := semantic.ServiceOptions{Governance: gov}
+	if policy != "" {
+		ps, err := authz.ParsePolicyFile("policy.csv", []byte(policy))
+		if err != nil {
+			t.Fatal(err)
+		}
+		a, err := authz.NewAuthorizer(ctx, authz.NewMemoryStore(ps), authz.AuthorizerOptions{Logger: quietLog()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		opts.Authorizer = a
+	}
+	svc := semantic.NewService(gov.Catalog(), engine.New(src, engine.Options{Allocator: mem}), opts)
 	return &qualityService{svc: svc, gov: gov, store: st, clock: clock}
 }
 
@@ -557,7 +577,7 @@ func TestQualityScores(t *testing.T) {
 	if s := score(dirty); s.Score != nil || s.Status != "" || s.Rules != 7 || s.Measured != 0 {
 		t.Errorf("before any run: %+v", s)
 	}
-	if _, err := q.svc.RunQuality(ctx, acc, "dirty_gmv"); err != nil {
+	if _, err := q.svc.RunQualityRules(ctx, acc, semantic.QualitySelection{Metric: "dirty_gmv"}); err != nil {
 		t.Fatal(err)
 	}
 	// dirty_gmv: its own freshness rule (major, fails) and the six of dirty_orders: completeness
@@ -567,7 +587,7 @@ func TestQualityScores(t *testing.T) {
 	if s.Score == nil || *s.Score != math.Round(0.5/14*100*100)/100 || s.Status != store.QualityFail || s.Measured != 7 || s.Failing != 6 || s.Warning != 1 {
 		t.Errorf("dirty_gmv's score: %+v (%v)", s, s.Score)
 	}
-	if _, err := q.svc.RunQuality(ctx, acc, "clean_gmv"); err != nil {
+	if _, err := q.svc.RunQualityRules(ctx, acc, semantic.QualitySelection{Metric: "clean_gmv"}); err != nil {
 		t.Fatal(err)
 	}
 	if s := score(cat.QualityRulesOf(cat.Metric("clean_gmv"))); s.Score == nil || *s.Score != 100 || s.Status != store.QualityPass {
