@@ -3,6 +3,7 @@ package semantic
 import (
 	"net/url"
 	"runtime"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -24,8 +25,16 @@ type lineageIndex struct {
 	filterUsers  map[*Dimension][]*Metric
 	measureUsers map[*Measure][]*Metric
 	balanceUsers map[*Dimension][]*Measure
-	// modelMetrics are the metrics that aggregate each model's measures, directly or not.
-	modelMetrics map[*DataModel][]*Metric
+	// modelOwners are, for each model, the owners of the metrics that aggregate its measures
+	// (directly or not), sorted, each with those metrics: a request shows an owner once it finds
+	// one of the owner's metrics the caller may see, which is at once in the usual catalog.
+	modelOwners map[*DataModel][]lineageOwner
+}
+
+// lineageOwner is an owner with the metrics it owns on one model.
+type lineageOwner struct {
+	name    string
+	metrics []*Metric
 }
 
 // lineageTable is a source table with the models over it and its columns.
@@ -78,7 +87,7 @@ func buildLineageIndex(cat *Catalog) *lineageIndex {
 	idx := &lineageIndex{
 		tables: map[string]*lineageTable{}, modelTable: map[*DataModel]*lineageTable{}, columns: map[string]*lineageColumn{},
 		dependents: map[*Metric][]*Metric{}, filterUsers: map[*Dimension][]*Metric{}, measureUsers: map[*Measure][]*Metric{},
-		balanceUsers: map[*Dimension][]*Measure{}, modelMetrics: map[*DataModel][]*Metric{},
+		balanceUsers: map[*Dimension][]*Measure{}, modelOwners: map[*DataModel][]lineageOwner{},
 	}
 	connections := map[string]*LineageTable{}
 	for _, c := range cat.connections {
@@ -152,11 +161,32 @@ func buildLineageIndex(cat *Catalog) *lineageIndex {
 				idx.dependents[dep] = append(idx.dependents[dep], m)
 			}
 		}
+		owner := metricOwner(cat, m)
+		if owner == "" {
+			continue
+		}
 		for _, dm := range m.MeasureModels() {
-			idx.modelMetrics[dm] = append(idx.modelMetrics[dm], m)
+			owners := idx.modelOwners[dm]
+			i := sort.Search(len(owners), func(i int) bool { return owners[i].name >= owner })
+			if i == len(owners) || owners[i].name != owner {
+				owners = slices.Insert(owners, i, lineageOwner{name: owner})
+				idx.modelOwners[dm] = owners
+			}
+			owners[i].metrics = append(owners[i].metrics, m)
 		}
 	}
 	return idx
+}
+
+// metricOwner returns a metric's owner, or its domain's when it names none.
+func metricOwner(cat *Catalog, m *Metric) string {
+	if m.Owner != "" {
+		return m.Owner
+	}
+	if d := cat.Domain(m.Domain); d != nil {
+		return d.Owner
+	}
+	return ""
 }
 
 func lineageHasMetric(list []*Metric, m *Metric) bool {

@@ -2,6 +2,7 @@ package semantic
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -38,6 +39,8 @@ type lineageView struct {
 	dbtVisible map[string]bool
 	tableDBT   map[*lineageTable][]*DBTNode
 	dbtTables  map[string][]*lineageTable
+	// ownersOf holds each model's owners, once worked out.
+	ownersOf map[*DataModel][]string
 	// mayAudit is whether the caller may read the audit log, once decided (0 unknown, 1 no,
 	// 2 yes).
 	mayAudit int
@@ -317,14 +320,8 @@ func (v *lineageView) metric(m *Metric) *LineageNode {
 		if !v.acc.CanReadMetric(m) {
 			return nil
 		}
-		owner := m.Owner
-		if owner == "" {
-			if d := v.cat.Domain(m.Domain); d != nil {
-				owner = d.Owner
-			}
-		}
 		return &LineageNode{Kind: LineageMetric, Key: m.Name, Name: m.Name, Label: lineageLabel(m.Label, m.Name), Description: m.Description,
-			Owners: lineageOwnersOf(owner), Version: m.Version, Metric: m}
+			Owners: lineageOwnersOf(metricOwner(v.cat, m)), Version: m.Version, Metric: m}
 	})
 }
 
@@ -443,15 +440,19 @@ func (v *lineageView) columnVisible(c *lineageColumn) bool {
 
 // modelOwners returns the owners of the metrics on a model that the caller may see, sorted.
 func (v *lineageView) modelOwners(m *DataModel) []string {
+	if out, ok := v.ownersOf[m]; ok {
+		return out
+	}
 	var out []string
-	for _, x := range v.idx.modelMetrics[m] {
-		if n := v.metric(x); n != nil {
-			for _, o := range n.Owners {
-				out = appendLineageOwner(out, o)
-			}
+	for _, o := range v.idx.modelOwners[m] {
+		if slices.ContainsFunc(o.metrics, v.acc.CanReadMetric) {
+			out = append(out, o.name)
 		}
 	}
-	sort.Strings(out)
+	if v.ownersOf == nil {
+		v.ownersOf = map[*DataModel][]string{}
+	}
+	v.ownersOf[m] = out
 	return out
 }
 
