@@ -325,6 +325,10 @@ func (c *conn) sendError(err error) {
 	e, internal := toSQLError(err)
 	if internal {
 		c.log.Error("SQL statement failed", "err", err)
+	} else {
+		// At debug level the server logs every statement and every error it answers, which is
+		// how to see what a BI tool sends and what of it the SQL API refuses.
+		c.log.Debug("statement refused", "code", e.code, "message", e.msg)
 	}
 	if c.inTx {
 		c.txFailed = true

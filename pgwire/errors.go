@@ -43,6 +43,7 @@ const (
 	codeSystemError         = "58000"
 	codeInternal            = "XX000"
 	codeCardinality         = "21000"
+	codeNullNotAllowed      = "22004"
 )
 
 // sqlError is an error with a SQLSTATE, sent to the client as an ErrorResponse. Its message is

@@ -26,6 +26,25 @@ type evaluator struct {
 	params *params
 	// tables caches the rows of each catalog table for one statement.
 	tables map[*relDef][][]any
+	// ctes are the common table expressions of the WITH clauses being evaluated, innermost
+	// first.
+	ctes *cteScope
+}
+
+// cteScope is one WITH clause's named results, and the scope of the clause it is nested in.
+type cteScope struct {
+	byName map[string]*resultSet
+	outer  *cteScope
+}
+
+// lookup finds a WITH query by name, the innermost first.
+func (s *cteScope) lookup(name string) *resultSet {
+	for ; s != nil; s = s.outer {
+		if r := s.byName[name]; r != nil {
+			return r
+		}
+	}
+	return nil
 }
 
 func newEvaluator(c *conn, rel *relations, p *params) *evaluator {
@@ -71,7 +90,11 @@ func (e *env) scope() *scope {
 // query evaluates a SELECT, with outer as the row of the query it is nested in (or nil).
 func (ev *evaluator) query(sel *pg.SelectStmt, outer *env) (*resultSet, error) {
 	if sel.WithClause != nil {
-		return nil, unsupported("WITH in catalog queries", "write the subquery in FROM")
+		restore, err := ev.with(sel.WithClause, outer)
+		if err != nil {
+			return nil, err
+		}
+		defer restore()
 	}
 	if isSetOp(sel) {
 		return ev.setOperation(sel, outer)
@@ -308,6 +331,14 @@ func (ev *evaluator) fromItem(n *pg.Node, outer *env) ([]scopeItem, [][]any, err
 	switch x := n.Node.(type) {
 	case *pg.Node_RangeVar:
 		rv := x.RangeVar
+		if res := ev.ctes.lookup(rv.Relname); res != nil && rv.Schemaname == "" {
+			alias, cols := rv.Relname, res.cols
+			if rv.Alias != nil {
+				alias = rv.Alias.Aliasname
+				cols = renameColumns(cols, rv.Alias.Colnames)
+			}
+			return []scopeItem{{alias: alias, cols: cols}}, res.rows, nil
+		}
 		def, err := ev.catalogTable(rv)
 		if err != nil {
 			return nil, nil, err
@@ -358,6 +389,32 @@ func renameColumns(cols []colDef, names []*pg.Node) []colDef {
 		}
 	}
 	return out
+}
+
+// with evaluates a WITH clause's queries in order, each seeing those before it, and makes
+// them the innermost names of FROM items; restore takes them away again. Metabase asks for
+// table privileges with one. WITH RECURSIVE is refused.
+func (ev *evaluator) with(w *pg.WithClause, outer *env) (restore func(), err error) {
+	if w.Recursive {
+		return nil, unsupported("WITH RECURSIVE in catalog queries", "write the query without recursion")
+	}
+	saved := ev.ctes
+	ev.ctes = &cteScope{byName: map[string]*resultSet{}, outer: saved}
+	for _, n := range w.Ctes {
+		cte := n.GetCommonTableExpr()
+		sel := cte.GetCtequery().GetSelectStmt()
+		if sel == nil {
+			ev.ctes = saved
+			return nil, unsupported("WITH queries other than SELECT", "select from the catalog").at(cte.Location)
+		}
+		res, err := ev.query(sel, outer)
+		if err != nil {
+			ev.ctes = saved
+			return nil, err
+		}
+		ev.ctes.byName[cte.Ctename] = &resultSet{cols: renameColumns(res.cols, cte.Aliascolnames), rows: res.rows}
+	}
+	return func() { ev.ctes = saved }, nil
 }
 
 // catalogTable finds a catalog table: pg_catalog's by bare name, others by schema.
@@ -568,6 +625,9 @@ func (ev *evaluator) tableFunction(rf *pg.RangeFunction, outer *env) ([]scopeIte
 	case "pg_get_keywords":
 		cols = []colDef{{name: "word", typ: oidText, typmod: -1}, {name: "catcode", typ: oidChar, typmod: -1},
 			{name: "barelabel", typ: oidBool, typmod: -1}, {name: "catdesc", typ: oidText, typmod: -1}, {name: "baredesc", typ: oidText, typmod: -1}}
+		for _, k := range pgKeywords {
+			rows = append(rows, []any{k.word, k.catcode, true, k.catdesc, "can be bare label"})
+		}
 	default:
 		fn, ok := functions[name]
 		if !ok {
@@ -591,6 +651,31 @@ func (ev *evaluator) tableFunction(rf *pg.RangeFunction, outer *env) ([]scopeIte
 	}
 	return []scopeItem{{alias: alias, cols: cols}}, rows, nil
 }
+
+// pgKeywords are the keywords of PostgreSQL's grammar that SQL:2003 does not have, which
+// pgjdbc's getSQLKeywords reports (DBeaver highlights them): not every keyword
+// pg_get_keywords() lists, but those a SQL editor should know beyond the standard's.
+var pgKeywords = func() []struct{ word, catcode, catdesc string } {
+	var out []struct{ word, catcode, catdesc string }
+	for code, words := range map[string]string{
+		"R": "analyse analyze concurrently do ilike limit offset placing returning variadic",
+		"T": "freeze isnull notnull verbose",
+		"U": "abort access aggregate also backward cache checkpoint class cluster comment configuration conversion " +
+			"copy csv database delimiter delimiters dictionary disable discard enable encoding encrypted enum " +
+			"explain family force forward functions handler header if immutable implicit inherit inherits instead " +
+			"label listen load location lock mode move notify nowait off oids operator owned owner parser password " +
+			"prepared procedural program reassign recheck refresh reindex rename replace replica reset rule share " +
+			"show stable statistics stdin stdout storage strict sysid tablespace temp template text truncate trusted " +
+			"unencrypted unlisten unlogged until vacuum valid validate validator version volatile",
+	} {
+		desc := map[string]string{"R": "reserved", "T": "reserved (can be function or type name)", "U": "unreserved"}[code]
+		for _, w := range strings.Fields(words) {
+			out = append(out, struct{ word, catcode, catdesc string }{w, code, desc})
+		}
+	}
+	slices.SortFunc(out, func(a, b struct{ word, catcode, catdesc string }) int { return strings.Compare(a.word, b.word) })
+	return out
+}()
 
 // values evaluates VALUES lists.
 func (ev *evaluator) values(sel *pg.SelectStmt, outer *env) (*resultSet, error) {

@@ -225,8 +225,61 @@ func init() {
 		}
 		return out, nil
 	}}
+	functions["format"] = sqlFunc{ret: returns(oidText), call: func(_ *evaluator, a []any) (any, error) {
+		if len(a) == 0 || a[0] == nil {
+			return nil, nil
+		}
+		return formatText(textOf(a[0]), a[1:])
+	}}
 	functions["user"] = functions["current_user"]
 	functions["pg_get_keywords"] = null(oidText)
+}
+
+// formatText is PostgreSQL's format(): %s inserts a value as text, %I as an identifier, %L as
+// a literal, %% a percent sign; Metabase names tables with format('%I.%I', …). Widths and
+// positions (%1$s) are not taken.
+func formatText(f string, args []any) (any, error) {
+	var b strings.Builder
+	next := 0
+	for i := 0; i < len(f); i++ {
+		if f[i] != '%' {
+			b.WriteByte(f[i])
+			continue
+		}
+		if i++; i == len(f) {
+			return nil, errorf(codeInvalidParameter, "unterminated format() type specifier")
+		}
+		if f[i] == '%' {
+			b.WriteByte('%')
+			continue
+		}
+		if next >= len(args) {
+			return nil, errorf(codeInvalidParameter, "too few arguments for format()")
+		}
+		v := args[next]
+		next++
+		switch f[i] {
+		case 's':
+			if v != nil {
+				b.WriteString(textOf(v))
+			}
+		case 'I':
+			if v == nil {
+				return nil, errorf(codeNullNotAllowed, "null values cannot be formatted as an SQL identifier")
+			}
+			b.WriteString(quoteIdent(textOf(v)))
+		case 'L':
+			if v == nil {
+				b.WriteString("NULL")
+			} else {
+				b.WriteString(quoteLiteral(textOf(v)))
+			}
+		default:
+			return nil, errorf(codeInvalidParameter, "unrecognized format() type specifier %q", f[i]).
+				withHint("format() here takes %%s, %%I, %%L and %%%%")
+		}
+	}
+	return b.String(), nil
 }
 
 // startTime is when the server started, as pg_postmaster_start_time reports it.

@@ -91,6 +91,7 @@ func (c *conn) simpleQuery(sql string) {
 	}
 	for _, raw := range stmts {
 		text := statementText(sql, raw)
+		c.log.Debug("statement", "sql", text)
 		pl, err := c.plan(&prepared{sql: text, raw: raw}, &params{})
 		if err == nil {
 			formats := make([]int16, len(pl.fields))
@@ -191,6 +192,7 @@ func (c *conn) parse(m *pgproto3.Parse) error {
 	if m.Name != "" && c.statements[m.Name] != nil {
 		return errorf("42P05", "prepared statement %q already exists", m.Name)
 	}
+	c.log.Debug("statement", "sql", m.Query, "name", m.Name)
 	stmts, err := parseSQL(m.Query)
 	if err != nil {
 		return err
