@@ -27,6 +27,7 @@ func commands() []command {
 		{"serve", "serve the GraphQL API and GraphiQL", runServe},
 		{"validate", "check a definitions directory and print every problem", runValidate},
 		{"query", "answer a metric query and print a table", runQuery},
+		{"dictionary", "print a business domain's data dictionary as Markdown or CSV", runDictionary},
 		{"demo", "export the demo dataset as CSV files (demo export)", runDemo},
 		{"bench", "measure the engine on the demo dataset", runBench},
 		{"token", "make a JWT for trying a role of the access policy", runToken},
