@@ -115,21 +115,15 @@ func (f LintFinding) String() string {
 type LintFindings []LintFinding
 
 // Errors returns the findings of severity error.
-func (fs LintFindings) Errors() LintFindings {
-	var out LintFindings
-	for _, f := range fs {
-		if f.Severity == SeverityError {
-			out = append(out, f)
-		}
-	}
-	return out
-}
+func (fs LintFindings) Errors() LintFindings { return fs.of(SeverityError) }
 
 // Warnings returns the findings of severity warning.
-func (fs LintFindings) Warnings() LintFindings {
+func (fs LintFindings) Warnings() LintFindings { return fs.of(SeverityWarning) }
+
+func (fs LintFindings) of(s Severity) LintFindings {
 	var out LintFindings
 	for _, f := range fs {
-		if f.Severity == SeverityWarning {
+		if f.Severity == s {
 			out = append(out, f)
 		}
 	}
@@ -384,16 +378,7 @@ func (r *NamingRules) LintOnly(cat *Catalog, keep func(key string) bool) LintFin
 			}
 		}
 	}
-	sort.SliceStable(out, func(i, j int) bool {
-		a, b := out[i].Pos, out[j].Pos
-		if a.File != b.File {
-			return a.File < b.File
-		}
-		if a.Line != b.Line {
-			return a.Line < b.Line
-		}
-		return a.Col < b.Col
-	})
+	sort.SliceStable(out, func(i, j int) bool { return posBefore(out[i].Pos, out[j].Pos) })
 	return out
 }
 

@@ -38,16 +38,18 @@ func (ps Problems) Error() string {
 
 // sortProblems orders problems by position, keeping the order they were found in at one position.
 func sortProblems(ps Problems) {
-	sort.SliceStable(ps, func(i, j int) bool {
-		a, b := ps[i].Pos, ps[j].Pos
-		if a.File != b.File {
-			return a.File < b.File
-		}
-		if a.Line != b.Line {
-			return a.Line < b.Line
-		}
-		return a.Col < b.Col
-	})
+	sort.SliceStable(ps, func(i, j int) bool { return posBefore(ps[i].Pos, ps[j].Pos) })
+}
+
+// posBefore reports whether a comes before b: by file, line and column.
+func posBefore(a, b Pos) bool {
+	if a.File != b.File {
+		return a.File < b.File
+	}
+	if a.Line != b.Line {
+		return a.Line < b.Line
+	}
+	return a.Col < b.Col
 }
 
 // closest returns the candidate nearest to word, or "" when none is near enough to be what the
