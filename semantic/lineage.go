@@ -134,14 +134,6 @@ type LineageNode struct {
 	Consumer  *Consumer
 }
 
-// Owner returns the first owner, or "".
-func (n *LineageNode) Owner() string {
-	if len(n.Owners) == 0 {
-		return ""
-	}
-	return n.Owners[0]
-}
-
 // LineageTable is a source table as lineage shows it.
 type LineageTable struct {
 	// Connection names the connection the table is read through ("demo" for the built-in

@@ -82,9 +82,6 @@ type DBTColumn struct {
 	Description string
 }
 
-// DependsOn returns the nodes of the manifest the node is built from, sorted by unique_id.
-func (d *DBTNode) DependsOn() []*DBTNode { return d.dependsOn }
-
 // node returns the node of that unique_id, or nil; a nil manifest has none.
 func (m *DBTManifest) node(id string) *DBTNode {
 	if m == nil {

@@ -3,6 +3,7 @@ package semantic
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -87,7 +88,7 @@ func (l *Lineage) Impact(ctx context.Context, acc *Access, q ImpactQuery) (*Impa
 func (v *lineageView) findColumn(name string) (*lineageColumn, error) {
 	var found []*lineageColumn
 	add := func(c *lineageColumn) {
-		if c != nil && v.columnVisible(c) && !lineageHasColumn(found, c) {
+		if c != nil && v.columnVisible(c) && !slices.Contains(found, c) {
 			found = append(found, c)
 		}
 	}
@@ -146,15 +147,6 @@ func cutFoldPrefix(s, prefix string) (string, bool) {
 		return "", false
 	}
 	return s[len(prefix):], true
-}
-
-func lineageHasColumn(list []*lineageColumn, c *lineageColumn) bool {
-	for _, x := range list {
-		if x == c {
-			return true
-		}
-	}
-	return false
 }
 
 // impactWalk follows a column change downstream, breadth first.

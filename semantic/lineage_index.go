@@ -152,7 +152,7 @@ func buildLineageIndex(cat *Catalog) *lineageIndex {
 		case Derived:
 			idx.dependents[m.Base] = append(idx.dependents[m.Base], m)
 			for _, f := range m.Filters {
-				if d := cat.Dimension(f.Dimension); d != nil && !lineageHasMetric(idx.filterUsers[d], m) {
+				if d := cat.Dimension(f.Dimension); d != nil && !slices.Contains(idx.filterUsers[d], m) {
 					idx.filterUsers[d] = append(idx.filterUsers[d], m)
 				}
 			}
@@ -187,15 +187,6 @@ func metricOwner(cat *Catalog, m *Metric) string {
 		return d.Owner
 	}
 	return ""
-}
-
-func lineageHasMetric(list []*Metric, m *Metric) bool {
-	for _, x := range list {
-		if x == m {
-			return true
-		}
-	}
-	return false
 }
 
 // joins reports whether a relationship already joins c and other, declared from either side.

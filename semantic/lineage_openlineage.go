@@ -238,7 +238,7 @@ func (e *openLineageExport) modelJob(n *LineageNode) OpenLineageEvent {
 		}
 	}
 	out := e.dataset(n)
-	out.Facets = map[string]any{"schema": facet(openLineageSchemaFacet, map[string]any{"fields": fieldsOrEmpty(fields)}),
+	out.Facets = map[string]any{"schema": facet(openLineageSchemaFacet, map[string]any{"fields": nonNil(fields)}),
 		"columnLineage": facet(openLineageColumnFacet, map[string]any{"fields": lineage})}
 	if n.Description != "" {
 		out.Facets["documentation"] = facet(openLineageDatasetDoc, map[string]any{"description": n.Description})
@@ -291,7 +291,7 @@ func (e *openLineageExport) metricJob(n *LineageNode) OpenLineageEvent {
 	out.Facets = map[string]any{
 		"schema": facet(openLineageSchemaFacet, map[string]any{"fields": []openLineageField{{Name: m.Name, Type: m.Unit, Description: m.Description}}}),
 		"columnLineage": facet(openLineageColumnFacet, map[string]any{"fields": map[string]any{
-			m.Name: map[string]any{"inputFields": inputFieldsOrEmpty(inputFields)}}}),
+			m.Name: map[string]any{"inputFields": nonNil(inputFields)}}}),
 	}
 	if len(n.Owners) > 0 {
 		out.Facets["ownership"] = facet(openLineageDatasetOwner, map[string]any{"owners": ownersOf(n.Owners)})
@@ -300,18 +300,12 @@ func (e *openLineageExport) metricJob(n *LineageNode) OpenLineageEvent {
 	return e.event(job, inputs, []OpenLineageDataset{out})
 }
 
-func fieldsOrEmpty(f []openLineageField) []openLineageField {
-	if f == nil {
-		return []openLineageField{}
+// nonNil returns s, or an empty slice for nil, which JSON writes as [] rather than null.
+func nonNil[T any](s []T) []T {
+	if s == nil {
+		return []T{}
 	}
-	return f
-}
-
-func inputFieldsOrEmpty(f []openLineageInput) []openLineageInput {
-	if f == nil {
-		return []openLineageInput{}
-	}
-	return f
+	return s
 }
 
 // tableOf returns the table node of a column node in the graph, or the column itself when the

@@ -132,7 +132,7 @@ func (v *lineageView) upstream(n *LineageNode) []*LineageEdge {
 	case LineageMeasure:
 		x := n.Measure
 		add(v.model(x.Model), LineageDefines, "")
-		for _, c := range v.readColumns(x.Model, x.Expr != nil, func(col *lineageColumn) bool { return readsByMeasure(col.measures, x) }) {
+		for _, c := range v.readColumns(x.Model, x.Expr != nil, func(col *lineageColumn) bool { return slices.Contains(col.measures, x) }) {
 			add(c, LineageReads, x.AggregateText())
 		}
 		if sa := x.SemiAdditive; sa != nil && sa.Over != nil {
@@ -141,7 +141,7 @@ func (v *lineageView) upstream(n *LineageNode) []*LineageEdge {
 	case LineageDimension:
 		d := n.Dimension
 		add(v.model(d.Model), LineageDefines, "")
-		for _, c := range v.readColumns(d.Model, true, func(col *lineageColumn) bool { return readsByDimension(col.dims, d) }) {
+		for _, c := range v.readColumns(d.Model, true, func(col *lineageColumn) bool { return slices.Contains(col.dims, d) }) {
 			add(c, LineageReads, d.SQL)
 		}
 	case LineageDataModel:
@@ -263,24 +263,6 @@ func (v *lineageView) readColumns(m *DataModel, any bool, reads func(*lineageCol
 		}
 	}
 	return out
-}
-
-func readsByMeasure(list []*Measure, x *Measure) bool {
-	for _, y := range list {
-		if y == x {
-			return true
-		}
-	}
-	return false
-}
-
-func readsByDimension(list []*Dimension, d *Dimension) bool {
-	for _, y := range list {
-		if y == d {
-			return true
-		}
-	}
-	return false
 }
 
 // lineageDerivation describes how a derived metric reads its base, besides its filters: its window or
