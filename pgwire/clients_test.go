@@ -1,6 +1,7 @@
 package pgwire
 
 import (
+	"fmt"
 	"net"
 	"os"
 	"os/exec"
@@ -26,6 +27,23 @@ func requireTool(t *testing.T, name string) string {
 		t.Skipf("SKIPPING: %s is not installed", name)
 	}
 	return path
+}
+
+// runClient runs a client program and returns its output, killing it if it has not finished
+// within the timeout.
+func runClient(cmd *exec.Cmd, timeout time.Duration) ([]byte, error) {
+	done := make(chan struct{})
+	var out []byte
+	var err error
+	go func() { out, err = cmd.CombinedOutput(); close(done) }()
+	select {
+	case <-done:
+		return out, err
+	case <-time.After(timeout):
+		cmd.Process.Kill()
+		<-done
+		return out, fmt.Errorf("%s did not finish in %v", filepath.Base(cmd.Path), timeout)
+	}
 }
 
 // runPsql runs psql against addr with the commands given as -c options and returns its output.
@@ -133,17 +151,7 @@ const { Client } = require('pg');
 	}
 	cmd := exec.Command(node, "client.js", host, port)
 	cmd.Dir = dir
-	done := make(chan struct{})
-	var out []byte
-	var err error
-	go func() { out, err = cmd.CombinedOutput(); close(done) }()
-	select {
-	case <-done:
-	case <-time.After(30 * time.Second):
-		cmd.Process.Kill()
-		<-done
-		t.Fatal("node did not finish in 30s")
-	}
+	out, err := runClient(cmd, 30*time.Second)
 	if err != nil {
 		t.Fatalf("node: %v\n%s", err, out)
 	}
