@@ -54,7 +54,15 @@ func main() {
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	slog.SetDefault(slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo})))
+	// KOUJING_LOG_LEVEL=debug shows, among other things, every SQL statement a BI tool sends.
+	level := slog.LevelInfo
+	if v := os.Getenv("KOUJING_LOG_LEVEL"); v != "" {
+		if err := level.UnmarshalText([]byte(v)); err != nil {
+			fmt.Fprintf(stderr, "KOUJING_LOG_LEVEL: %v; use debug, info, warn or error\n", err)
+			return 2
+		}
+	}
+	slog.SetDefault(slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level})))
 	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
 		usage(stdout)
 		return 0
