@@ -90,7 +90,7 @@ func TestProposeAndExport(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(dir, "metrics", "aov.yaml")); err != nil {
 		t.Fatal(err)
 	}
-	if code, out, errOut := koujing(t, ctx, "validate", dir); code != 0 || !strings.Contains(out, "ok (5 models, 37 metrics)") {
+	if code, out, errOut := koujing(t, ctx, "validate", dir); code != 0 || !strings.Contains(out, "ok (5 models, 38 metrics)") {
 		t.Fatalf("validate the export: exit %d, %q\n%s", code, out, errOut)
 	}
 	if code, out, errOut := koujing(t, ctx, "propose", dir, "--server", s.base, "--token", ann); code != 0 || !strings.HasPrefix(out, "Nothing to propose") {
