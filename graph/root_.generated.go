@@ -4874,6 +4874,7 @@ type LineageGraph {
 type LineageNode {
   """The node's ID in its graph: "KIND:key", such as "METRIC:gmv_paid"."""
   id: ID!
+  """What the node is."""
   kind: LineageNodeKind!
   """Identifies the node among those of its kind (see LineageNodeKind)."""
   key: String!
@@ -4881,6 +4882,7 @@ type LineageNode {
   name: String!
   """The name to show."""
   label: String!
+  """What it is, in plain words, where the definitions or dbt say."""
   description: String
   """Who is accountable for it, where known: a metric's owner (or its domain's), the owners of the metrics on a data model, a dbt node's owner from its meta or group."""
   owners: [String!]!
@@ -4888,10 +4890,13 @@ type LineageNode {
   version: Int
   """The column's type, for columns: "decimal(12, 2)", "string"."""
   columnType: String
-  """The metric, dimension, measure or data model the node is, when it is one."""
+  """The metric the node is, for metrics."""
   metric: Metric
+  """The dimension the node is, for dimensions."""
   dimension: Dimension
+  """The measure the node is, for measures."""
   measure: Measure
+  """The data model the node is, for data models."""
   dataModel: DataModel
 }
 
@@ -4901,11 +4906,13 @@ type LineageEdge {
   from: LineageNode!
   """The downstream end."""
   to: LineageNode!
+  """How the downstream end depends on the upstream one."""
   kind: LineageEdgeKind!
   """More where there is more to say: a filter's condition, a window, a join's keys, a measure's aggregate."""
   detail: String
-  """For QUERIED_BY: how many queries the consumer ran on the metric, and when it last did."""
+  """For QUERIED_BY: how many queries the consumer ran on the metric."""
   queries: Int
+  """For QUERIED_BY: when the consumer last queried the metric (RFC 3339)."""
   lastQueriedAt: String
 }
 
@@ -4919,7 +4926,9 @@ enum ColumnChange {
 
 """What a change to a source column affects, as the caller may see it."""
 type Impact {
+  """The column whose change is analysed."""
   column: LineageNode!
+  """The change analysed."""
   change: ColumnChange!
   """The dimensions, measures, data models and metrics affected, the nearest first."""
   definitions: [ImpactItem!]!
@@ -4929,6 +4938,7 @@ type Impact {
 
 """One affected definition or consumer."""
 type ImpactItem {
+  """The affected definition or consumer."""
   node: LineageNode!
   """Who to tell."""
   owners: [String!]!
