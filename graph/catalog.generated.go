@@ -79,6 +79,7 @@ type MetricResolver interface {
 
 	Upstream(ctx context.Context, obj *semantic.Metric, depth *int) (*semantic.LineageGraph, error)
 	Downstream(ctx context.Context, obj *semantic.Metric, depth *int) (*semantic.LineageGraph, error)
+	Quality(ctx context.Context, obj *semantic.Metric) (*model.QualityScore, error)
 }
 type MetricFilterDefinitionResolver interface {
 	Dimension(ctx context.Context, obj *semantic.Filter) (*semantic.Dimension, error)
@@ -2177,6 +2178,38 @@ func (ec *executionContext) fieldContext_Metric_downstream(ctx context.Context, 
 	if fc.Args, err = ec.field_Metric_downstream_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Metric_quality(ctx context.Context, field graphql.CollectedField, obj *semantic.Metric) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Metric_quality(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Metric().Quality(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.QualityScore) graphql.Marshaler {
+			return ec.marshalNQualityScore2ᚖgithubᚗcomᚋkoujingᚋkoujingᚋgraphᚋmodelᚐQualityScore(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Metric_quality(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Metric",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_QualityScore(ctx, field)
+		},
 	}
 	return fc, nil
 }
@@ -4457,6 +4490,44 @@ func (ec *executionContext) _Metric(ctx context.Context, sel ast.SelectionSet, o
 					}
 				}()
 				res = ec._Metric_downstream(ctx, field, obj)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "quality":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Metric_quality(ctx, field, obj)
 				if res == graphql.Null {
 					atomic.AddUint32(&fs.Invalids, 1)
 				}

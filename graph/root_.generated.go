@@ -43,6 +43,8 @@ type ResolverRoot interface {
 	MetricFilterDefinition() MetricFilterDefinitionResolver
 	MetricVersion() MetricVersionResolver
 	Mutation() MutationResolver
+	QualityRule() QualityRuleResolver
+	QualityRun() QualityRunResolver
 	Query() QueryResolver
 	Relationship() RelationshipResolver
 	ResultColumn() ResultColumnResolver
@@ -376,6 +378,7 @@ type ComplexityRoot struct {
 		Models         func(childComplexity int) int
 		Name           func(childComplexity int) int
 		Owner          func(childComplexity int) int
+		Quality        func(childComplexity int) int
 		Synonyms       func(childComplexity int) int
 		Tags           func(childComplexity int) int
 		Unit           func(childComplexity int) int
@@ -474,6 +477,7 @@ type ComplexityRoot struct {
 		ReviewChangeRequest    func(childComplexity int, input model.ReviewChangeRequestInput) int
 		RevokeAPIKey           func(childComplexity int, id string) int
 		RevokeGrant            func(childComplexity int, input model.GrantInput) int
+		RunQualityRules        func(childComplexity int, rule *string, metric *string, model *string, domain *string) int
 		SubmitChangeRequest    func(childComplexity int, id string, revision int) int
 		UnassignRole           func(childComplexity int, member string, role string) int
 		WithdrawChangeRequest  func(childComplexity int, id string, revision int) int
@@ -516,6 +520,60 @@ type ComplexityRoot struct {
 		Value    func(childComplexity int) int
 	}
 
+	QualityRule struct {
+		Description     func(childComplexity int) int
+		Fail            func(childComplexity int) int
+		Kind            func(childComplexity int) int
+		LastRun         func(childComplexity int) int
+		Name            func(childComplexity int) int
+		ScheduleSeconds func(childComplexity int) int
+		Severity        func(childComplexity int) int
+		Subject         func(childComplexity int) int
+		Target          func(childComplexity int) int
+		Threshold       func(childComplexity int) int
+		Unit            func(childComplexity int) int
+		Warn            func(childComplexity int) int
+	}
+
+	QualityRun struct {
+		Actor      func(childComplexity int) int
+		At         func(childComplexity int) int
+		Detail     func(childComplexity int) int
+		DurationMs func(childComplexity int) int
+		Fail       func(childComplexity int) int
+		ID         func(childComplexity int) int
+		Kind       func(childComplexity int) int
+		Query      func(childComplexity int) int
+		Rule       func(childComplexity int) int
+		Status     func(childComplexity int) int
+		Subject    func(childComplexity int) int
+		Threshold  func(childComplexity int) int
+		Trigger    func(childComplexity int) int
+		Value      func(childComplexity int) int
+		Version    func(childComplexity int) int
+		Warn       func(childComplexity int) int
+	}
+
+	QualityRunConnection struct {
+		Edges    func(childComplexity int) int
+		PageInfo func(childComplexity int) int
+	}
+
+	QualityRunEdge struct {
+		Cursor func(childComplexity int) int
+		Node   func(childComplexity int) int
+	}
+
+	QualityScore struct {
+		Failing   func(childComplexity int) int
+		Measured  func(childComplexity int) int
+		RuleCount func(childComplexity int) int
+		Rules     func(childComplexity int) int
+		Score     func(childComplexity int) int
+		Status    func(childComplexity int) int
+		Warning   func(childComplexity int) int
+	}
+
 	Query struct {
 		APIKeys        func(childComplexity int) int
 		AccessPolicy   func(childComplexity int) int
@@ -529,6 +587,7 @@ type ComplexityRoot struct {
 		Dimension      func(childComplexity int, name string) int
 		Dimensions     func(childComplexity int, first *int, after *string, model *string) int
 		DomainBoard    func(childComplexity int, domain string) int
+		DomainQuality  func(childComplexity int, domain string) int
 		Domains        func(childComplexity int) int
 		Explain        func(childComplexity int, input model.MetricQueryInput) int
 		Feedback       func(childComplexity int, filter *model.FeedbackFilter, first *int, after *string) int
@@ -538,6 +597,8 @@ type ComplexityRoot struct {
 		Metrics        func(childComplexity int, first *int, after *string, filter *model.MetricFilter) int
 		Node           func(childComplexity int, id string) int
 		PolicyChanges  func(childComplexity int, first *int, after *string) int
+		QualityRules   func(childComplexity int, metric *string, model *string, domain *string) int
+		QualityRuns    func(childComplexity int, rule *string, metric *string, domain *string, status *store.QualityStatus, first *int, after *string) int
 		Query          func(childComplexity int, input model.MetricQueryInput) int
 		ReviewQueue    func(childComplexity int) int
 		Search         func(childComplexity int, text string, first *int, kinds []model.SearchKind, domain *string) int
@@ -1942,6 +2003,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Metric.Owner(childComplexity), true
+	case "Metric.quality":
+		if e.ComplexityRoot.Metric.Quality == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Metric.Quality(childComplexity), true
 	case "Metric.synonyms":
 		if e.ComplexityRoot.Metric.Synonyms == nil {
 			break
@@ -2475,6 +2542,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.RevokeGrant(childComplexity, args["input"].(model.GrantInput)), true
+	case "Mutation.runQualityRules":
+		if e.ComplexityRoot.Mutation.RunQualityRules == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_runQualityRules_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.RunQualityRules(childComplexity, args["rule"].(*string), args["metric"].(*string), args["model"].(*string), args["domain"].(*string)), true
 	case "Mutation.submitChangeRequest":
 		if e.ComplexityRoot.Mutation.SubmitChangeRequest == nil {
 			break
@@ -2646,6 +2724,245 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.PolicyRule.Value(childComplexity), true
 
+	case "QualityRule.description":
+		if e.ComplexityRoot.QualityRule.Description == nil {
+			break
+		}
+
+		return e.ComplexityRoot.QualityRule.Description(childComplexity), true
+	case "QualityRule.fail":
+		if e.ComplexityRoot.QualityRule.Fail == nil {
+			break
+		}
+
+		return e.ComplexityRoot.QualityRule.Fail(childComplexity), true
+	case "QualityRule.kind":
+		if e.ComplexityRoot.QualityRule.Kind == nil {
+			break
+		}
+
+		return e.ComplexityRoot.QualityRule.Kind(childComplexity), true
+	case "QualityRule.lastRun":
+		if e.ComplexityRoot.QualityRule.LastRun == nil {
+			break
+		}
+
+		return e.ComplexityRoot.QualityRule.LastRun(childComplexity), true
+	case "QualityRule.name":
+		if e.ComplexityRoot.QualityRule.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.QualityRule.Name(childComplexity), true
+	case "QualityRule.scheduleSeconds":
+		if e.ComplexityRoot.QualityRule.ScheduleSeconds == nil {
+			break
+		}
+
+		return e.ComplexityRoot.QualityRule.ScheduleSeconds(childComplexity), true
+	case "QualityRule.severity":
+		if e.ComplexityRoot.QualityRule.Severity == nil {
+			break
+		}
+
+		return e.ComplexityRoot.QualityRule.Severity(childComplexity), true
+	case "QualityRule.subject":
+		if e.ComplexityRoot.QualityRule.Subject == nil {
+			break
+		}
+
+		return e.ComplexityRoot.QualityRule.Subject(childComplexity), true
+	case "QualityRule.target":
+		if e.ComplexityRoot.QualityRule.Target == nil {
+			break
+		}
+
+		return e.ComplexityRoot.QualityRule.Target(childComplexity), true
+	case "QualityRule.threshold":
+		if e.ComplexityRoot.QualityRule.Threshold == nil {
+			break
+		}
+
+		return e.ComplexityRoot.QualityRule.Threshold(childComplexity), true
+	case "QualityRule.unit":
+		if e.ComplexityRoot.QualityRule.Unit == nil {
+			break
+		}
+
+		return e.ComplexityRoot.QualityRule.Unit(childComplexity), true
+	case "QualityRule.warn":
+		if e.ComplexityRoot.QualityRule.Warn == nil {
+			break
+		}
+
+		return e.ComplexityRoot.QualityRule.Warn(childComplexity), true
+
+	case "QualityRun.actor":
+		if e.ComplexityRoot.QualityRun.Actor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.QualityRun.Actor(childComplexity), true
+	case "QualityRun.at":
+		if e.ComplexityRoot.QualityRun.At == nil {
+			break
+		}
+
+		return e.ComplexityRoot.QualityRun.At(childComplexity), true
+	case "QualityRun.detail":
+		if e.ComplexityRoot.QualityRun.Detail == nil {
+			break
+		}
+
+		return e.ComplexityRoot.QualityRun.Detail(childComplexity), true
+	case "QualityRun.durationMs":
+		if e.ComplexityRoot.QualityRun.DurationMs == nil {
+			break
+		}
+
+		return e.ComplexityRoot.QualityRun.DurationMs(childComplexity), true
+	case "QualityRun.fail":
+		if e.ComplexityRoot.QualityRun.Fail == nil {
+			break
+		}
+
+		return e.ComplexityRoot.QualityRun.Fail(childComplexity), true
+	case "QualityRun.id":
+		if e.ComplexityRoot.QualityRun.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.QualityRun.ID(childComplexity), true
+	case "QualityRun.kind":
+		if e.ComplexityRoot.QualityRun.Kind == nil {
+			break
+		}
+
+		return e.ComplexityRoot.QualityRun.Kind(childComplexity), true
+	case "QualityRun.query":
+		if e.ComplexityRoot.QualityRun.Query == nil {
+			break
+		}
+
+		return e.ComplexityRoot.QualityRun.Query(childComplexity), true
+	case "QualityRun.rule":
+		if e.ComplexityRoot.QualityRun.Rule == nil {
+			break
+		}
+
+		return e.ComplexityRoot.QualityRun.Rule(childComplexity), true
+	case "QualityRun.status":
+		if e.ComplexityRoot.QualityRun.Status == nil {
+			break
+		}
+
+		return e.ComplexityRoot.QualityRun.Status(childComplexity), true
+	case "QualityRun.subject":
+		if e.ComplexityRoot.QualityRun.Subject == nil {
+			break
+		}
+
+		return e.ComplexityRoot.QualityRun.Subject(childComplexity), true
+	case "QualityRun.threshold":
+		if e.ComplexityRoot.QualityRun.Threshold == nil {
+			break
+		}
+
+		return e.ComplexityRoot.QualityRun.Threshold(childComplexity), true
+	case "QualityRun.trigger":
+		if e.ComplexityRoot.QualityRun.Trigger == nil {
+			break
+		}
+
+		return e.ComplexityRoot.QualityRun.Trigger(childComplexity), true
+	case "QualityRun.value":
+		if e.ComplexityRoot.QualityRun.Value == nil {
+			break
+		}
+
+		return e.ComplexityRoot.QualityRun.Value(childComplexity), true
+	case "QualityRun.version":
+		if e.ComplexityRoot.QualityRun.Version == nil {
+			break
+		}
+
+		return e.ComplexityRoot.QualityRun.Version(childComplexity), true
+	case "QualityRun.warn":
+		if e.ComplexityRoot.QualityRun.Warn == nil {
+			break
+		}
+
+		return e.ComplexityRoot.QualityRun.Warn(childComplexity), true
+
+	case "QualityRunConnection.edges":
+		if e.ComplexityRoot.QualityRunConnection.Edges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.QualityRunConnection.Edges(childComplexity), true
+	case "QualityRunConnection.pageInfo":
+		if e.ComplexityRoot.QualityRunConnection.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.QualityRunConnection.PageInfo(childComplexity), true
+
+	case "QualityRunEdge.cursor":
+		if e.ComplexityRoot.QualityRunEdge.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.QualityRunEdge.Cursor(childComplexity), true
+	case "QualityRunEdge.node":
+		if e.ComplexityRoot.QualityRunEdge.Node == nil {
+			break
+		}
+
+		return e.ComplexityRoot.QualityRunEdge.Node(childComplexity), true
+
+	case "QualityScore.failing":
+		if e.ComplexityRoot.QualityScore.Failing == nil {
+			break
+		}
+
+		return e.ComplexityRoot.QualityScore.Failing(childComplexity), true
+	case "QualityScore.measured":
+		if e.ComplexityRoot.QualityScore.Measured == nil {
+			break
+		}
+
+		return e.ComplexityRoot.QualityScore.Measured(childComplexity), true
+	case "QualityScore.ruleCount":
+		if e.ComplexityRoot.QualityScore.RuleCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.QualityScore.RuleCount(childComplexity), true
+	case "QualityScore.rules":
+		if e.ComplexityRoot.QualityScore.Rules == nil {
+			break
+		}
+
+		return e.ComplexityRoot.QualityScore.Rules(childComplexity), true
+	case "QualityScore.score":
+		if e.ComplexityRoot.QualityScore.Score == nil {
+			break
+		}
+
+		return e.ComplexityRoot.QualityScore.Score(childComplexity), true
+	case "QualityScore.status":
+		if e.ComplexityRoot.QualityScore.Status == nil {
+			break
+		}
+
+		return e.ComplexityRoot.QualityScore.Status(childComplexity), true
+	case "QualityScore.warning":
+		if e.ComplexityRoot.QualityScore.Warning == nil {
+			break
+		}
+
+		return e.ComplexityRoot.QualityScore.Warning(childComplexity), true
+
 	case "Query.apiKeys":
 		if e.ComplexityRoot.Query.APIKeys == nil {
 			break
@@ -2763,6 +3080,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.DomainBoard(childComplexity, args["domain"].(string)), true
+	case "Query.domainQuality":
+		if e.ComplexityRoot.Query.DomainQuality == nil {
+			break
+		}
+
+		args, err := ec.field_Query_domainQuality_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.DomainQuality(childComplexity, args["domain"].(string)), true
 	case "Query.domains":
 		if e.ComplexityRoot.Query.Domains == nil {
 			break
@@ -2858,6 +3186,28 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.PolicyChanges(childComplexity, args["first"].(*int), args["after"].(*string)), true
+	case "Query.qualityRules":
+		if e.ComplexityRoot.Query.QualityRules == nil {
+			break
+		}
+
+		args, err := ec.field_Query_qualityRules_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.QualityRules(childComplexity, args["metric"].(*string), args["model"].(*string), args["domain"].(*string)), true
+	case "Query.qualityRuns":
+		if e.ComplexityRoot.Query.QualityRuns == nil {
+			break
+		}
+
+		args, err := ec.field_Query_qualityRuns_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.QualityRuns(childComplexity, args["rule"].(*string), args["metric"].(*string), args["domain"].(*string), args["status"].(*store.QualityStatus), args["first"].(*int), args["after"].(*string)), true
 	case "Query.query":
 		if e.ComplexityRoot.Query.Query == nil {
 			break
@@ -4950,6 +5300,228 @@ type ImpactItem {
   depth: Int!
 }
 `, BuiltIn: false},
+	{Name: "../schema/quality.graphqls", Input: `# Data quality (质量规则): the rules declared under ` + "`" + `quality:` + "`" + ` of models and metrics, their runs,
+# and the scores (数据一致性评分) over their latest runs. What a caller sees follows what it may
+# read: a rule is visible when every definition it reads is (the metric that declares it, the
+# model it reads, the metric it compares with), and so are its runs.
+
+extend type Query {
+  """
+  The quality rules the caller may see, sorted by name: all of them, or those of one metric (its
+  own, those of the metrics it is built on and of the models it aggregates), one model (those it
+  declares) or one domain (those of its metrics). Give at most one of metric, model and domain.
+  """
+  qualityRules(
+    """The metric's name, such as "gmv_paid"."""
+    metric: String
+    """The model's name, such as "orders"."""
+    model: String
+    """The domain's name, such as "sales"."""
+    domain: String
+  ): [QualityRule!]!
+
+  """
+  The runs of the quality rules the caller may see, newest first, a page at a time. Each
+  argument given narrows the list: the runs of one rule, of the rules of a metric or of a
+  domain, with one status.
+  """
+  qualityRuns(
+    """The runs of this rule."""
+    rule: String
+    """The runs of the rules of this metric."""
+    metric: String
+    """The runs of the rules of this domain's metrics."""
+    domain: String
+    """The runs with this status."""
+    status: QualityStatus
+    """How many runs to return: 50 unless given, at most 100."""
+    first: Int = 50
+    """Return the runs after this cursor (a page's ` + "`" + `endCursor` + "`" + `)."""
+    after: String
+  ): QualityRunConnection!
+
+  """The quality score of a business domain: over the rules of the metrics the caller may read."""
+  domainQuality(
+    """The domain's name, such as "sales"."""
+    domain: String!
+  ): QualityScore!
+}
+
+extend type Metric {
+  """
+  The metric's data quality: its score over the latest runs of every rule that bears on it (its
+  own, those of the metrics it is built on, those of the models it aggregates), and the rules the
+  caller may see.
+  """
+  quality: QualityScore!
+}
+
+extend type Mutation {
+  """
+  Runs quality rules now and records their runs: one rule, or the rules of one metric, model or
+  domain — name exactly one. The checks read every row, as the service does, so the caller must
+  review the definition that declares each rule (the review action on the metric, its domain or
+  the model) or administer the tenant, and may query what the rule reads; rules it may not run
+  are left out, and FORBIDDEN answers when none is left. A check that cannot run (its warehouse
+  is down) is recorded as a run with status ERROR.
+  """
+  runQualityRules(
+    """One rule's name."""
+    rule: String
+    """A metric's name: its rules, those of the metrics it is built on and of the models it aggregates."""
+    metric: String
+    """A model's name: the rules it declares."""
+    model: String
+    """A domain's name: the rules of its metrics."""
+    domain: String
+  ): [QualityRun!]!
+}
+
+"""
+A quality score (数据一致性评分): from 0 to 100, each rule's weight (minor 1, major 2, critical 3)
+times its credit (1 for a pass, ½ for a warning, 0 for a failure) summed over the rules whose
+latest run measured something, and divided by their weights. Rules that never ran, or whose
+latest run could not measure (ERROR), do not count.
+"""
+type QualityScore {
+  """The score, rounded to two decimals; null when no rule counts."""
+  score: Float
+  """The worst status of the latest runs (FAIL, ERROR, WARN, PASS); null when no rule has run."""
+  status: QualityStatus
+  """How many rules the score is over, whether they ran or not."""
+  ruleCount: Int!
+  """How many rules count in the score."""
+  measured: Int!
+  """How many rules' latest runs failed (crossed their red line)."""
+  failing: Int!
+  """How many rules' latest runs warned."""
+  warning: Int!
+  """The rules the caller may see, sorted by name."""
+  rules: [QualityRule!]!
+}
+
+"""A check of the data behind a model or metric, declared with it and versioned with it."""
+type QualityRule {
+  """The rule's name, unique across the definitions."""
+  name: String!
+  """What the rule guards against, in the words of whoever wrote it."""
+  description: String
+  """What the rule checks."""
+  kind: QualityKind!
+  """How much the rule weighs in scores."""
+  severity: QualitySeverity!
+  """The definition that declares it, as "metric:gmv_paid" or "model:orders"."""
+  subject: String!
+  """What the rule looks at: a dimension or column ("orders.amount"), a key, or the metric compared with."""
+  target: String!
+  """The unit of the measured value and of the thresholds."""
+  unit: QualityUnit!
+  """The warning threshold: a value above it warns. Null when the rule has none."""
+  warn: Float
+  """The red line: a value above it fails, and notifies the owners. Null when the rule has none."""
+  fail: Float
+  """The thresholds in words: "warns above 1%, fails above 5%"."""
+  threshold: String!
+  """How often the scheduler runs the rule, in seconds; null for on demand only."""
+  scheduleSeconds: Int
+  """The rule's newest run; null when it never ran."""
+  lastRun: QualityRun
+}
+
+"""One evaluation of a quality rule. Runs are kept, and never change."""
+type QualityRun {
+  """The run's global ID."""
+  id: ID!
+  """The rule's name."""
+  rule: String!
+  """What the rule checks."""
+  kind: QualityKind!
+  """The definition that declares the rule, as "metric:gmv_paid"."""
+  subject: String!
+  """The version of that definition the rule was read from (0 for definitions read from files)."""
+  version: Int!
+  """How the value compares with the thresholds, or ERROR when the check could not run."""
+  status: QualityStatus!
+  """What the check measured, in the rule's unit; null when it measured nothing."""
+  value: Float
+  """The threshold the value is held to: the red line, or the warning threshold of a rule without one."""
+  threshold: Float
+  """The rule's warning threshold when it ran."""
+  warn: Float
+  """The rule's red line when it ran."""
+  fail: Float
+  """When the run started, RFC 3339 in UTC."""
+  at: String!
+  """How long the check took, in milliseconds."""
+  durationMs: Float!
+  """MANUAL or SCHEDULE: "manual" or "schedule"."""
+  trigger: String!
+  """Who ran it, as subject@tenant; the scheduler is koujing@quality."""
+  actor: String!
+  """The rest, as a JSON object: the rows counted, the worst group, why a check could not run."""
+  detail: JSON
+  """The plan and the statements the check ran."""
+  query: String
+}
+
+"""A page of quality runs."""
+type QualityRunConnection {
+  """The runs of the page, each with its cursor."""
+  edges: [QualityRunEdge!]!
+  """Where the page lies in the whole list."""
+  pageInfo: PageInfo!
+}
+
+"""A quality run and its cursor."""
+type QualityRunEdge {
+  """Pass it as after to read the runs older than this one."""
+  cursor: String!
+  """The run."""
+  node: QualityRun!
+}
+
+"""What a quality rule checks. Each measures one number, where larger is worse."""
+enum QualityKind {
+  """The share of rows whose dimension or column is null."""
+  COMPLETENESS
+  """The rows whose key an earlier row already has."""
+  UNIQUENESS
+  """The age, in seconds, of the newest value of a time dimension."""
+  FRESHNESS
+  """The share of values outside [min, max]."""
+  RANGE
+  """The share of values not among the allowed ones."""
+  VALIDITY
+  """How far two metrics disagree: |a − b| / max(|a|, |b|), overall or in the worst group."""
+  RECONCILIATION
+}
+
+"""The outcome of a run."""
+enum QualityStatus {
+  PASS
+  WARN
+  FAIL
+  """The check could not run: its source was unavailable, or it timed out."""
+  ERROR
+}
+
+"""How much a rule weighs in scores: minor 1, major 2, critical 3."""
+enum QualitySeverity {
+  MINOR
+  MAJOR
+  CRITICAL
+}
+
+"""The unit of a rule's value and thresholds."""
+enum QualityUnit {
+  """A share from 0 to 1."""
+  RATIO
+  """A number of rows."""
+  COUNT
+  """A span of time, in seconds."""
+  SECONDS
+}
+`, BuiltIn: false},
 	{Name: "../schema/query.graphqls", Input: `extend type Query {
   """
   Computes metrics, grouped by dimensions, over the rows the filters keep. Every metric is computed
@@ -6096,6 +6668,8 @@ func (ec *executionContext) childFields_Metric(ctx context.Context, field graphq
 		return ec.fieldContext_Metric_upstream(ctx, field)
 	case "downstream":
 		return ec.fieldContext_Metric_downstream(ctx, field)
+	case "quality":
+		return ec.fieldContext_Metric_quality(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Metric", field.Name)
 }
@@ -6292,6 +6866,114 @@ func (ec *executionContext) childFields_PolicyRule(ctx context.Context, field gr
 		return ec.fieldContext_PolicyRule_line(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type PolicyRule", field.Name)
+}
+
+func (ec *executionContext) childFields_QualityRule(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "name":
+		return ec.fieldContext_QualityRule_name(ctx, field)
+	case "description":
+		return ec.fieldContext_QualityRule_description(ctx, field)
+	case "kind":
+		return ec.fieldContext_QualityRule_kind(ctx, field)
+	case "severity":
+		return ec.fieldContext_QualityRule_severity(ctx, field)
+	case "subject":
+		return ec.fieldContext_QualityRule_subject(ctx, field)
+	case "target":
+		return ec.fieldContext_QualityRule_target(ctx, field)
+	case "unit":
+		return ec.fieldContext_QualityRule_unit(ctx, field)
+	case "warn":
+		return ec.fieldContext_QualityRule_warn(ctx, field)
+	case "fail":
+		return ec.fieldContext_QualityRule_fail(ctx, field)
+	case "threshold":
+		return ec.fieldContext_QualityRule_threshold(ctx, field)
+	case "scheduleSeconds":
+		return ec.fieldContext_QualityRule_scheduleSeconds(ctx, field)
+	case "lastRun":
+		return ec.fieldContext_QualityRule_lastRun(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type QualityRule", field.Name)
+}
+
+func (ec *executionContext) childFields_QualityRun(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_QualityRun_id(ctx, field)
+	case "rule":
+		return ec.fieldContext_QualityRun_rule(ctx, field)
+	case "kind":
+		return ec.fieldContext_QualityRun_kind(ctx, field)
+	case "subject":
+		return ec.fieldContext_QualityRun_subject(ctx, field)
+	case "version":
+		return ec.fieldContext_QualityRun_version(ctx, field)
+	case "status":
+		return ec.fieldContext_QualityRun_status(ctx, field)
+	case "value":
+		return ec.fieldContext_QualityRun_value(ctx, field)
+	case "threshold":
+		return ec.fieldContext_QualityRun_threshold(ctx, field)
+	case "warn":
+		return ec.fieldContext_QualityRun_warn(ctx, field)
+	case "fail":
+		return ec.fieldContext_QualityRun_fail(ctx, field)
+	case "at":
+		return ec.fieldContext_QualityRun_at(ctx, field)
+	case "durationMs":
+		return ec.fieldContext_QualityRun_durationMs(ctx, field)
+	case "trigger":
+		return ec.fieldContext_QualityRun_trigger(ctx, field)
+	case "actor":
+		return ec.fieldContext_QualityRun_actor(ctx, field)
+	case "detail":
+		return ec.fieldContext_QualityRun_detail(ctx, field)
+	case "query":
+		return ec.fieldContext_QualityRun_query(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type QualityRun", field.Name)
+}
+
+func (ec *executionContext) childFields_QualityRunConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "edges":
+		return ec.fieldContext_QualityRunConnection_edges(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_QualityRunConnection_pageInfo(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type QualityRunConnection", field.Name)
+}
+
+func (ec *executionContext) childFields_QualityRunEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "cursor":
+		return ec.fieldContext_QualityRunEdge_cursor(ctx, field)
+	case "node":
+		return ec.fieldContext_QualityRunEdge_node(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type QualityRunEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_QualityScore(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "score":
+		return ec.fieldContext_QualityScore_score(ctx, field)
+	case "status":
+		return ec.fieldContext_QualityScore_status(ctx, field)
+	case "ruleCount":
+		return ec.fieldContext_QualityScore_ruleCount(ctx, field)
+	case "measured":
+		return ec.fieldContext_QualityScore_measured(ctx, field)
+	case "failing":
+		return ec.fieldContext_QualityScore_failing(ctx, field)
+	case "warning":
+		return ec.fieldContext_QualityScore_warning(ctx, field)
+	case "rules":
+		return ec.fieldContext_QualityScore_rules(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type QualityScore", field.Name)
 }
 
 func (ec *executionContext) childFields_Relationship(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {

@@ -11,59 +11,75 @@ import (
 // responseWarnings puts what the caller should know about its answers — a deprecated metric,
 // with its replacement and sunset — in the response's extensions.warnings, a list of messages,
 // once each. Resolvers add them with addWarnings; an operation with none has no such extension.
-type responseWarnings struct{}
+var responseWarnings = listExtension[string]{name: "Warnings", key: "warnings", same: func(a, b string) bool { return a == b }}
+
+// addWarnings adds warnings to the response being answered; outside a GraphQL operation (as in
+// POST /arrow) they are dropped.
+func addWarnings(ctx context.Context, ws []string) { addToExtension(ctx, responseWarnings.key, ws) }
+
+// listExtension puts the items resolvers add during an operation (with addToExtension) in the
+// response's extensions under key, as a list in the order added, each item once (by same). An
+// operation to which none were added has no such extension.
+type listExtension[T any] struct {
+	name, key string
+	same      func(a, b T) bool
+}
 
 var _ interface {
 	graphql.HandlerExtension
 	graphql.ResponseInterceptor
-} = responseWarnings{}
+} = listExtension[string]{}
 
-func (responseWarnings) ExtensionName() string                   { return "Warnings" }
-func (responseWarnings) Validate(graphql.ExecutableSchema) error { return nil }
+func (e listExtension[T]) ExtensionName() string                 { return e.name }
+func (listExtension[T]) Validate(graphql.ExecutableSchema) error { return nil }
 
-func (responseWarnings) InterceptResponse(ctx context.Context, next graphql.ResponseHandler) *graphql.Response {
-	w := &warningList{}
-	resp := next(context.WithValue(ctx, warningsKey{}, w))
+func (e listExtension[T]) InterceptResponse(ctx context.Context, next graphql.ResponseHandler) *graphql.Response {
+	l := &extensionList[T]{same: e.same}
+	resp := next(context.WithValue(ctx, extensionKey(e.key), l))
 	if resp == nil {
 		return nil
 	}
-	if list := w.all(); len(list) > 0 {
+	if list := l.all(); len(list) > 0 {
 		if resp.Extensions == nil {
 			resp.Extensions = map[string]any{}
 		}
-		resp.Extensions["warnings"] = list
+		resp.Extensions[e.key] = list
 	}
 	return resp
 }
 
-type warningsKey struct{}
+// extensionKey is the context key of the list of the extension of that key.
+type extensionKey string
 
-// warningList gathers one operation's warnings from resolvers running concurrently.
-type warningList struct {
+// extensionList gathers one operation's items from resolvers running concurrently.
+type extensionList[T any] struct {
 	mu   sync.Mutex
-	list []string
+	same func(a, b T) bool
+	list []T
 }
 
-func (w *warningList) add(ws []string) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	for _, s := range ws {
-		if !slices.Contains(w.list, s) {
-			w.list = append(w.list, s)
+func (l *extensionList[T]) add(items []T) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, it := range items {
+		if !slices.ContainsFunc(l.list, func(x T) bool { return l.same(x, it) }) {
+			l.list = append(l.list, it)
 		}
 	}
 }
 
-func (w *warningList) all() []string {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return slices.Clone(w.list)
+func (l *extensionList[T]) all() []T {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return slices.Clone(l.list)
 }
 
-// addWarnings adds warnings to the response being answered; outside a GraphQL operation (as in
-// POST /arrow) they are dropped.
-func addWarnings(ctx context.Context, ws []string) {
-	if w, ok := ctx.Value(warningsKey{}).(*warningList); ok && len(ws) > 0 {
-		w.add(ws)
+// addToExtension adds items to the list of the extension of key in the response being answered,
+// and reports whether there is one: outside a GraphQL operation, items are dropped.
+func addToExtension[T any](ctx context.Context, key string, items []T) bool {
+	l, ok := ctx.Value(extensionKey(key)).(*extensionList[T])
+	if ok && len(items) > 0 {
+		l.add(items)
 	}
+	return ok
 }

@@ -147,7 +147,8 @@ func newGraphQLServer(svc *semantic.Service, opts HandlerOptions, log *slog.Logg
 		srv.Use(extension.Introspection{})
 	}
 	srv.Use(depthLimit{max: opts.MaxDepth})
-	srv.Use(responseWarnings{})
+	srv.Use(responseWarnings)
+	srv.Use(responseQuality)
 	srv.Use(extension.FixedComplexityLimit(opts.MaxComplexity))
 	return srv
 }

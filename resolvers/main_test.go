@@ -181,7 +181,8 @@ type gqlResponse struct {
 	Data       json.RawMessage `json:"data"`
 	Errors     []gqlError      `json:"errors"`
 	Extensions struct {
-		Warnings []string `json:"warnings"`
+		Warnings []string        `json:"warnings"`
+		Quality  json.RawMessage `json:"quality"`
 	} `json:"extensions"`
 }
 

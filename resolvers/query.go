@@ -34,6 +34,7 @@ func runQuery(ctx context.Context, svc *semantic.Service, arrowMem memory.Alloca
 	}
 	out := &model.MetricResult{Columns: cols, Rows: rows.Bytes(), RowCount: int(res.Rows), Versions: pointers(nonNil(res.Versions))}
 	addWarnings(ctx, res.Warnings)
+	flagQuality(ctx, svc, in.Metrics)
 	if slices.Contains(graphql.CollectAllFields(ctx), "arrow") {
 		stream, err := arrowBase64(ctx, res, arrowMem)
 		if err != nil {

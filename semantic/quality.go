@@ -275,6 +275,11 @@ func (c *Catalog) QualityRulesOf(m *Metric) []*QualityRule {
 	return out
 }
 
+// QualityRulesOf returns every rule that bears on a metric in the definitions the caller is
+// served (see Catalog.QualityRulesOf), whether it may see them or not: the rules the metric's
+// score counts. VisibleQualityRules keeps those it may be shown.
+func (a *Access) QualityRulesOf(m *Metric) []*QualityRule { return a.cat.QualityRulesOf(m) }
+
 // QualityRulesOn returns the rules a model declares, sorted by name.
 func (c *Catalog) QualityRulesOn(m *DataModel) []*QualityRule {
 	var out []*QualityRule

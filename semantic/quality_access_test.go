@@ -84,10 +84,15 @@ func TestQualityRulesFollowAccess(t *testing.T) {
 	if _, err := q.svc.RunQualityRules(ctx, viewer, semantic.QualitySelection{Metric: "dirty_gmv"}); !errors.Is(err, semantic.ErrForbidden) {
 		t.Errorf("the viewer ran dirty_gmv's rules: %v", err)
 	}
+	// dirty_gmv's own rule, and those of the model it is built on, which the reviewer of a
+	// metric over it may run.
 	runs, err := q.svc.RunQualityRules(ctx, reviewer, semantic.QualitySelection{Metric: "dirty_gmv"})
-	if err != nil || len(runs) != 1 || runs[0].Rule != "dirty_gmv_fresh" {
-		// The model's rules are declared on models, which the reviewer of a domain does not review.
-		t.Fatalf("the reviewer ran %+v, %v; want dirty_gmv_fresh alone", runs, err)
+	if err != nil || len(runs) != 7 || runs[0].Rule != "dirty_gmv_fresh" {
+		t.Fatalf("the reviewer ran %+v, %v; want dirty_gmv's 7 rules", runs, err)
+	}
+	// The reconciliations of sales_gmv read finance's metrics, which the reviewer cannot see.
+	if runs, err := q.svc.RunQualityRules(ctx, reviewer, semantic.QualitySelection{Metric: "sales_gmv"}); err != nil || len(runs) != 0 {
+		t.Errorf("the reviewer ran sales_gmv's rules: %+v, %v", runs, err)
 	}
 	if runs[0].Actor != "sales_reviewer-user@t" || runs[0].Tenant != "t" {
 		t.Errorf("the reviewer's run recorded as %+v", runs[0])
@@ -101,12 +106,12 @@ func TestQualityRulesFollowAccess(t *testing.T) {
 
 	// Runs: the viewer lists none of the reconciliations', and cannot ask for them by name.
 	all, err := q.svc.QualityRuns(ctx, admin, store.QualityRunQuery{Limit: 100})
-	if err != nil || len(all) != 18 {
-		t.Fatalf("the admin lists %d runs, %v; want 18", len(all), err)
+	if err != nil || len(all) != 7+17 {
+		t.Fatalf("the admin lists %d runs, %v; want 24", len(all), err)
 	}
 	seen, err := q.svc.QualityRuns(ctx, viewer, store.QualityRunQuery{Limit: 100})
-	if err != nil || len(seen) != 14 {
-		t.Fatalf("the viewer lists %d runs, %v; want 14", len(seen), err)
+	if err != nil || len(seen) != 7+13 {
+		t.Fatalf("the viewer lists %d runs, %v; want 20", len(seen), err)
 	}
 	for _, r := range seen {
 		if strings.HasPrefix(r.Rule, "sales_agrees") {

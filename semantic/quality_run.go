@@ -48,8 +48,8 @@ type QualitySelection struct {
 // records their runs and returns them in the order of the rules' names. Checks read every row,
 // as the service: so that nobody starts work on the warehouse that they could not ask for
 // themselves, the caller must see each rule, may query what it reads, and must review the
-// definition that declares it (the review action on the metric, its domain, or the model) or
-// administer the tenant. Rules of a metric, model or domain the caller may not run are left
+// metric that declares it (the review action on the metric or its domain) — for a rule of a
+// model, the model or one of the metrics built on it — or administer the tenant. Rules of a metric, model or domain the caller may not run are left
 // out; when that leaves none, the answer is FORBIDDEN. A check that cannot run is recorded as an
 // error run; the error returned is the store's, or one of the request.
 func (s *Service) RunQualityRules(ctx context.Context, acc *Access, sel QualitySelection) ([]store.QualityRun, error) {
@@ -121,8 +121,7 @@ func (a *Access) SelectQualityRules(sel QualitySelection) ([]*QualityRule, error
 	return a.VisibleQualityRulesOfDomain(d), nil
 }
 
-// mayRunQualityRule checks that the caller may run a rule on demand: it may query what the rule
-// reads, and reviews the definition that declares it or administers the tenant.
+// mayRunQualityRule checks that the caller may run a rule on demand (see RunQualityRules).
 func (a *Access) mayRunQualityRule(r *QualityRule) error {
 	for _, m := range []*Metric{r.Metric, r.Against} {
 		if m != nil {
@@ -134,15 +133,17 @@ func (a *Access) mayRunQualityRule(r *QualityRule) error {
 	if r.Model != nil && a.modelFlags(r.Model)&canQuery == 0 {
 		return forbidden("%s may not run quality rule %s: it reads model %s, which it may not query", a.who.Subject, r.Name, r.Model.Name)
 	}
-	subject := r.Model.AccessObject
-	if r.Metric != nil {
-		subject = r.Metric.AccessObject
-	}
-	if a.may(subject(), authz.Review) || a.may(authz.Object{Kind: authz.PolicyObject, Name: a.who.Tenant}, authz.Admin) {
+	if a.may(authz.Object{Kind: authz.PolicyObject, Name: a.who.Tenant}, authz.Admin) || r.Metric == nil && a.may(r.Model.AccessObject(), authz.Review) {
 		return nil
 	}
-	return forbidden("%s may not run quality rule %s: running rules on demand takes the review action on %s (or its domain), or the tenant's admin",
-		a.who.Subject, r.Name, strings.Replace(r.Subject(), ":", " ", 1))
+	// A model belongs to no domain: its rules are run by whoever reviews a metric built on it.
+	for _, m := range qualityRuleMetrics(a.cat, r) {
+		if a.may(m.AccessObject(), authz.Review) {
+			return nil
+		}
+	}
+	return forbidden("%s may not run quality rule %s: running rules on demand takes the review action on the metric the rule bears on (or its domain), or the tenant's admin",
+		a.who.Subject, r.Name)
 }
 
 // runQualityRule runs a rule of cat and records the run, announcing a red line crossed (or left)

@@ -686,6 +686,43 @@ type ProposeDefinitionsInput struct {
 	Audience *AudienceInput `json:"audience,omitempty"`
 }
 
+// A page of quality runs.
+type QualityRunConnection struct {
+	// The runs of the page, each with its cursor.
+	Edges []*QualityRunEdge `json:"edges"`
+	// Where the page lies in the whole list.
+	PageInfo *PageInfo `json:"pageInfo"`
+}
+
+// A quality run and its cursor.
+type QualityRunEdge struct {
+	// Pass it as after to read the runs older than this one.
+	Cursor string `json:"cursor"`
+	// The run.
+	Node *store.QualityRun `json:"node"`
+}
+
+// A quality score (数据一致性评分): from 0 to 100, each rule's weight (minor 1, major 2, critical 3)
+// times its credit (1 for a pass, ½ for a warning, 0 for a failure) summed over the rules whose
+// latest run measured something, and divided by their weights. Rules that never ran, or whose
+// latest run could not measure (ERROR), do not count.
+type QualityScore struct {
+	// The score, rounded to two decimals; null when no rule counts.
+	Score *float64 `json:"score,omitempty"`
+	// The worst status of the latest runs (FAIL, ERROR, WARN, PASS); null when no rule has run.
+	Status *store.QualityStatus `json:"status,omitempty"`
+	// How many rules the score is over, whether they ran or not.
+	RuleCount int `json:"ruleCount"`
+	// How many rules count in the score.
+	Measured int `json:"measured"`
+	// How many rules' latest runs failed (crossed their red line).
+	Failing int `json:"failing"`
+	// How many rules' latest runs warned.
+	Warning int `json:"warning"`
+	// The rules the caller may see, sorted by name.
+	Rules []*semantic.QualityRule `json:"rules"`
+}
+
 // Koujing's GraphQL API: the governed definitions of an organisation's metrics (what each number
 // means, who owns it, what it is computed from, what it can be broken down by) and the one engine that
 // computes them. Every list is a Relay cursor connection and every catalog object is a Node with a
