@@ -125,6 +125,13 @@ func (s *Service) Compile(acc *Access, q MetricQuery) (*CompiledQuery, error) {
 		}
 		cat, err := s.opts.Governance.Pinned(context.Background(), acc.cat, pins)
 		if err != nil {
+			// Why a pin failed ("has no version 9; it has versions 1 to 1") would tell that a
+			// metric the caller may not see exists: such a name gets the unknown-metric error.
+			for name := range pins {
+				if _, ferr := acc.FindMetric(name); ferr != nil {
+					return nil, ferr
+				}
+			}
 			return nil, err
 		}
 		if acc.grants != nil {

@@ -662,3 +662,24 @@ func TestWorkflowRollback(t *testing.T) {
 		t.Errorf("aov after the rollback = %v from %v, want %v from version 3", now, res.Versions, before)
 	}
 }
+
+// TestPinnedHiddenMetric: pinning a version of a metric the caller may not see fails exactly as
+// pinning one that does not exist, whatever the version; the analyst is told which versions exist.
+func TestPinnedHiddenMetric(t *testing.T) {
+	g := newGoverned(t)
+	bob := g.as(t, "bob", "east_sales")
+	for _, v := range []string{"1", "9"} {
+		_, hiddenErr := g.svc.Compile(bob, semantic.MetricQuery{Metrics: []string{"coupon_rate@" + v}})
+		_, unknownErr := g.svc.Compile(bob, semantic.MetricQuery{Metrics: []string{"coupon_rata@" + v}})
+		if hiddenErr == nil || unknownErr == nil {
+			t.Fatalf("@%s: errors %v and %v", v, hiddenErr, unknownErr)
+		}
+		h := strings.ReplaceAll(hiddenErr.Error(), "coupon_rate", "NAME")
+		u := strings.ReplaceAll(unknownErr.Error(), "coupon_rata", "NAME")
+		if h != u || !errors.Is(hiddenErr, semantic.ErrNotFound) || !errors.Is(unknownErr, semantic.ErrNotFound) {
+			t.Errorf("@%s: hidden %v; unknown %v", v, hiddenErr, unknownErr)
+		}
+	}
+	_, err := g.svc.Compile(g.as(t, "ann", "analyst"), semantic.MetricQuery{Metrics: []string{"coupon_rate@9"}})
+	wantClass(t, err, semantic.ErrInvalidQuery, "has no version 9; it has versions 1 to 1")
+}
