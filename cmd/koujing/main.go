@@ -33,6 +33,7 @@ func commands() []command {
 		{"token", "make a JWT for trying a role of the access policy", runToken},
 		{"propose", "propose a definitions directory to a server as one change request", runPropose},
 		{"export", "write a server's published definitions to a directory as YAML", runExport},
+		{"quality", "run quality rules and print their results, failing on a red line (quality run)", runQualityCommand},
 		{"mcp", "serve the MCP tools to an AI assistant over stdio", func(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			return runMCP(ctx, args, os.Stdin, stdout, stderr)
 		}},

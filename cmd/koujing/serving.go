@@ -18,12 +18,15 @@ type servingFlags struct {
 	sf storeFlags
 	// dbtManifest is the dbt manifest.json whose jobs lineage follows upstream of the tables.
 	dbtManifest string
+	// qualitySchedule runs the quality rules that have a schedule while the process serves.
+	qualitySchedule bool
 }
 
 func (f *servingFlags) register(fs *flag.FlagSet) {
 	f.rt.register(fs)
 	f.af.register(fs)
 	f.sf.register(fs)
+	fs.BoolVar(&f.qualitySchedule, "quality-schedule", true, "run the quality rules that have a schedule: once in each period of it across the replicas that share\nthe metadata store (--quality-schedule=false leaves them to other replicas, or to runs on demand)")
 	fs.StringVar(&f.dbtManifest, "dbt-manifest", "", "a dbt project's target/manifest.json: lineage continues upstream of the warehouse's tables into the dbt\nmodels, seeds, snapshots and sources that build them, with their owners; read again when the file changes")
 }
 
@@ -101,6 +104,14 @@ func (f *servingFlags) open(ctx context.Context) (r *layer, authn *authz.Authent
 		slog.Error("watching the metadata store failed; definitions published elsewhere serve after a restart", "err", err)
 	} else if err := gov.Reload(ctx); err != nil {
 		return nil, nil, nil, err
+	}
+	if f.qualitySchedule {
+		// It stops, giving its lease up, before the store closes.
+		stop, err := startQualityScheduler(ctx, r.service)
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		closers = append(closers, stop)
 	}
 	return r, authn, closeOpened, nil
 }
