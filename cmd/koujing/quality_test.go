@@ -44,7 +44,11 @@ func TestServeSchedulesQuality(t *testing.T) {
 			t.Fatalf("qualityRuns: %+v", r.Errors)
 		}
 		var data struct {
-			QualityRuns struct{ Edges []struct{ Node struct{ Rule, Trigger string } } }
+			QualityRuns struct {
+				Edges []struct {
+					Node struct{ Rule, Trigger string }
+				}
+			}
 		}
 		if err := json.Unmarshal(r.Data, &data); err != nil {
 			t.Fatal(err)
