@@ -820,7 +820,7 @@ func TestQualitySchedulerAcrossReplicas(t *testing.T) {
 }
 
 // TestQualityRuleProblems loads broken rules and checks each problem is reported where it is,
-// saying what is wrong; a change request with one is refused as an invalid definition.
+// saying what is wrong.
 func TestQualityRuleProblems(t *testing.T) {
 	base := func(quality string) string {
 		return `models:
@@ -903,5 +903,27 @@ func TestQualityRuleProblems(t *testing.T) {
 				t.Errorf("load: %v\nwant a problem saying %s", err, c.want)
 			}
 		})
+	}
+}
+
+// TestQualityRuleProblemsRefuseAChange proposes a metric whose rule compares it with a metric
+// that does not exist: the change request is refused as an invalid definition, saying so, and
+// a good rule proposed the same way is accepted.
+func TestQualityRuleProblemsRefuseAChange(t *testing.T) {
+	q := fileQualityService(t, memoryStore(t), nil)
+	ctx := context.Background()
+	acc := q.gov.Catalog().FullAccess()
+	metric := func(against string) string {
+		return "name: clean_gmv\nowner: sales-analytics\ndomain: sales\nmeasure: clean_orders.amount_total\nquality:\n" +
+			"  - {name: clean_agrees, kind: reconciliation, against: " + against + ", fail: 0.5%}\n"
+	}
+	_, err := q.gov.Propose(ctx, acc, semantic.Proposal{Title: "Reconcile clean GMV",
+		Items: []semantic.ProposedItem{{Action: store.Update, Kind: store.KindMetric, Name: "clean_gmv", YAML: metric("dirty_gvm")}}})
+	if !errors.Is(err, semantic.ErrInvalidDefinition) || !strings.Contains(err.Error(), "quality rule clean_agrees of metric clean_gmv: unknown metric dirty_gvm (hint: did you mean dirty_gmv?)") {
+		t.Errorf("a bad rule proposed: %v", err)
+	}
+	if _, err := q.gov.Propose(ctx, acc, semantic.Proposal{Title: "Reconcile clean GMV",
+		Items: []semantic.ProposedItem{{Action: store.Update, Kind: store.KindMetric, Name: "clean_gmv", YAML: metric("dirty_gmv")}}}); err != nil {
+		t.Errorf("a good rule proposed: %v", err)
 	}
 }
