@@ -1,6 +1,7 @@
 package semantic_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -199,9 +200,10 @@ func TestQualityRedLineWebhookSigned(t *testing.T) {
 	}
 }
 
-// TestQualityRunWhenTheWarehouseGoesAway runs a rule pushed down to a warehouse that went away
-// after the definitions were loaded: the run is recorded as an error that says so, without the
-// warehouse's address, and the next run after it is back measures again.
+// TestQualityRunWhenTheWarehouseGoesAway runs a rule pushed down to a warehouse that goes away
+// as the check sends its statement, and stays away for the next run: each run is recorded as an
+// error that says so, without the warehouse's address, and the run after it is back measures
+// again.
 func TestQualityRunWhenTheWarehouseGoesAway(t *testing.T) {
 	pool := pgtest.Connect(t)
 	data := t.TempDir()
@@ -224,16 +226,20 @@ func TestQualityRunWhenTheWarehouseGoesAway(t *testing.T) {
 	if run, err := q.svc.RunQualityRule(ctx, acc, "clean_orders_id_unique"); err != nil || run.Status != store.QualityPass {
 		t.Fatalf("before the warehouse went away: %+v, %v", run, err)
 	}
-	proxy.stop()
-	run, err := q.svc.RunQualityRule(ctx, acc, "clean_orders_id_unique")
-	if err != nil {
-		t.Fatalf("a run whose warehouse went away returned %v; want an error run", err)
+	// The warehouse goes away as the check sends its statement, then stays away for the next.
+	proxy.cutWhenSent([]byte("clean_orders"))
+	for i := range 2 {
+		run, err := q.svc.RunQualityRule(ctx, acc, "clean_orders_id_unique")
+		if err != nil {
+			t.Fatalf("run %d: a run whose warehouse went away returned %v; want an error run", i+1, err)
+		}
+		if run.Status != store.QualityError || run.Value != nil || !strings.Contains(run.Detail, "unavailable") || strings.Contains(run.Detail, proxy.addr) {
+			t.Errorf("run %d without a warehouse: %+v", i+1, run)
+		}
 	}
-	if run.Status != store.QualityError || run.Value != nil || !strings.Contains(run.Detail, "unavailable") || strings.Contains(run.Detail, proxy.addr) {
-		t.Errorf("the run without a warehouse: %+v", run)
-	}
+	proxy.cutWhenSent(nil)
 	runs, err := q.svc.QualityRuns(ctx, acc, store.QualityRunQuery{Rules: []string{"clean_orders_id_unique"}})
-	if err != nil || len(runs) != 2 || runs[0].Status != store.QualityError {
+	if err != nil || len(runs) != 3 || runs[0].Status != store.QualityError || runs[1].Status != store.QualityError {
 		t.Errorf("the history: %+v, %v", runs, err)
 	}
 	// An error measures nothing: the score counts the pass before it no more, and no less.
@@ -248,12 +254,14 @@ func TestQualityRunWhenTheWarehouseGoesAway(t *testing.T) {
 }
 
 // tcpProxy forwards connections to a server, and can stop — closing every connection it
-// forwards and refusing new ones — and start again on the same address.
+// forwards and refusing new ones — and start again on the same address. It can also stop by
+// itself, when a client sends given bytes.
 type tcpProxy struct {
 	target, addr string
 	mu           sync.Mutex
 	ln           net.Listener
 	conns        []net.Conn
+	cutOn        []byte
 }
 
 func newTCPProxy(t *testing.T, target string) *tcpProxy {
@@ -286,10 +294,42 @@ func (p *tcpProxy) start(t *testing.T) {
 			p.mu.Lock()
 			p.conns = append(p.conns, c, s)
 			p.mu.Unlock()
-			go func() { io.Copy(s, c); s.Close() }()
+			go p.forward(s, c)
 			go func() { io.Copy(c, s); c.Close() }()
 		}
 	}()
+}
+
+// forward copies what the client sends to the server, and stops the proxy instead when it
+// sends the bytes cutOn names: the server goes away in the middle of a statement.
+func (p *tcpProxy) forward(server, client net.Conn) {
+	defer server.Close()
+	buf := make([]byte, 32<<10)
+	for {
+		n, err := client.Read(buf)
+		p.mu.Lock()
+		cut := p.cutOn != nil && bytes.Contains(buf[:n], p.cutOn)
+		p.mu.Unlock()
+		if cut {
+			p.stop()
+			return
+		}
+		if n > 0 {
+			if _, werr := server.Write(buf[:n]); werr != nil {
+				return
+			}
+		}
+		if err != nil {
+			return
+		}
+	}
+}
+
+// cutWhenSent makes the proxy stop when a client sends b.
+func (p *tcpProxy) cutWhenSent(b []byte) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.cutOn = b
 }
 
 func (p *tcpProxy) stop() {
