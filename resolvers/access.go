@@ -66,7 +66,6 @@ func authenticate(svc *semantic.Service, opts HandlerOptions, log *slog.Logger, 
 		ctx := withAccess(r.Context(), acc)
 		l := newLoaders(opts.CatalogReader(acc), opts.BatchWait, log)
 		l.governance = newGovernanceLoaders(opts.GovernanceReader(svc, acc), opts.BatchWait, log)
-		l.latestQualityRun = newLatestQualityRunLoader(svc, opts.BatchWait, log)
 		ctx = withLoaders(ctx, l)
 		next.ServeHTTP(w, r.WithContext(ctx))
 	})

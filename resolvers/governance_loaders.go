@@ -39,15 +39,20 @@ type GovernanceReader interface {
 	// ChangeRequestsOf returns, for each metric name, the change requests with an item on it
 	// that the caller may see, newest first, at most 100.
 	ChangeRequestsOf(ctx context.Context, metrics []string) ([][]store.ChangeRequest, error)
+	// LatestQualityRuns returns the newest run of each quality rule, by name; nil for a rule
+	// that never ran. The rules are ones the resolvers hold: the caller may see them, or their
+	// runs only count in a score.
+	LatestQualityRuns(ctx context.Context, rules []string) ([]*store.QualityRun, error)
 }
 
 // NewGovernanceReader returns the GovernanceReader over the service's metadata store, for one
 // caller. A service that reads its definitions from files has no store: its reader reads nothing.
 func NewGovernanceReader(svc *semantic.Service, acc *semantic.Access) GovernanceReader {
-	return governanceReader{gov: svc.Governance(), acc: acc}
+	return governanceReader{svc: svc, gov: svc.Governance(), acc: acc}
 }
 
 type governanceReader struct {
+	svc *semantic.Service
 	gov *semantic.Governance
 	acc *semantic.Access
 }
@@ -196,6 +201,23 @@ func (g governanceReader) ChangeRequestsOf(ctx context.Context, metrics []string
 	return out, nil
 }
 
+func (g governanceReader) LatestQualityRuns(ctx context.Context, rules []string) ([]*store.QualityRun, error) {
+	out := make([]*store.QualityRun, len(rules))
+	if g.gov == nil {
+		return out, nil
+	}
+	latest, err := g.svc.LatestQualityRuns(ctx, rules)
+	if err != nil {
+		return nil, err
+	}
+	for i, name := range rules {
+		if run, ok := latest[name]; ok {
+			out[i] = &run
+		}
+	}
+	return out, nil
+}
+
 // versionKey names a version of a definition for CurrentVersions.
 func versionKey(kind store.Kind, name string, number int) string {
 	return string(kind) + ":" + name + "@" + strconv.Itoa(number)
@@ -218,6 +240,7 @@ type governanceLoaders struct {
 	timeline         *dataloader.Loader[string, []store.Event]
 	changeRequest    *dataloader.Loader[string, *store.ChangeRequest]
 	changeRequestsOf *dataloader.Loader[string, []store.ChangeRequest]
+	latestQualityRun *dataloader.Loader[string, *store.QualityRun]
 }
 
 func newGovernanceLoaders(r GovernanceReader, wait time.Duration, log *slog.Logger) *governanceLoaders {
@@ -229,6 +252,7 @@ func newGovernanceLoaders(r GovernanceReader, wait time.Duration, log *slog.Logg
 		timeline:         newLoader(r.Timelines, wait, log),
 		changeRequest:    newLoader(r.ChangeRequests, wait, log),
 		changeRequestsOf: newLoader(r.ChangeRequestsOf, wait, log),
+		latestQualityRun: newLoader(r.LatestQualityRuns, wait, log),
 	}
 }
 

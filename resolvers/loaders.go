@@ -10,7 +10,6 @@ import (
 	"github.com/graph-gophers/dataloader/v7"
 
 	"github.com/koujing/koujing/semantic"
-	"github.com/koujing/koujing/semantic/store"
 )
 
 // CatalogReader reads what nested fields need from the definitions, a batch of keys at a time.
@@ -140,8 +139,6 @@ type loaders struct {
 	metricsOnModel  *dataloader.Loader[string, []*semantic.Metric]
 	// governance are the loaders of the metadata store (governance_loaders.go).
 	governance *governanceLoaders
-	// latestQualityRun reads the newest run of quality rules (quality.go).
-	latestQualityRun *dataloader.Loader[string, *store.QualityRun]
 }
 
 func newLoaders(r CatalogReader, wait time.Duration, log *slog.Logger) *loaders {

@@ -5,9 +5,6 @@ import (
 	"log/slog"
 	"slices"
 	"strconv"
-	"time"
-
-	"github.com/graph-gophers/dataloader/v7"
 
 	"github.com/koujing/koujing/graph/model"
 	"github.com/koujing/koujing/semantic"
@@ -17,34 +14,14 @@ import (
 // qualityRunType is the GraphQL type name a quality run's global ID carries.
 const qualityRunType = "QualityRun"
 
-// newLatestQualityRunLoader returns a request's dataloader of the newest run of each rule, by
-// the rule's name (nil for a rule that never ran): the scores and lastRun fields of a page of
-// metrics read the store once. It checks no access: its keys are rules the resolvers hold, which
-// the caller may see or whose runs only count in a score.
-func newLatestQualityRunLoader(svc *semantic.Service, wait time.Duration, log *slog.Logger) *dataloader.Loader[string, *store.QualityRun] {
-	return newLoader(func(ctx context.Context, rules []string) ([]*store.QualityRun, error) {
-		latest, err := svc.LatestQualityRuns(ctx, rules)
-		if err != nil {
-			return nil, err
-		}
-		out := make([]*store.QualityRun, len(rules))
-		for i, name := range rules {
-			if run, ok := latest[name]; ok {
-				out[i] = &run
-			}
-		}
-		return out, nil
-	}, wait, log)
-}
-
 // latestQualityRuns returns the newest run of each rule that has one, by rule name, through the
-// request's dataloader.
+// request's dataloader: the scores and lastRun fields of a page of metrics read the store once.
 func latestQualityRuns(ctx context.Context, rules []*semantic.QualityRule) (map[string]store.QualityRun, error) {
 	names := make([]string, len(rules))
 	for i, r := range rules {
 		names[i] = r.Name
 	}
-	runs, errs := loadersFor(ctx).latestQualityRun.LoadMany(ctx, names)()
+	runs, errs := governanceLoadersFor(ctx).latestQualityRun.LoadMany(ctx, names)()
 	out := map[string]store.QualityRun{}
 	for i, run := range runs {
 		if len(errs) > i && errs[i] != nil {

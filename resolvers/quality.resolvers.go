@@ -50,7 +50,7 @@ func (r *qualityRuleResolver) ScheduleSeconds(ctx context.Context, obj *semantic
 }
 
 func (r *qualityRuleResolver) LastRun(ctx context.Context, obj *semantic.QualityRule) (*store.QualityRun, error) {
-	return loadersFor(ctx).latestQualityRun.Load(ctx, obj.Name)()
+	return governanceLoadersFor(ctx).latestQualityRun.Load(ctx, obj.Name)()
 }
 
 func (r *qualityRunResolver) ID(ctx context.Context, obj *store.QualityRun) (string, error) {
