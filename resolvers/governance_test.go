@@ -127,6 +127,7 @@ unit: CNY
 format: currency
 owner: sales-analytics
 domain: sales
+category: gmv
 tags: [core, gmv]
 kind: composite
 expr: gmv_placed / order_count

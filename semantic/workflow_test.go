@@ -115,6 +115,7 @@ unit: CNY
 format: currency
 owner: sales-analytics
 domain: sales
+category: gmv
 tags: [core, gmv]
 kind: composite
 expr: gmv_placed / order_count
@@ -682,4 +683,60 @@ func TestPinnedHiddenMetric(t *testing.T) {
 	}
 	_, err := g.svc.Compile(g.as(t, "ann", "analyst"), semantic.MetricQuery{Metrics: []string{"coupon_rate@9"}})
 	wantClass(t, err, semantic.ErrInvalidQuery, "has no version 9; it has versions 1 to 1")
+}
+
+// TestWorkflowPublishedIsSearchable checks that search answers from what governance published,
+// at once and without a restart: a metric created through a change request is found by its
+// label, a synonym and a typo as soon as it is approved, and a redefined one is found by its
+// new description as version 2 — though each search before the publication had already built
+// the index of the catalog it read.
+func TestWorkflowPublishedIsSearchable(t *testing.T) {
+	g := newGoverned(t)
+	ctx := context.Background()
+	ann, sam := g.as(t, "ann", "analyst"), g.as(t, "sam", "sales_steward")
+	search := func(acc *semantic.Access, text string) []*semantic.Metric {
+		t.Helper()
+		res, err := acc.Search(semantic.SearchRequest{Text: text, Kinds: []semantic.SearchKind{semantic.SearchMetric}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []*semantic.Metric
+		for _, h := range res.Hits {
+			out = append(out, h.Metric)
+		}
+		return out
+	}
+	const appOrders = "name: app_orders\nlabel: App orders\ndescription: Orders placed in the mobile app.\nsynonyms: [应用下单量]\nowner: sales-analytics\n" +
+		"domain: sales\ncategory: orders\nkind: derived\nbase: order_count\nfilters:\n  - {dimension: orders.channel, operator: equals, values: [app]}\n"
+	const redefined = "GMV per order, paid or not, whatever became of it."
+	for _, text := range []string{"app orders", "应用下单量", "whatever became"} {
+		for _, m := range search(ann, text) {
+			if m.Name == "app_orders" || m.Description == redefined {
+				t.Fatalf("%q found %s before anything was published", text, m.Name)
+			}
+		}
+	}
+	cr, err := g.gov.Propose(ctx, ann, semantic.Proposal{Title: "app orders, and aov over every order", Items: []semantic.ProposedItem{
+		{Action: store.Create, Kind: store.KindMetric, Name: "app_orders", YAML: appOrders},
+		{Action: store.Update, Kind: store.KindMetric, Name: "aov", YAML: strings.Replace(aovByOrders, "paid or not.", redefined, 1)},
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cr, err = g.gov.Review(ctx, sam, cr.ID, cr.Revision, store.Approve, ""); err != nil || cr.Status != store.CRPublished {
+		t.Fatalf("after sales' approval: %v %v", cr.Status, err)
+	}
+
+	ann = g.as(t, "ann", "analyst")
+	for _, text := range []string{"app orders", "应用下单量", "mobile app", "app ordrs"} {
+		if got := search(ann, text); len(got) == 0 || got[0].Name != "app_orders" || got[0].Version != 1 {
+			t.Errorf("%q after the publication found %v, want app_orders version 1 first", text, got)
+		}
+	}
+	if got := search(ann, "whatever became"); len(got) != 1 || got[0].Name != "aov" || got[0].Version != 2 {
+		t.Errorf("aov's new description found %v, want aov version 2", got)
+	}
+	if got, err := ann.SearchMetrics(semantic.MetricSearch{Text: "应用下单量"}); err != nil || len(got) == 0 || got[0].Name != "app_orders" {
+		t.Errorf("the metrics' search filter found %v (%v), want app_orders", got, err)
+	}
 }
