@@ -166,6 +166,11 @@ type ComplexityRoot struct {
 		Key    func(childComplexity int) int
 	}
 
+	DataDictionary struct {
+		Domain  func(childComplexity int) int
+		Entries func(childComplexity int) int
+	}
+
 	DataModel struct {
 		Description   func(childComplexity int) int
 		Dimensions    func(childComplexity int) int
@@ -208,7 +213,25 @@ type ComplexityRoot struct {
 		Sunset      func(childComplexity int) int
 	}
 
+	DictionaryEntry struct {
+		Category   func(childComplexity int) int
+		Definition func(childComplexity int) int
+		Dimension  func(childComplexity int) int
+		Expression func(childComplexity int) int
+		Format     func(childComplexity int) int
+		Kind       func(childComplexity int) int
+		Label      func(childComplexity int) int
+		Metric     func(childComplexity int) int
+		Name       func(childComplexity int) int
+		Owner      func(childComplexity int) int
+		Status     func(childComplexity int) int
+		Steward    func(childComplexity int) int
+		Unit       func(childComplexity int) int
+		Version    func(childComplexity int) int
+	}
+
 	Dimension struct {
+		Category      func(childComplexity int) int
 		Description   func(childComplexity int) int
 		Granularities func(childComplexity int) int
 		ID            func(childComplexity int) int
@@ -216,8 +239,10 @@ type ComplexityRoot struct {
 		Masking       func(childComplexity int) int
 		Model         func(childComplexity int) int
 		Name          func(childComplexity int) int
+		Owner         func(childComplexity int) int
 		QualifiedName func(childComplexity int) int
 		SQL           func(childComplexity int) int
+		Steward       func(childComplexity int) int
 		Synonyms      func(childComplexity int) int
 		Tags          func(childComplexity int) int
 		Type          func(childComplexity int) int
@@ -245,6 +270,7 @@ type ComplexityRoot struct {
 	}
 
 	Domain struct {
+		Categories  func(childComplexity int) int
 		Description func(childComplexity int) int
 		ID          func(childComplexity int) int
 		Label       func(childComplexity int) int
@@ -252,6 +278,7 @@ type ComplexityRoot struct {
 		Name        func(childComplexity int) int
 		Owner       func(childComplexity int) int
 		Review      func(childComplexity int) int
+		Steward     func(childComplexity int) int
 		Version     func(childComplexity int) int
 	}
 
@@ -360,6 +387,7 @@ type ComplexityRoot struct {
 
 	Metric struct {
 		Base           func(childComplexity int) int
+		Category       func(childComplexity int) int
 		ChangeRequests func(childComplexity int, status []store.CRStatus) int
 		CurrentVersion func(childComplexity int) int
 		DependsOn      func(childComplexity int) int
@@ -379,6 +407,7 @@ type ComplexityRoot struct {
 		Name           func(childComplexity int) int
 		Owner          func(childComplexity int) int
 		Quality        func(childComplexity int) int
+		Steward        func(childComplexity int) int
 		Synonyms       func(childComplexity int) int
 		Tags           func(childComplexity int) int
 		Unit           func(childComplexity int) int
@@ -584,6 +613,7 @@ type ComplexityRoot struct {
 		DataModel      func(childComplexity int, name string) int
 		DataModels     func(childComplexity int, first *int, after *string) int
 		Definitions    func(childComplexity int) int
+		Dictionary     func(childComplexity int, domain string) int
 		Dimension      func(childComplexity int, name string) int
 		Dimensions     func(childComplexity int, first *int, after *string, model *string) int
 		DomainBoard    func(childComplexity int, domain string) int
@@ -1113,6 +1143,19 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.CreatedApiKey.Key(childComplexity), true
 
+	case "DataDictionary.domain":
+		if e.ComplexityRoot.DataDictionary.Domain == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DataDictionary.Domain(childComplexity), true
+	case "DataDictionary.entries":
+		if e.ComplexityRoot.DataDictionary.Entries == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DataDictionary.Entries(childComplexity), true
+
 	case "DataModel.description":
 		if e.ComplexityRoot.DataModel.Description == nil {
 			break
@@ -1263,6 +1306,97 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Deprecation.Sunset(childComplexity), true
 
+	case "DictionaryEntry.category":
+		if e.ComplexityRoot.DictionaryEntry.Category == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DictionaryEntry.Category(childComplexity), true
+	case "DictionaryEntry.definition":
+		if e.ComplexityRoot.DictionaryEntry.Definition == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DictionaryEntry.Definition(childComplexity), true
+	case "DictionaryEntry.dimension":
+		if e.ComplexityRoot.DictionaryEntry.Dimension == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DictionaryEntry.Dimension(childComplexity), true
+	case "DictionaryEntry.expression":
+		if e.ComplexityRoot.DictionaryEntry.Expression == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DictionaryEntry.Expression(childComplexity), true
+	case "DictionaryEntry.format":
+		if e.ComplexityRoot.DictionaryEntry.Format == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DictionaryEntry.Format(childComplexity), true
+	case "DictionaryEntry.kind":
+		if e.ComplexityRoot.DictionaryEntry.Kind == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DictionaryEntry.Kind(childComplexity), true
+	case "DictionaryEntry.label":
+		if e.ComplexityRoot.DictionaryEntry.Label == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DictionaryEntry.Label(childComplexity), true
+	case "DictionaryEntry.metric":
+		if e.ComplexityRoot.DictionaryEntry.Metric == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DictionaryEntry.Metric(childComplexity), true
+	case "DictionaryEntry.name":
+		if e.ComplexityRoot.DictionaryEntry.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DictionaryEntry.Name(childComplexity), true
+	case "DictionaryEntry.owner":
+		if e.ComplexityRoot.DictionaryEntry.Owner == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DictionaryEntry.Owner(childComplexity), true
+	case "DictionaryEntry.status":
+		if e.ComplexityRoot.DictionaryEntry.Status == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DictionaryEntry.Status(childComplexity), true
+	case "DictionaryEntry.steward":
+		if e.ComplexityRoot.DictionaryEntry.Steward == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DictionaryEntry.Steward(childComplexity), true
+	case "DictionaryEntry.unit":
+		if e.ComplexityRoot.DictionaryEntry.Unit == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DictionaryEntry.Unit(childComplexity), true
+	case "DictionaryEntry.version":
+		if e.ComplexityRoot.DictionaryEntry.Version == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DictionaryEntry.Version(childComplexity), true
+
+	case "Dimension.category":
+		if e.ComplexityRoot.Dimension.Category == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Dimension.Category(childComplexity), true
 	case "Dimension.description":
 		if e.ComplexityRoot.Dimension.Description == nil {
 			break
@@ -1305,6 +1439,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Dimension.Name(childComplexity), true
+	case "Dimension.owner":
+		if e.ComplexityRoot.Dimension.Owner == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Dimension.Owner(childComplexity), true
 	case "Dimension.name":
 		if e.ComplexityRoot.Dimension.QualifiedName == nil {
 			break
@@ -1317,6 +1457,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Dimension.SQL(childComplexity), true
+	case "Dimension.steward":
+		if e.ComplexityRoot.Dimension.Steward == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Dimension.Steward(childComplexity), true
 	case "Dimension.synonyms":
 		if e.ComplexityRoot.Dimension.Synonyms == nil {
 			break
@@ -1411,6 +1557,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.DimensionHit.Score(childComplexity), true
 
+	case "Domain.categories":
+		if e.ComplexityRoot.Domain.Categories == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Domain.Categories(childComplexity), true
 	case "Domain.description":
 		if e.ComplexityRoot.Domain.Description == nil {
 			break
@@ -1453,6 +1605,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Domain.Review(childComplexity), true
+	case "Domain.steward":
+		if e.ComplexityRoot.Domain.Steward == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Domain.Steward(childComplexity), true
 	case "Domain.version":
 		if e.ComplexityRoot.Domain.Version == nil {
 			break
@@ -1880,6 +2038,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Metric.Base(childComplexity), true
+	case "Metric.category":
+		if e.ComplexityRoot.Metric.Category == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Metric.Category(childComplexity), true
 	case "Metric.changeRequests":
 		if e.ComplexityRoot.Metric.ChangeRequests == nil {
 			break
@@ -2009,6 +2173,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Metric.Quality(childComplexity), true
+	case "Metric.steward":
+		if e.ComplexityRoot.Metric.Steward == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Metric.Steward(childComplexity), true
 	case "Metric.synonyms":
 		if e.ComplexityRoot.Metric.Synonyms == nil {
 			break
@@ -3047,6 +3217,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Definitions(childComplexity), true
+	case "Query.dictionary":
+		if e.ComplexityRoot.Query.Dictionary == nil {
+			break
+		}
+
+		args, err := ec.field_Query_dictionary_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.Dictionary(childComplexity, args["domain"].(string)), true
 	case "Query.dimension":
 		if e.ComplexityRoot.Query.Dimension == nil {
 			break
@@ -4037,8 +4218,18 @@ type Metric implements Node {
   format: String
   """The team or person accountable for the definition and its anomalies; null when not stated."""
   owner: String
+  """
+  Who looks after the metric's data day to day, beside the owner accountable for its definition;
+  null when not stated, and then the domain's steward does.
+  """
+  steward: String
   """The business domain the metric belongs to; null when it belongs to none."""
   domain: Domain
+  """
+  The group the metric is in within its domain, such as "revenue": one of the domain's
+  ` + "`" + `categories` + "`" + ` when it lists them; null when not stated.
+  """
+  category: String
   """Labels that group metrics across domains, such as "core"."""
   tags: [String!]!
   """How the metric is built: from a measure, from another metric with filters, or from a formula."""
@@ -4119,6 +4310,12 @@ type Dimension implements Node {
   synonyms: [String!]!
   """Labels that access policies grant or deny by, such as "pii"."""
   tags: [String!]!
+  """The group the dimension is in within the catalog, such as "customers"; null when not stated."""
+  category: String
+  """The team or person accountable for the dimension's definition; null when not stated."""
+  owner: String
+  """Who looks after the dimension's data day to day; null when not stated."""
+  steward: String
   """
   How the caller sees the dimension's values: masked (grouped and filtered by the masked values
   too), or null when it sees them as they are.
@@ -4253,6 +4450,13 @@ type Domain implements Node {
   description: String
   """The team accountable for the domain; null when not stated."""
   owner: String
+  """Who looks after the domain's data day to day, and its metrics' when they name no steward; null when not stated."""
+  steward: String
+  """
+  The categories the domain's metrics are grouped in, such as "revenue" and "coupons"; empty when
+  the domain lists none and its metrics may be in any.
+  """
+  categories: [String!]!
   """The domain's metrics, sorted by name."""
   metrics: [Metric!]!
 }
@@ -4309,6 +4513,59 @@ type DataModelEdge {
   cursor: String!
   """The data model."""
   node: DataModel!
+}
+`, BuiltIn: false},
+	{Name: "../schema/dictionary.graphqls", Input: `extend type Query {
+  """
+  The data dictionary (数据字典) of a business domain: its metrics, then the dimensions they can be
+  grouped by, each with what it means, how it is computed, its unit, format, category, owner,
+  steward, status and version. What the caller may not read is left out. Null with a NOT_FOUND
+  error for a domain the caller cannot see.
+  """
+  dictionary(
+    """The domain's name, as in ` + "`" + `Domain.name` + "`" + `, such as "finance"."""
+    domain: String!
+  ): DataDictionary
+}
+
+"""A business domain's data dictionary."""
+type DataDictionary {
+  """The domain."""
+  domain: Domain!
+  """The domain's metrics sorted by name, then the dimensions they can be grouped by, sorted by qualified name."""
+  entries: [DictionaryEntry!]!
+}
+
+"""One metric or dimension of a data dictionary."""
+type DictionaryEntry {
+  """Whether the entry is a metric or a dimension."""
+  kind: SearchKind!
+  """The metric's name, or the dimension's qualified name (model.dimension)."""
+  name: String!
+  """The name to show people; the name when no label is defined."""
+  label: String!
+  """What it means, in plain words (the description); null when not written."""
+  definition: String
+  """How it is computed: a metric's definition in one line, as ` + "`" + `Metric.expression` + "`" + `, or a dimension's SQL expression."""
+  expression: String!
+  """The unit of a metric's values, such as "CNY"; null when not stated, and for dimensions."""
+  unit: String
+  """How to show a metric's values, such as "currency"; a dimension's type, such as "string"; null when not stated."""
+  format: String
+  """The group it is in, such as "revenue"; null when not stated."""
+  category: String
+  """Who is accountable for the definition: a metric's owner, or its domain's when it names none; null when not stated."""
+  owner: String
+  """Who looks after the data day to day: a metric's steward, or its domain's when it names none; null when not stated."""
+  steward: String
+  """PUBLISHED, or DEPRECATED for a metric that is being retired."""
+  status: VersionStatus!
+  """The number of the published version of the definition (a dimension's: its data model's); null on a server that reads definitions from files."""
+  version: Int
+  """The metric, for a metric's entry; null for a dimension's."""
+  metric: Metric
+  """The dimension, for a dimension's entry; null for a metric's."""
+  dimension: Dimension
 }
 `, BuiltIn: false},
 	{Name: "../schema/governance.graphqls", Input: `extend type Query {
@@ -6254,6 +6511,16 @@ func (ec *executionContext) childFields_CreatedApiKey(ctx context.Context, field
 	return nil, fmt.Errorf("no field named %q was found under type CreatedApiKey", field.Name)
 }
 
+func (ec *executionContext) childFields_DataDictionary(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "domain":
+		return ec.fieldContext_DataDictionary_domain(ctx, field)
+	case "entries":
+		return ec.fieldContext_DataDictionary_entries(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type DataDictionary", field.Name)
+}
+
 func (ec *executionContext) childFields_DataModel(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "id":
@@ -6338,6 +6605,40 @@ func (ec *executionContext) childFields_Deprecation(ctx context.Context, field g
 	return nil, fmt.Errorf("no field named %q was found under type Deprecation", field.Name)
 }
 
+func (ec *executionContext) childFields_DictionaryEntry(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "kind":
+		return ec.fieldContext_DictionaryEntry_kind(ctx, field)
+	case "name":
+		return ec.fieldContext_DictionaryEntry_name(ctx, field)
+	case "label":
+		return ec.fieldContext_DictionaryEntry_label(ctx, field)
+	case "definition":
+		return ec.fieldContext_DictionaryEntry_definition(ctx, field)
+	case "expression":
+		return ec.fieldContext_DictionaryEntry_expression(ctx, field)
+	case "unit":
+		return ec.fieldContext_DictionaryEntry_unit(ctx, field)
+	case "format":
+		return ec.fieldContext_DictionaryEntry_format(ctx, field)
+	case "category":
+		return ec.fieldContext_DictionaryEntry_category(ctx, field)
+	case "owner":
+		return ec.fieldContext_DictionaryEntry_owner(ctx, field)
+	case "steward":
+		return ec.fieldContext_DictionaryEntry_steward(ctx, field)
+	case "status":
+		return ec.fieldContext_DictionaryEntry_status(ctx, field)
+	case "version":
+		return ec.fieldContext_DictionaryEntry_version(ctx, field)
+	case "metric":
+		return ec.fieldContext_DictionaryEntry_metric(ctx, field)
+	case "dimension":
+		return ec.fieldContext_DictionaryEntry_dimension(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type DictionaryEntry", field.Name)
+}
+
 func (ec *executionContext) childFields_Dimension(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "id":
@@ -6354,6 +6655,12 @@ func (ec *executionContext) childFields_Dimension(ctx context.Context, field gra
 		return ec.fieldContext_Dimension_synonyms(ctx, field)
 	case "tags":
 		return ec.fieldContext_Dimension_tags(ctx, field)
+	case "category":
+		return ec.fieldContext_Dimension_category(ctx, field)
+	case "owner":
+		return ec.fieldContext_Dimension_owner(ctx, field)
+	case "steward":
+		return ec.fieldContext_Dimension_steward(ctx, field)
 	case "masking":
 		return ec.fieldContext_Dimension_masking(ctx, field)
 	case "type":
@@ -6402,6 +6709,10 @@ func (ec *executionContext) childFields_Domain(ctx context.Context, field graphq
 		return ec.fieldContext_Domain_description(ctx, field)
 	case "owner":
 		return ec.fieldContext_Domain_owner(ctx, field)
+	case "steward":
+		return ec.fieldContext_Domain_steward(ctx, field)
+	case "categories":
+		return ec.fieldContext_Domain_categories(ctx, field)
 	case "metrics":
 		return ec.fieldContext_Domain_metrics(ctx, field)
 	case "version":
@@ -6636,8 +6947,12 @@ func (ec *executionContext) childFields_Metric(ctx context.Context, field graphq
 		return ec.fieldContext_Metric_format(ctx, field)
 	case "owner":
 		return ec.fieldContext_Metric_owner(ctx, field)
+	case "steward":
+		return ec.fieldContext_Metric_steward(ctx, field)
 	case "domain":
 		return ec.fieldContext_Metric_domain(ctx, field)
+	case "category":
+		return ec.fieldContext_Metric_category(ctx, field)
 	case "tags":
 		return ec.fieldContext_Metric_tags(ctx, field)
 	case "kind":

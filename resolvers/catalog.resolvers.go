@@ -55,6 +55,18 @@ func (r *dimensionResolver) Description(ctx context.Context, obj *semantic.Dimen
 	return optional(obj.Description), nil
 }
 
+func (r *dimensionResolver) Category(ctx context.Context, obj *semantic.Dimension) (*string, error) {
+	return optional(obj.Category), nil
+}
+
+func (r *dimensionResolver) Owner(ctx context.Context, obj *semantic.Dimension) (*string, error) {
+	return optional(obj.Owner), nil
+}
+
+func (r *dimensionResolver) Steward(ctx context.Context, obj *semantic.Dimension) (*string, error) {
+	return optional(obj.Steward), nil
+}
+
 func (r *dimensionResolver) Masking(ctx context.Context, obj *semantic.Dimension) (*model.MaskKind, error) {
 	kind := accessFor(ctx).Mask(obj)
 	if kind == "" {
@@ -78,6 +90,10 @@ func (r *domainResolver) Description(ctx context.Context, obj *semantic.Domain) 
 
 func (r *domainResolver) Owner(ctx context.Context, obj *semantic.Domain) (*string, error) {
 	return optional(obj.Owner), nil
+}
+
+func (r *domainResolver) Steward(ctx context.Context, obj *semantic.Domain) (*string, error) {
+	return optional(obj.Steward), nil
 }
 
 func (r *domainResolver) Metrics(ctx context.Context, obj *semantic.Domain) ([]*semantic.Metric, error) {
@@ -124,11 +140,19 @@ func (r *metricResolver) Owner(ctx context.Context, obj *semantic.Metric) (*stri
 	return optional(obj.Owner), nil
 }
 
+func (r *metricResolver) Steward(ctx context.Context, obj *semantic.Metric) (*string, error) {
+	return optional(obj.Steward), nil
+}
+
 func (r *metricResolver) Domain(ctx context.Context, obj *semantic.Metric) (*semantic.Domain, error) {
 	if obj.Domain == "" {
 		return nil, nil
 	}
 	return loadersFor(ctx).domain.Load(ctx, obj.Domain)()
+}
+
+func (r *metricResolver) Category(ctx context.Context, obj *semantic.Metric) (*string, error) {
+	return optional(obj.Category), nil
 }
 
 func (r *metricResolver) Measure(ctx context.Context, obj *semantic.Metric) (*semantic.Measure, error) {

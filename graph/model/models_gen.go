@@ -197,6 +197,14 @@ type CreatedAPIKey struct {
 	Change *PolicyChange `json:"change"`
 }
 
+// A business domain's data dictionary.
+type DataDictionary struct {
+	// The domain.
+	Domain *semantic.Domain `json:"domain"`
+	// The domain's metrics sorted by name, then the dimensions they can be grouped by, sorted by qualified name.
+	Entries []*DictionaryEntry `json:"entries"`
+}
+
 // A page of data models.
 type DataModelConnection struct {
 	// The data models of the page, each with its cursor.
@@ -249,6 +257,38 @@ type DeprecationInput struct {
 	Sunset *string `json:"sunset,omitempty"`
 	// Why it goes.
 	Note *string `json:"note,omitempty"`
+}
+
+// One metric or dimension of a data dictionary.
+type DictionaryEntry struct {
+	// Whether the entry is a metric or a dimension.
+	Kind SearchKind `json:"kind"`
+	// The metric's name, or the dimension's qualified name (model.dimension).
+	Name string `json:"name"`
+	// The name to show people; the name when no label is defined.
+	Label string `json:"label"`
+	// What it means, in plain words (the description); null when not written.
+	Definition *string `json:"definition,omitempty"`
+	// How it is computed: a metric's definition in one line, as `Metric.expression`, or a dimension's SQL expression.
+	Expression string `json:"expression"`
+	// The unit of a metric's values, such as "CNY"; null when not stated, and for dimensions.
+	Unit *string `json:"unit,omitempty"`
+	// How to show a metric's values, such as "currency"; a dimension's type, such as "string"; null when not stated.
+	Format *string `json:"format,omitempty"`
+	// The group it is in, such as "revenue"; null when not stated.
+	Category *string `json:"category,omitempty"`
+	// Who is accountable for the definition: a metric's owner, or its domain's when it names none; null when not stated.
+	Owner *string `json:"owner,omitempty"`
+	// Who looks after the data day to day: a metric's steward, or its domain's when it names none; null when not stated.
+	Steward *string `json:"steward,omitempty"`
+	// PUBLISHED, or DEPRECATED for a metric that is being retired.
+	Status store.Status `json:"status"`
+	// The number of the published version of the definition (a dimension's: its data model's); null on a server that reads definitions from files.
+	Version *int `json:"version,omitempty"`
+	// The metric, for a metric's entry; null for a dimension's.
+	Metric *semantic.Metric `json:"metric,omitempty"`
+	// The dimension, for a dimension's entry; null for a metric's.
+	Dimension *semantic.Dimension `json:"dimension,omitempty"`
 }
 
 // A page of dimensions.
