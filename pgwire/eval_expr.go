@@ -346,6 +346,15 @@ func quantified(left any, op string, list []any, all bool) (any, error) {
 	return all, nil
 }
 
+// evalSides evaluates both operands of a binary operator, left first.
+func (ev *evaluator) evalSides(a *pg.A_Expr, e *env) (left, right any, err error) {
+	if left, err = ev.eval(a.Lexpr, e); err != nil {
+		return nil, nil, err
+	}
+	right, err = ev.eval(a.Rexpr, e)
+	return left, right, err
+}
+
 func (ev *evaluator) evalAExpr(a *pg.A_Expr, e *env) (any, error) {
 	op := operatorName(a.Name)
 	switch a.Kind {
@@ -363,11 +372,7 @@ func (ev *evaluator) evalAExpr(a *pg.A_Expr, e *env) (any, error) {
 		}
 		return binaryOp(op, left, right)
 	case pg.A_Expr_Kind_AEXPR_OP_ANY, pg.A_Expr_Kind_AEXPR_OP_ALL:
-		left, err := ev.eval(a.Lexpr, e)
-		if err != nil {
-			return nil, err
-		}
-		right, err := ev.eval(a.Rexpr, e)
+		left, right, err := ev.evalSides(a, e)
 		if err != nil {
 			return nil, err
 		}
@@ -395,11 +400,7 @@ func (ev *evaluator) evalAExpr(a *pg.A_Expr, e *env) (any, error) {
 		}
 		return !r.(bool), nil
 	case pg.A_Expr_Kind_AEXPR_LIKE, pg.A_Expr_Kind_AEXPR_ILIKE:
-		left, err := ev.eval(a.Lexpr, e)
-		if err != nil {
-			return nil, err
-		}
-		right, err := ev.eval(a.Rexpr, e)
+		left, right, err := ev.evalSides(a, e)
 		if err != nil {
 			return nil, err
 		}
@@ -426,11 +427,7 @@ func (ev *evaluator) evalAExpr(a *pg.A_Expr, e *env) (any, error) {
 		in := c1 >= 0 && c2 <= 0
 		return in == (a.Kind == pg.A_Expr_Kind_AEXPR_BETWEEN), nil
 	case pg.A_Expr_Kind_AEXPR_DISTINCT, pg.A_Expr_Kind_AEXPR_NOT_DISTINCT:
-		left, err := ev.eval(a.Lexpr, e)
-		if err != nil {
-			return nil, err
-		}
-		right, err := ev.eval(a.Rexpr, e)
+		left, right, err := ev.evalSides(a, e)
 		if err != nil {
 			return nil, err
 		}
@@ -441,11 +438,7 @@ func (ev *evaluator) evalAExpr(a *pg.A_Expr, e *env) (any, error) {
 		}
 		return same == (a.Kind == pg.A_Expr_Kind_AEXPR_NOT_DISTINCT), nil
 	case pg.A_Expr_Kind_AEXPR_NULLIF:
-		left, err := ev.eval(a.Lexpr, e)
-		if err != nil {
-			return nil, err
-		}
-		right, err := ev.eval(a.Rexpr, e)
+		left, right, err := ev.evalSides(a, e)
 		if err != nil {
 			return nil, err
 		}
