@@ -36,11 +36,9 @@ func runDictionary(ctx context.Context, args []string, stdout, stderr io.Writer)
 		return err
 	}
 	defer r.Close()
-	acc := r.catalog.FullAccess()
-	if *token != "" {
-		if acc, err = accessOfToken(ctx, r, &af, rt.models, *token); err != nil {
-			return err
-		}
+	acc, err := accessOfToken(ctx, r, &af, rt.models, *token)
+	if err != nil {
+		return err
 	}
 	dict, err := acc.Dictionary(*domain)
 	if err != nil {
