@@ -845,9 +845,7 @@ func base64URL(b []byte) string { return base64.RawURLEncoding.EncodeToString(b)
 // countingGovernanceReader counts the batches each GovernanceReader method is asked for.
 type countingGovernanceReader struct {
 	GovernanceReader
-	mu    sync.Mutex
-	calls map[string]int
-	keys  map[string]int
+	batchCounter
 }
 
 func (c *countingGovernanceReader) wrap(svc *semantic.Service, acc *semantic.Access) GovernanceReader {
@@ -857,16 +855,14 @@ func (c *countingGovernanceReader) wrap(svc *semantic.Service, acc *semantic.Acc
 	return c
 }
 
-func (c *countingGovernanceReader) count(method string, keys []string) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.calls[method]++
-	c.keys[method] += len(keys)
-}
-
 func (c *countingGovernanceReader) CurrentVersions(ctx context.Context, keys []string) ([]*store.Version, error) {
 	c.count("CurrentVersions", keys)
 	return c.GovernanceReader.CurrentVersions(ctx, keys)
+}
+
+func (c *countingGovernanceReader) LatestQualityRuns(ctx context.Context, rules []string) ([]*store.QualityRun, error) {
+	c.count("LatestQualityRuns", rules)
+	return c.GovernanceReader.LatestQualityRuns(ctx, rules)
 }
 
 func (c *countingGovernanceReader) Versions(ctx context.Context, keys []string) ([][]store.Version, error) {
@@ -902,7 +898,7 @@ func (c *countingGovernanceReader) ChangeRequestsOf(ctx context.Context, metrics
 // TestGovernanceLoadersBatch lists change requests with every nested list, and metrics with their
 // current versions, and checks that each loader read its keys in one batch.
 func TestGovernanceLoadersBatch(t *testing.T) {
-	reader := &countingGovernanceReader{calls: map[string]int{}, keys: map[string]int{}}
+	reader := &countingGovernanceReader{batchCounter: newBatchCounter()}
 	f := newGovernedFixture(t, HandlerOptions{GovernanceReader: reader.wrap, BatchWait: 50 * time.Millisecond})
 	ann, sam := analystToken(t), salesStewardToken(t)
 	for i := range 3 {
@@ -912,10 +908,7 @@ func TestGovernanceLoadersBatch(t *testing.T) {
 		f.ask(t, ann, `mutation($id: ID!, $p: ID!) { commentOnChangeRequest(id: $id, body: "yes", parent: $p) { id } }`, map[string]any{"id": cr.ID, "p": c.CommentOnChangeRequest.ID}, nil)
 		f.ask(t, sam, reviewMutation, reviewVars(cr, cr.Revision, "REQUEST_CHANGES", ""), nil)
 	}
-	reader.mu.Lock()
-	clear(reader.calls)
-	clear(reader.keys)
-	reader.mu.Unlock()
+	reader.reset()
 
 	var data struct {
 		ChangeRequests struct {
@@ -958,25 +951,13 @@ func TestGovernanceLoadersBatch(t *testing.T) {
 			t.Errorf("metric %+v", e.Node)
 		}
 	}
-	reader.mu.Lock()
-	defer reader.mu.Unlock()
-	want := map[string]struct{ calls, keys int }{
+	reader.check(t, map[string]struct{ calls, keys int }{
 		"Reviews":         {1, 3},
 		"Comments":        {1, 3}, // the replies are read with their request's comments
 		"Timelines":       {1, 3},
 		"Versions":        {1, 1}, // every item is a change of aov: read once for definitions and diffs
 		"CurrentVersions": {1, 20},
-	}
-	for method, w := range want {
-		if reader.calls[method] != w.calls || reader.keys[method] != w.keys {
-			t.Errorf("%s: %d batches of %d keys in all, want %d of %d", method, reader.calls[method], reader.keys[method], w.calls, w.keys)
-		}
-	}
-	for method, n := range reader.calls {
-		if _, ok := want[method]; !ok {
-			t.Errorf("%s was called %d times, want none", method, n)
-		}
-	}
+	})
 }
 
 // TestGovernanceErrorCodes checks the codes the workflow's and the store's errors get, and that

@@ -9,16 +9,58 @@ import (
 	"github.com/koujing/koujing/semantic"
 )
 
-// countingReader counts the batches each CatalogReader method is asked for.
-type countingReader struct {
-	CatalogReader
+// batchCounter counts the batches a reader's methods are asked for, and the keys in them.
+type batchCounter struct {
 	mu    sync.Mutex
 	calls map[string]int
 	keys  map[string]int
 }
 
+func newBatchCounter() batchCounter {
+	return batchCounter{calls: map[string]int{}, keys: map[string]int{}}
+}
+
+func (c *batchCounter) count(method string, keys []string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.calls[method]++
+	c.keys[method] += len(keys)
+}
+
+// reset forgets what was counted so far.
+func (c *batchCounter) reset() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	clear(c.calls)
+	clear(c.keys)
+}
+
+// check fails t unless exactly the methods of want were called, in as many batches of as many
+// keys in all as it says.
+func (c *batchCounter) check(t *testing.T, want map[string]struct{ calls, keys int }) {
+	t.Helper()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for method, w := range want {
+		if c.calls[method] != w.calls || c.keys[method] != w.keys {
+			t.Errorf("%s: %d batches of %d keys in all, want %d of %d", method, c.calls[method], c.keys[method], w.calls, w.keys)
+		}
+	}
+	for method, n := range c.calls {
+		if _, ok := want[method]; !ok {
+			t.Errorf("%s was called %d times, want none", method, n)
+		}
+	}
+}
+
+// countingReader counts the batches each CatalogReader method is asked for.
+type countingReader struct {
+	CatalogReader
+	batchCounter
+}
+
 func newCountingReader() *countingReader {
-	return &countingReader{calls: map[string]int{}, keys: map[string]int{}}
+	return &countingReader{batchCounter: newBatchCounter()}
 }
 
 // wrap makes the counter the reader of one request's caller.
@@ -27,13 +69,6 @@ func (c *countingReader) wrap(acc *semantic.Access) CatalogReader {
 	defer c.mu.Unlock()
 	c.CatalogReader = NewCatalogReader(acc)
 	return c
-}
-
-func (c *countingReader) count(method string, keys []string) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.calls[method]++
-	c.keys[method] += len(keys)
 }
 
 func (c *countingReader) Domains(ctx context.Context, names []string) ([]*semantic.Domain, error) {
@@ -125,24 +160,12 @@ func TestNoNPlusOne(t *testing.T) {
 		t.Errorf("rate_count = %+v", rates)
 	}
 
-	reader.mu.Lock()
-	defer reader.mu.Unlock()
-	want := map[string]struct{ calls, keys int }{
+	reader.check(t, map[string]struct{ calls, keys int }{
 		"DependenciesOf": {1, 40},
 		"ModelsOf":       {1, 40},
 		"DimensionsOf":   {1, 40},
 		"Domains":        {1, 3}, // 40 metrics in 3 domains: each domain is read once
-	}
-	for method, w := range want {
-		if reader.calls[method] != w.calls || reader.keys[method] != w.keys {
-			t.Errorf("%s: %d batches of %d keys in all, want %d of %d", method, reader.calls[method], reader.keys[method], w.calls, w.keys)
-		}
-	}
-	for method, n := range reader.calls {
-		if _, ok := want[method]; !ok {
-			t.Errorf("%s was called %d times, want none", method, n)
-		}
-	}
+	})
 }
 
 // TestLoadersAreBatchedPerLevel checks the other loaders: the metrics of every data model and

@@ -1,15 +1,10 @@
 package resolvers
 
 import (
-	"context"
 	"encoding/json"
 	"strings"
-	"sync"
 	"testing"
 	"time"
-
-	"github.com/koujing/koujing/semantic"
-	"github.com/koujing/koujing/semantic/store"
 )
 
 // qualityRuleFields are the fields of a rule the tests read.
@@ -162,36 +157,13 @@ func TestQualityOverGraphQL(t *testing.T) {
 	wantCode(t, f.send(t, viewer, `{ metric(name: "coupon_rate") { quality { score } } }`, nil), "NOT_FOUND")
 }
 
-// countingQualityReader counts the batches of LatestQualityRuns.
-type countingQualityReader struct {
-	GovernanceReader
-	mu            sync.Mutex
-	batches, keys int
-}
-
-func (c *countingQualityReader) LatestQualityRuns(ctx context.Context, rules []string) ([]*store.QualityRun, error) {
-	c.mu.Lock()
-	c.batches++
-	c.keys += len(rules)
-	c.mu.Unlock()
-	return c.GovernanceReader.LatestQualityRuns(ctx, rules)
-}
-
 // TestQualityLoadersBatch reads the quality of a page of metrics, with each rule's last run:
 // the newest runs are read in one batch, each rule once, however many metrics share it.
 func TestQualityLoadersBatch(t *testing.T) {
-	reader := &countingQualityReader{}
-	f := newGovernedFixture(t, HandlerOptions{BatchWait: 50 * time.Millisecond,
-		GovernanceReader: func(svc *semantic.Service, acc *semantic.Access) GovernanceReader {
-			reader.mu.Lock()
-			defer reader.mu.Unlock()
-			reader.GovernanceReader = NewGovernanceReader(svc, acc)
-			return reader
-		}})
+	reader := &countingGovernanceReader{batchCounter: newBatchCounter()}
+	f := newGovernedFixture(t, HandlerOptions{BatchWait: 50 * time.Millisecond, GovernanceReader: reader.wrap})
 	f.ask(t, salesStewardToken(t), `mutation { runQualityRules(metric: "gmv_placed") { rule } }`, nil, nil)
-	reader.mu.Lock()
-	reader.batches, reader.keys = 0, 0
-	reader.mu.Unlock()
+	reader.reset()
 
 	var data struct {
 		Metrics struct {
@@ -217,10 +189,6 @@ func TestQualityLoadersBatch(t *testing.T) {
 	if withRules < 10 {
 		t.Fatalf("only %d of the page's metrics have rules", withRules)
 	}
-	reader.mu.Lock()
-	defer reader.mu.Unlock()
 	// The demo's six rules on orders and gmv_placed, each read once.
-	if reader.batches != 1 || reader.keys != 6 {
-		t.Errorf("the newest runs were read in %d batches of %d keys in all, want 1 of 6", reader.batches, reader.keys)
-	}
+	reader.check(t, map[string]struct{ calls, keys int }{"LatestQualityRuns": {1, 6}})
 }
