@@ -87,10 +87,14 @@ func (w *auditWriter) close() {
 	<-w.done
 }
 
-// RecordQuery audits a query a principal ran: the question, the metric versions that answered,
-// the rows, how long it took, and the error if it failed.
-func (g *Governance) RecordQuery(who *authz.Principal, q MetricQuery, versions []MetricVersion, rows int64, took time.Duration, err error) {
+// RecordQuery audits a query a principal ran through a client (see WithClient; "" when none
+// is known): the question, the metric versions that answered, the rows, how long it took, and
+// the error if it failed.
+func (g *Governance) RecordQuery(who *authz.Principal, client string, q MetricQuery, versions []MetricVersion, rows int64, took time.Duration, err error) {
 	detail := map[string]any{"metrics": q.Metrics, "dimensions": q.Dimensions, "rows": rows, "duration_ms": float64(took.Microseconds()) / 1000}
+	if client = CleanClient(client); client != "" {
+		detail["client"] = client
+	}
 	if len(q.Filters) > 0 {
 		detail["filters"] = q.Filters
 	}

@@ -38,7 +38,8 @@ const (
 	LineageMeasure   LineageNodeKind = "measure"
 	// LineageMetric is a metric of any kind.
 	LineageMetric LineageNodeKind = "metric"
-	// LineageConsumer is a user or API client the audit log shows querying metrics.
+	// LineageConsumer is a user, an API key, or a client (a dashboard, BI tool or saved
+	// operation) as one of them ran it, that the audit log shows querying metrics.
 	LineageConsumer LineageNodeKind = "consumer"
 )
 
@@ -108,7 +109,8 @@ type LineageNode struct {
 	// Key identifies the node among those of its kind: a metric's or model's name, a
 	// dimension's or measure's qualified name, a table's "connection:table" (or "file:path"),
 	// a column's table key and column name ("demo:orders.amount"), a dbt node's unique_id, a
-	// consumer's subject@tenant.
+	// consumer's subject@tenant, or for a client its name and the principal that ran it
+	// ("Metabase v0.50.3 (ann@demo)").
 	Key string
 	// Name is how people name it: "gmv_paid", "orders.region", "koujing_demo.orders",
 	// "koujing_demo.orders.amount", "stg_orders", "bob@demo".
@@ -158,13 +160,17 @@ type LineageColumnInfo struct {
 	Type string
 }
 
-// Consumer is someone the audit log shows querying metrics: a user or an API client.
+// Consumer is someone the audit log shows querying metrics: a user or an API key, or a client —
+// a dashboard, BI tool, notebook or saved GraphQL operation — as one of them ran it.
 type Consumer struct {
-	// Actor is subject@tenant, as the audit log records it.
+	// Actor is subject@tenant, as the audit log records it: who ran the queries.
 	Actor   string
 	Subject string
-	// APIKey reports whether the consumer is an API key (an application) rather than a person.
+	// APIKey reports whether the actor is an API key (an application) rather than a person.
 	APIKey bool
+	// Client names the client the queries came through (see WithClient); "" for queries whose
+	// client is not known, which the consumer that is the actor alone stands for.
+	Client string
 }
 
 // ConsumerUsage is how often and when a consumer queried a metric.

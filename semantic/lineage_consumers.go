@@ -9,9 +9,13 @@ import (
 	"github.com/koujing/koujing/semantic/store"
 )
 
-// The consumers of a metric are the users and API clients the audit log shows querying it: every
-// query a governed service answers is recorded with its principal and metrics. Saved queries and
-// dashboards are not objects of Koujing yet, so they appear as the principal that runs them.
+// The consumers of a metric are who the audit log shows querying it: every query a governed
+// service answers is recorded with its principal, its client when the surface knew one (a
+// dashboard's X-Koujing-Client, a GraphQL operation's name, a SQL session's application_name,
+// an MCP client's name; see WithClient) and its metrics. A consumer is a principal alone, keyed
+// subject@tenant as before clients were recorded, or a client as one principal ran it, keyed
+// "client (subject@tenant)": the same dashboard run by two people is two consumers, each with
+// the person to ask about it.
 //
 // consumerIndex reads each tenant's query events once, keeping per metric who queried it, how
 // often and when, and afterwards reads only the events appended since.
@@ -20,11 +24,25 @@ type consumerIndex struct {
 	tenants map[string]*tenantConsumers
 }
 
+// consumerSeen is one consumer of a metric: who, through which client, and how often and when.
+type consumerSeen struct {
+	actor, client string
+	usage         ConsumerUsage
+}
+
+// consumerKey is the key of the consumer node of a principal (actor) querying through a client.
+func consumerKey(actor, client string) string {
+	if client == "" {
+		return actor
+	}
+	return client + " (" + actor + ")"
+}
+
 type tenantConsumers struct {
 	mu sync.Mutex
 	// after is the sequence number of the last event read.
 	after    int64
-	byMetric map[string]map[string]ConsumerUsage
+	byMetric map[string]map[string]consumerSeen
 }
 
 // consumerPage is how many events one read of the audit log takes.
@@ -38,7 +56,7 @@ func (c *consumerIndex) tenant(name string) *tenantConsumers {
 	}
 	t, ok := c.tenants[name]
 	if !ok {
-		t = &tenantConsumers{byMetric: map[string]map[string]ConsumerUsage{}}
+		t = &tenantConsumers{byMetric: map[string]map[string]consumerSeen{}}
 		c.tenants[name] = t
 	}
 	return t
@@ -61,18 +79,22 @@ func (c *consumerIndex) refresh(ctx context.Context, st store.Store, tenant stri
 			}
 			var detail struct {
 				Metrics []string `json:"metrics"`
+				Client  string   `json:"client"`
 			}
 			if json.Unmarshal([]byte(e.Detail), &detail) != nil {
 				continue
 			}
 			for _, name := range detail.Metrics {
 				name, _ = splitVersion(name)
-				byActor := t.byMetric[name]
-				if byActor == nil {
-					byActor = map[string]ConsumerUsage{}
-					t.byMetric[name] = byActor
+				byKey := t.byMetric[name]
+				if byKey == nil {
+					byKey = map[string]consumerSeen{}
+					t.byMetric[name] = byKey
 				}
-				u := byActor[e.Actor]
+				key := consumerKey(e.Actor, detail.Client)
+				c := byKey[key]
+				c.actor, c.client = e.Actor, detail.Client
+				u := &c.usage
 				if u.Queries == 0 || e.At.Before(u.First) {
 					u.First = e.At
 				}
@@ -80,7 +102,7 @@ func (c *consumerIndex) refresh(ctx context.Context, st store.Store, tenant stri
 					u.Last = e.At
 				}
 				u.Queries++
-				byActor[e.Actor] = u
+				byKey[key] = c
 			}
 		}
 		if len(events) < consumerPage {
@@ -89,8 +111,8 @@ func (c *consumerIndex) refresh(ctx context.Context, st store.Store, tenant stri
 	}
 }
 
-// of returns who in a tenant queried a metric, by actor: a copy the caller may keep.
-func (c *consumerIndex) of(tenant, metric string) map[string]ConsumerUsage {
+// of returns who in a tenant queried a metric, by consumer key: a copy the caller may keep.
+func (c *consumerIndex) of(tenant, metric string) map[string]consumerSeen {
 	t := c.tenant(tenant)
 	t.mu.Lock()
 	defer t.mu.Unlock()
@@ -99,9 +121,9 @@ func (c *consumerIndex) of(tenant, metric string) map[string]ConsumerUsage {
 
 // consumersFor returns the lookup of a view's consumers: the audit log is read (for what was
 // appended since) on the first lookup; a failure to read it is kept in *failed.
-func (l *Lineage) consumersFor(ctx context.Context, gov *Governance, tenant string, failed *error) func(string) map[string]ConsumerUsage {
+func (l *Lineage) consumersFor(ctx context.Context, gov *Governance, tenant string, failed *error) func(string) map[string]consumerSeen {
 	var once sync.Once
-	return func(metric string) map[string]ConsumerUsage {
+	return func(metric string) map[string]consumerSeen {
 		once.Do(func() { *failed = l.consumers.refresh(ctx, gov.Store(), tenant) })
 		return l.consumers.of(tenant, metric)
 	}

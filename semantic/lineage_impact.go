@@ -249,37 +249,37 @@ func (a *impactWalk) follow(it *ImpactItem) {
 	}
 }
 
-// consumers lists who queried an affected metric, with what and how often.
+// consumers lists who queried an affected metric, with what and how often; a client's owner is
+// the principal who ran it.
 func (a *impactWalk) consumers() {
 	type seenBy struct {
+		node    *LineageNode
 		metrics []string
-		usage   ConsumerUsage
 		via     *LineageNode
 		depth   int
 	}
-	byActor := map[string]*seenBy{}
+	byKey := map[string]*seenBy{}
 	for _, it := range a.imp.Definitions {
 		if it.Node.Kind != LineageMetric {
 			continue
 		}
 		for _, e := range a.v.metricConsumers(it.Node) {
-			s := byActor[e.To.Key]
+			s := byKey[e.To.Key]
 			if s == nil {
-				s = &seenBy{via: it.Node, depth: it.Depth + 1}
-				byActor[e.To.Key] = s
+				s = &seenBy{node: e.To, via: it.Node, depth: it.Depth + 1}
+				byKey[e.To.Key] = s
 			}
 			s.metrics = append(s.metrics, fmt.Sprintf("%s (%s, last on %s)", it.Node.Key, queriesText(e.Usage.Queries), e.Usage.Last.UTC().Format(time.DateOnly)))
-			s.usage.Queries += e.Usage.Queries
 		}
 	}
-	actors := make([]string, 0, len(byActor))
-	for a := range byActor {
-		actors = append(actors, a)
+	keys := make([]string, 0, len(byKey))
+	for k := range byKey {
+		keys = append(keys, k)
 	}
-	sort.Strings(actors)
-	for _, actor := range actors {
-		s := byActor[actor]
-		a.imp.Consumers = append(a.imp.Consumers, &ImpactItem{Node: a.v.consumer(actor), Via: s.via, Depth: s.depth,
+	sort.Strings(keys)
+	for _, k := range keys {
+		s := byKey[k]
+		a.imp.Consumers = append(a.imp.Consumers, &ImpactItem{Node: s.node, Owners: s.node.Owners, Via: s.via, Depth: s.depth,
 			Reason: "it queried " + strings.Join(s.metrics, ", ")})
 	}
 }

@@ -206,9 +206,13 @@ func lineageKindText(n *LineageNode) string {
 	case LineageMetric:
 		s = "METRIC · " + string(n.Metric.Kind)
 	case LineageConsumer:
-		s = "USER"
-		if n.Consumer.APIKey {
+		switch {
+		case n.Consumer.Client != "":
+			s = "CLIENT"
+		case n.Consumer.APIKey:
 			s = "API CLIENT"
+		default:
+			s = "USER"
 		}
 	}
 	if n.Version > 0 && (n.Kind == LineageMetric || n.Kind == LineageDataModel) {

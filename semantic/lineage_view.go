@@ -27,9 +27,9 @@ type lineageView struct {
 	dbt   *DBTManifest
 	nodes map[lineageNodeKey]*LineageNode
 
-	// consumers returns the consumers of a metric in the caller's tenant, by actor; nil when the
-	// service keeps no audit log.
-	consumers  func(metric string) map[string]ConsumerUsage
+	// consumers returns the consumers of a metric in the caller's tenant, by consumer key (see
+	// consumerKey); nil when the service keeps no audit log.
+	consumers  func(metric string) map[string]consumerSeen
 	apiKeyName func(subject string) string
 	// err is a failure to read the audit log for consumers.
 	err error
@@ -484,16 +484,16 @@ func (v *lineageView) metricConsumers(n *LineageNode) []*LineageEdge {
 	if !v.mayReadConsumers(n.Metric) {
 		return nil
 	}
-	usage := v.consumers(n.Metric.Name)
-	actors := make([]string, 0, len(usage))
-	for a := range usage {
-		actors = append(actors, a)
+	seen := v.consumers(n.Metric.Name)
+	keys := make([]string, 0, len(seen))
+	for k := range seen {
+		keys = append(keys, k)
 	}
-	sort.Strings(actors)
-	out := make([]*LineageEdge, 0, len(actors))
-	for _, a := range actors {
-		u := usage[a]
-		out = append(out, &LineageEdge{From: n, To: v.consumer(a), Kind: LineageQueriedBy, Usage: &u})
+	sort.Strings(keys)
+	out := make([]*LineageEdge, 0, len(keys))
+	for _, k := range keys {
+		c := seen[k]
+		out = append(out, &LineageEdge{From: n, To: v.consumer(c), Kind: LineageQueriedBy, Usage: &c.usage})
 	}
 	return out
 }
@@ -506,8 +506,8 @@ func (v *lineageView) consumerMetrics(n *LineageNode) []*LineageEdge {
 		if !v.mayReadConsumers(m) {
 			continue
 		}
-		if u, ok := v.consumers(m.Name)[n.Key]; ok {
-			out = append(out, &LineageEdge{From: v.metric(m), To: n, Kind: LineageQueriedBy, Usage: &u})
+		if c, ok := v.consumers(m.Name)[n.Key]; ok {
+			out = append(out, &LineageEdge{From: v.metric(m), To: n, Kind: LineageQueriedBy, Usage: &c.usage})
 		}
 	}
 	return out
@@ -515,7 +515,7 @@ func (v *lineageView) consumerMetrics(n *LineageNode) []*LineageEdge {
 
 // consumerNode returns the node of a consumer the caller may see: one that queried a metric
 // whose consumers the caller may see.
-func (v *lineageView) consumerNode(actor string) *LineageNode {
+func (v *lineageView) consumerNode(key string) *LineageNode {
 	if v.consumers == nil {
 		return nil
 	}
@@ -523,17 +523,24 @@ func (v *lineageView) consumerNode(actor string) *LineageNode {
 		if !v.mayReadConsumers(m) {
 			continue
 		}
-		if _, ok := v.consumers(m.Name)[actor]; ok {
-			return v.consumer(actor)
+		if c, ok := v.consumers(m.Name)[key]; ok {
+			return v.consumer(c)
 		}
 	}
 	return nil
 }
 
-func (v *lineageView) consumer(actor string) *LineageNode {
-	return v.cached(LineageConsumer, actor, func() *LineageNode {
-		subject, _, _ := strings.Cut(actor, "@")
-		c := &Consumer{Actor: actor, Subject: subject, APIKey: strings.HasPrefix(subject, "api_key:")}
+// consumer returns the node of a consumer. A principal alone is named by its subject@tenant and
+// labelled as a person or an API key; a client is named and labelled by the client's name, and
+// owned by the principal that ran it, who is whom to ask about the dashboard or tool.
+func (v *lineageView) consumer(seen consumerSeen) *LineageNode {
+	key := consumerKey(seen.actor, seen.client)
+	return v.cached(LineageConsumer, key, func() *LineageNode {
+		subject, _, _ := strings.Cut(seen.actor, "@")
+		c := &Consumer{Actor: seen.actor, Subject: subject, APIKey: strings.HasPrefix(subject, "api_key:"), Client: seen.client}
+		if c.Client != "" {
+			return &LineageNode{Kind: LineageConsumer, Key: key, Name: c.Client, Label: c.Client, Owners: []string{seen.actor}, Consumer: c}
+		}
 		label := subject
 		if c.APIKey {
 			label = "API key " + strings.TrimPrefix(subject, "api_key:")
@@ -541,6 +548,6 @@ func (v *lineageView) consumer(actor string) *LineageNode {
 				label = name + " (API key)"
 			}
 		}
-		return &LineageNode{Kind: LineageConsumer, Key: actor, Name: actor, Label: label, Consumer: c}
+		return &LineageNode{Kind: LineageConsumer, Key: key, Name: seen.actor, Label: label, Consumer: c}
 	})
 }

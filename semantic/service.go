@@ -143,9 +143,10 @@ func (s *Service) Compile(acc *Access, q MetricQuery) (*CompiledQuery, error) {
 	return acc.cat.Compile(q, s.opts.CompileOptions, acc)
 }
 
-// Query compiles and runs a query as acc's principal asks it. Errors are QueryErrors for bad
-// or forbidden queries, and the engine's errors (engine.ErrTooManyRows, exec.ErrMemoryLimit,
-// context errors) for runs that fail.
+// Query compiles and runs a query as acc's principal asks it, through the client ctx names (see
+// WithClient), which the audit log records and which changes nothing of the answer. Errors are
+// QueryErrors for bad or forbidden queries, and the engine's errors (engine.ErrTooManyRows,
+// exec.ErrMemoryLimit, context errors) for runs that fail.
 func (s *Service) Query(ctx context.Context, acc *Access, q MetricQuery) (*Result, error) {
 	cq, err := s.Compile(acc, q)
 	if err != nil {
@@ -160,7 +161,7 @@ func (s *Service) Query(ctx context.Context, acc *Access, q MetricQuery) (*Resul
 		if res != nil {
 			rows = res.Rows
 		}
-		g.RecordQuery(acc.who, q, cq.Versions, rows, time.Since(start), err)
+		g.RecordQuery(acc.who, ClientOf(ctx), q, cq.Versions, rows, time.Since(start), err)
 	}
 	if err != nil {
 		return nil, err

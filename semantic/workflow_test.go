@@ -35,6 +35,12 @@ type governed struct {
 
 func newGoverned(t *testing.T) *governed {
 	t.Helper()
+	return newGovernedCaching(t, engine.CacheOptions{})
+}
+
+// newGovernedCaching is newGoverned with an engine that keeps results as cache says.
+func newGovernedCaching(t *testing.T, cache engine.CacheOptions) *governed {
+	t.Helper()
 	ctx := context.Background()
 	mem := memory.NewGoAllocator()
 	ds, err := demodata.Generate(ctx, mem, 0.01)
@@ -65,7 +71,7 @@ func newGoverned(t *testing.T) *governed {
 	if err != nil {
 		t.Fatal(err)
 	}
-	g.svc = semantic.NewService(g.gov.Catalog(), engine.New(src, engine.Options{Allocator: mem}), semantic.ServiceOptions{Authorizer: a, Governance: g.gov})
+	g.svc = semantic.NewService(g.gov.Catalog(), engine.New(src, engine.Options{Allocator: mem, Cache: cache}), semantic.ServiceOptions{Authorizer: a, Governance: g.gov})
 	return g
 }
 
