@@ -5423,7 +5423,12 @@ enum LineageNodeKind {
   MEASURE
   """A metric; key is its name, optionally with a version, "gmv_paid@3"."""
   METRIC
-  """A user or API client seen querying metrics; key is subject@tenant."""
+  """
+  Who the audit log shows querying metrics: a user or API key, key subject@tenant; or a client
+  (a dashboard or BI tool by its X-Koujing-Client header or SQL application_name, a GraphQL
+  operation by name, an MCP client) as one principal ran it, key "client (subject@tenant)" such
+  as "Metabase v0.50.3 (ann@demo)", named by the client and owned by that principal.
+  """
   CONSUMER
 }
 
@@ -5491,7 +5496,7 @@ type LineageNode {
   label: String!
   """What it is, in plain words, where the definitions or dbt say."""
   description: String
-  """Who is accountable for it, where known: a metric's owner (or its domain's), the owners of the metrics on a data model, a dbt node's owner from its meta or group."""
+  """Who is accountable for it, where known: a metric's owner (or its domain's), the owners of the metrics on a data model, a dbt node's owner from its meta or group, the principal (subject@tenant) who ran a client."""
   owners: [String!]!
   """The version of a metric or data model's definition; null for other kinds and for definitions read from files."""
   version: Int

@@ -45,9 +45,10 @@ func accessFor(ctx context.Context) *semantic.Access {
 }
 
 // authenticate runs each request as the principal its credentials name, with that principal's
-// access and dataloaders in its context. A request whose credentials are missing (outside demo
-// mode), invalid or expired is answered 401 with UNAUTHENTICATED, never reaches the resolvers,
-// and is recorded in the audit log of a governed service.
+// access and dataloaders in its context, and the client its X-Koujing-Client header names (see
+// semantic.ClientHeader). A request whose credentials are missing (outside demo mode), invalid
+// or expired is answered 401 with UNAUTHENTICATED, never reaches the resolvers, and is recorded
+// in the audit log of a governed service.
 func authenticate(svc *semantic.Service, opts HandlerOptions, log *slog.Logger, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		who, err := opts.Authenticator.Authenticate(r)
@@ -64,6 +65,7 @@ func authenticate(svc *semantic.Service, opts HandlerOptions, log *slog.Logger, 
 			return
 		}
 		ctx := withAccess(r.Context(), acc)
+		ctx = semantic.WithClient(ctx, r.Header.Get(semantic.ClientHeader))
 		l := newLoaders(opts.CatalogReader(acc), opts.BatchWait, log)
 		l.governance = newGovernanceLoaders(opts.GovernanceReader(svc, acc), opts.BatchWait, log)
 		ctx = withLoaders(ctx, l)

@@ -17,9 +17,9 @@ import (
 
 // runQuery runs a metric query and encodes its rows, and its Arrow stream when the arrow field
 // is selected. The Arrow batches are released as soon as they are encoded, before the response
-// is written.
+// is written. The query is audited as asked by the operation's client (see withOperationClient).
 func runQuery(ctx context.Context, svc *semantic.Service, arrowMem memory.Allocator, in model.MetricQueryInput) (*model.MetricResult, error) {
-	res, err := svc.Query(ctx, accessFor(ctx), metricQuery(in))
+	res, err := svc.Query(withOperationClient(ctx), accessFor(ctx), metricQuery(in))
 	if err != nil {
 		return nil, err
 	}
