@@ -160,7 +160,9 @@ func (c *conn) metricPlan(ms *metricSelect, t *sqlTable) *planned {
 		if err != nil {
 			return nil, "", err
 		}
-		res, err := c.srv.svc.Query(ctx, acc, ms.query)
+		// The session's application_name, from the startup packet or SET, is the client that
+		// the audit log and lineage show: "Metabase v0.50.3", "DBeaver 24.1.0", "psql".
+		res, err := c.srv.svc.Query(semantic.WithClient(ctx, c.sess.show("application_name")), acc, ms.query)
 		if err != nil {
 			return nil, "", err
 		}
