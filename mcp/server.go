@@ -61,6 +61,7 @@ func NewServer(svc *semantic.Service, opts Options) *Server {
 	s := &Server{svc: svc, opts: opts, log: opts.Logger.With("component", "mcp")}
 	s.mcp = sdk.NewServer(&sdk.Implementation{Name: "koujing", Title: "Koujing (口径) metrics", Version: opts.Version},
 		&sdk.ServerOptions{Instructions: instructions, Logger: s.log})
+	s.mcp.AddReceivingMiddleware(withClient)
 	s.addTools()
 	return s
 }
