@@ -35,6 +35,9 @@ type rawListFlag []string
 func (l *rawListFlag) String() string     { return strings.Join(*l, "; ") }
 func (l *rawListFlag) Set(v string) error { *l = append(*l, v); return nil }
 
+// cliClient is the client `koujing query` is audited as, when it reads a governed store.
+const cliClient = "koujing-cli"
+
 // runQuery answers one metric query from the command line.
 func runQuery(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("query", "--metric NAME [--by MODEL.DIMENSION] [flags]", stderr)
@@ -114,7 +117,7 @@ func runQuery(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		}
 		return writeExplanation(stdout, ex)
 	}
-	res, err := r.service.Query(ctx, acc, q)
+	res, err := r.service.Query(semantic.WithClient(ctx, cliClient), acc, q)
 	if errors.Is(err, context.DeadlineExceeded) {
 		return fmt.Errorf("the query ran longer than --query-timeout %v: %w", rt.queryTimeout, err)
 	}
