@@ -2,10 +2,12 @@ package pgwire
 
 import (
 	"context"
+	"net"
 	"net/url"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -41,7 +43,19 @@ func TestApplicationNameInLineage(t *testing.T) {
 	}
 	svc := semantic.NewService(gov.Catalog(), engine.New(fixture.src, engine.Options{Allocator: fixture.queryMem}),
 		semantic.ServiceOptions{Authorizer: a, Governance: gov})
-	addr := serveService(t, svc, Options{})
+	// Served here rather than by testServer, which serves the fixture's ungoverned service.
+	srv := New(svc, Options{Authenticator: demoAuthenticator(t), Logger: quietLogger()})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go srv.Serve(ln)
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		defer cancel()
+		srv.Shutdown(ctx)
+	})
+	addr := ln.Addr().String()
 
 	conn, err := pgx.Connect(ctx, connURL(addr, "demo", "demo")+"&application_name="+url.PathEscape("Metabase v0.50.3"))
 	if err != nil {
