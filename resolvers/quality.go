@@ -2,7 +2,6 @@ package resolvers
 
 import (
 	"context"
-	"log/slog"
 	"slices"
 	"strconv"
 
@@ -121,16 +120,10 @@ var responseQuality = listExtension[semantic.QualityFlag]{name: "Quality", key: 
 	same: func(a, b semantic.QualityFlag) bool { return a.Metric == b.Metric }}
 
 // flagQuality adds the quality flags of a result's metrics to the response being answered;
-// outside a GraphQL operation they are not read. A store that cannot be read loses the flags,
-// not the result: the numbers were computed, and the log says why they carry no flag.
+// outside a GraphQL operation they are not read.
 func flagQuality(ctx context.Context, svc *semantic.Service, metrics []string) {
 	if !addToExtension[semantic.QualityFlag](ctx, responseQuality.key, nil) {
 		return
 	}
-	flags, err := svc.QualityFlags(ctx, accessFor(ctx), metrics)
-	if err != nil {
-		slog.WarnContext(ctx, "the quality flags of a result could not be read", "err", err)
-		return
-	}
-	addToExtension(ctx, responseQuality.key, flags)
+	addToExtension(ctx, responseQuality.key, svc.ResultQualityFlags(ctx, accessFor(ctx), metrics))
 }

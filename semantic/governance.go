@@ -60,6 +60,8 @@ type Governance struct {
 	naming atomic.Pointer[NamingRules]
 	// parsed keeps the definitions parsed by the loads before, for the next.
 	parsed *parsedDefinitions
+	// latestRuns caches the latest run of each quality rule, which results are flagged by.
+	latestRuns latestRunCache
 }
 
 // servedDefinitions is the definitions that serve queries, as read from the store at one time.

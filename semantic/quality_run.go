@@ -173,6 +173,7 @@ func (s *Service) runQualityRule(ctx context.Context, cat *Catalog, r *QualityRu
 	if err != nil {
 		return store.QualityRun{}, fmt.Errorf("record the run of quality rule %s: %w", r.Name, err)
 	}
+	g.latestRuns.put(stored)
 	return stored, nil
 }
 
@@ -308,13 +309,17 @@ func nonNilStrings(s []string) []string {
 // checks no access: callers name rules the caller may see. A service without a metadata store
 // has no runs.
 func (s *Service) LatestQualityRuns(ctx context.Context, rules []string) (map[string]store.QualityRun, error) {
-	out := map[string]store.QualityRun{}
 	g := s.opts.Governance
 	if g == nil || len(rules) == 0 {
-		return out, nil
+		return map[string]store.QualityRun{}, nil
 	}
+	return readLatestQualityRuns(ctx, g.store, rules)
+}
+
+// readLatestQualityRuns reads the newest run of each named rule that has run, by rule name.
+func readLatestQualityRuns(ctx context.Context, st store.Store, rules []string) (map[string]store.QualityRun, error) {
 	var runs []store.QualityRun
-	err := g.store.View(ctx, func(tx store.Tx) error {
+	err := st.View(ctx, func(tx store.Tx) error {
 		var err error
 		runs, err = tx.LatestQualityRuns(rules)
 		return err
@@ -322,6 +327,7 @@ func (s *Service) LatestQualityRuns(ctx context.Context, rules []string) (map[st
 	if err != nil {
 		return nil, err
 	}
+	out := make(map[string]store.QualityRun, len(runs))
 	for _, r := range runs {
 		out[r.Rule] = r
 	}
@@ -359,73 +365,4 @@ func (s *Service) QualityRun(ctx context.Context, acc *Access, id int64) (*store
 		return nil, err
 	}
 	return &runs[0], nil
-}
-
-// QualityFlag says that a metric of a result is not in good health: the worst status of the
-// latest runs of the rules that bear on it, its score, and the rules that did not pass.
-type QualityFlag struct {
-	Metric string               `json:"metric"`
-	Status store.QualityStatus  `json:"status"`
-	Score  *float64             `json:"score"`
-	Rules  []QualityFlaggedRule `json:"rules"`
-}
-
-// QualityFlaggedRule is a rule whose latest run did not pass.
-type QualityFlaggedRule struct {
-	Name   string              `json:"name"`
-	Kind   QualityKind         `json:"kind"`
-	Status store.QualityStatus `json:"status"`
-	Value  *float64            `json:"value"`
-	At     time.Time           `json:"at"`
-}
-
-// QualityFlags returns a flag for each of the metrics whose rules' latest runs did not all pass,
-// in the order given: what a result that includes them carries (GraphQL's extensions.quality).
-// Scores count every rule that bears on the metric; the rules listed are those the caller may
-// see. Metrics without rules, or whose rules pass, get no flag.
-func (s *Service) QualityFlags(ctx context.Context, acc *Access, metrics []string) ([]QualityFlag, error) {
-	if s.opts.Governance == nil {
-		return nil, nil
-	}
-	byMetric := map[string][]*QualityRule{}
-	var names []string
-	for _, name := range metrics {
-		m := acc.Metric(name)
-		if m == nil {
-			continue
-		}
-		rules := acc.cat.QualityRulesOf(m)
-		byMetric[name] = rules
-		for _, r := range rules {
-			if !slices.Contains(names, r.Name) {
-				names = append(names, r.Name)
-			}
-		}
-	}
-	if len(names) == 0 {
-		return nil, nil
-	}
-	latest, err := s.LatestQualityRuns(ctx, names)
-	if err != nil {
-		return nil, err
-	}
-	var out []QualityFlag
-	for _, name := range metrics {
-		rules, ok := byMetric[name]
-		if !ok {
-			continue
-		}
-		score := ScoreQuality(rules, latest)
-		if score.Status == "" || score.Status == store.QualityPass {
-			continue
-		}
-		flag := QualityFlag{Metric: name, Status: score.Status, Score: score.Score, Rules: []QualityFlaggedRule{}}
-		for _, r := range acc.VisibleQualityRules(rules) {
-			if run, ok := latest[r.Name]; ok && run.Status != store.QualityPass {
-				flag.Rules = append(flag.Rules, QualityFlaggedRule{Name: r.Name, Kind: r.Kind, Status: run.Status, Value: run.Value, At: run.StartedAt})
-			}
-		}
-		out = append(out, flag)
-	}
-	return out, nil
 }

@@ -1,0 +1,36 @@
+package semantic_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/koujing/koujing/semantic"
+	"github.com/koujing/koujing/semantic/store"
+)
+
+// TestQualityFlagsFollowRuns flags a metric as soon as a run of this server records a failure,
+// though its rules were read, without runs, by the query before; and says what a flag means.
+func TestQualityFlagsFollowRuns(t *testing.T) {
+	q := fileQualityService(t, memoryStore(t), nil)
+	ctx := context.Background()
+	acc := q.gov.Catalog().FullAccess()
+	flags, err := q.svc.QualityFlags(ctx, acc, []string{"dirty_gmv"})
+	if err != nil || len(flags) != 0 {
+		t.Fatalf("before any run: %+v, %v", flags, err)
+	}
+	if _, err := q.svc.RunQualityRules(ctx, acc, semantic.QualitySelection{Metric: "dirty_gmv"}); err != nil {
+		t.Fatal(err)
+	}
+	flags, err = q.svc.QualityFlags(ctx, acc, []string{"dirty_gmv", "unknown_metric"})
+	if err != nil || len(flags) != 1 || flags[0].Status != store.QualityFail || len(flags[0].Rules) != 7 {
+		t.Fatalf("after the run: %+v, %v", flags, err)
+	}
+	msg := flags[0].Message()
+	for _, want := range []string{"metric dirty_gmv crossed a quality red line (score 3.57 of 100): rule ",
+		" (completeness) failed, measuring 20% (", " (completeness) warned, measuring 20% (warns above ", ", at 2026-03-01 12:00:00 UTC"} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("the flag's message lacks %q: %s", want, msg)
+		}
+	}
+}
