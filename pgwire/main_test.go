@@ -117,13 +117,20 @@ func tokenFor(t testing.TB, sub, role string, claims map[string]any) string {
 // server is shut down, and its goroutines gone, when the test ends.
 func testServer(t testing.TB, opts Options) string {
 	t.Helper()
+	return serveService(t, fixture.svc, opts)
+}
+
+// serveService serves svc as testServer serves the fixture; svc's engine allocates from
+// fixture.queryMem.
+func serveService(t testing.TB, svc *semantic.Service, opts Options) string {
+	t.Helper()
 	if opts.Authenticator == nil {
 		opts.Authenticator = demoAuthenticator(t)
 	}
 	if opts.Logger == nil {
 		opts.Logger = quietLogger()
 	}
-	srv := New(fixture.svc, opts)
+	srv := New(svc, opts)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

@@ -166,6 +166,7 @@ func (c *conn) metricPlan(ms *metricSelect, t *sqlTable) *planned {
 		if err != nil {
 			return nil, "", err
 		}
+		c.warnAbout(ctx, acc, ms.query.Metrics, res.Warnings)
 		loc, err := time.LoadLocation(c.sess.timezone)
 		if err != nil {
 			loc = time.UTC
