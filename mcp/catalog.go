@@ -104,16 +104,17 @@ type MetricInput struct {
 // MetricDescription is describe_metric's answer.
 type MetricDescription struct {
 	MetricSummary
-	Definition     string          `json:"definition" jsonschema:"the definition in one line: an aggregate over a model, a metric where conditions hold, or a formula over metrics"`
-	Format         string          `json:"format,omitempty"`
-	Owner          string          `json:"owner,omitempty" jsonschema:"who is accountable for the definition"`
-	Tags           []string        `json:"tags,omitempty"`
-	BuiltOn        []string        `json:"builtOn,omitempty" jsonschema:"the metrics it is computed from"`
-	Filters        []string        `json:"filters,omitempty" jsonschema:"the conditions a derived metric's rows meet"`
-	Dimensions     []string        `json:"dimensions" jsonschema:"the dimensions it can be grouped and filtered by (see list_dimensions for their details)"`
-	TimeDimensions []TimeDimension `json:"timeDimensions,omitempty" jsonschema:"those of them that are times, with the granularities they can be grouped by"`
-	Caveats        []string        `json:"caveats,omitempty" jsonschema:"what to know before using or combining its values"`
-	Deprecation    string          `json:"deprecation,omitempty" jsonschema:"set when the metric is deprecated: what to use instead, and when it is retired"`
+	Definition     string                `json:"definition" jsonschema:"the definition in one line: an aggregate over a model, a metric where conditions hold, or a formula over metrics"`
+	Format         string                `json:"format,omitempty"`
+	Owner          string                `json:"owner,omitempty" jsonschema:"who is accountable for the definition"`
+	Tags           []string              `json:"tags,omitempty"`
+	BuiltOn        []string              `json:"builtOn,omitempty" jsonschema:"the metrics it is computed from"`
+	Filters        []string              `json:"filters,omitempty" jsonschema:"the conditions a derived metric's rows meet"`
+	Dimensions     []string              `json:"dimensions" jsonschema:"the dimensions it can be grouped and filtered by (see list_dimensions for their details)"`
+	TimeDimensions []TimeDimension       `json:"timeDimensions,omitempty" jsonschema:"those of them that are times, with the granularities they can be grouped by"`
+	Caveats        []string              `json:"caveats,omitempty" jsonschema:"what to know before using or combining its values"`
+	Deprecation    string                `json:"deprecation,omitempty" jsonschema:"set when the metric is deprecated: what to use instead, and when it is retired"`
+	Quality        *semantic.QualityFlag `json:"quality,omitempty" jsonschema:"set when its data quality rules did not all pass at their latest runs: status, quality score out of 100, and each rule you may see that did not pass"`
 }
 
 // TimeDimension is a time dimension and its granularities.
@@ -141,6 +142,10 @@ func (s *Server) describeMetric(ctx context.Context, _ *sdk.CallToolRequest, in 
 		if d := acc.Domain(m.Domain); d != nil {
 			out.Owner = d.Owner
 		}
+	}
+	if flags := s.svc.ResultQualityFlags(ctx, acc, []string{m.Name}); len(flags) == 1 {
+		out.Quality = &flags[0]
+		out.Caveats = append(out.Caveats, "data quality: "+flags[0].Message())
 	}
 	for _, dep := range m.DependsOn() {
 		out.BuiltOn = append(out.BuiltOn, dep.Name)

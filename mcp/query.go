@@ -16,13 +16,14 @@ import (
 
 // QueryOutput is query_metrics's answer.
 type QueryOutput struct {
-	Columns   []ColumnInfo    `json:"columns" jsonschema:"the columns of each row, in order: the dimensions, the time column, then the metrics"`
-	Rows      [][]any         `json:"rows" jsonschema:"the rows, values in the order of columns; decimals exact, times in RFC 3339 in the query's zone, null where a metric has no value"`
-	RowCount  int             `json:"rowCount" jsonschema:"how many rows are returned here"`
-	Truncated bool            `json:"truncated,omitempty" jsonschema:"set when the answer has more rows than are returned"`
-	Note      string          `json:"note,omitempty"`
-	Versions  []MetricVersion `json:"versions" jsonschema:"each metric that answered, those it is built on included, and the version of its definition"`
-	Warnings  []string        `json:"warnings,omitempty" jsonschema:"what to know about the answer, such as a metric being deprecated"`
+	Columns   []ColumnInfo           `json:"columns" jsonschema:"the columns of each row, in order: the dimensions, the time column, then the metrics"`
+	Rows      [][]any                `json:"rows" jsonschema:"the rows, values in the order of columns; decimals exact, times in RFC 3339 in the query's zone, null where a metric has no value"`
+	RowCount  int                    `json:"rowCount" jsonschema:"how many rows are returned here"`
+	Truncated bool                   `json:"truncated,omitempty" jsonschema:"set when the answer has more rows than are returned"`
+	Note      string                 `json:"note,omitempty"`
+	Versions  []MetricVersion        `json:"versions" jsonschema:"each metric that answered, those it is built on included, and the version of its definition"`
+	Warnings  []string               `json:"warnings,omitempty" jsonschema:"what to know about the answer, such as a metric being deprecated"`
+	Quality   []semantic.QualityFlag `json:"quality,omitempty" jsonschema:"the metrics whose data quality rules did not all pass at their latest runs: status (warn, fail or error), quality score out of 100, and each rule you may see that did not pass with its value, thresholds and time; tell the user before relying on those numbers"`
 }
 
 // ColumnInfo describes a result column.
@@ -83,6 +84,7 @@ func (s *Server) queryMetrics(ctx context.Context, _ *sdk.CallToolRequest, in se
 		out.Note = fmt.Sprintf("this tool returns at most %d rows; all %d rows are here", maxRows, len(out.Rows))
 	}
 	out.RowCount = len(out.Rows)
+	out.Quality = s.svc.ResultQualityFlags(ctx, acc, q.Metrics)
 	return &sdk.CallToolResult{Content: []sdk.Content{&sdk.TextContent{Text: tableText(res, out)}}}, out, nil
 }
 
@@ -148,6 +150,9 @@ func tableText(res *semantic.Result, out QueryOutput) string {
 	}
 	for _, w := range out.Warnings {
 		b.WriteString(" Warning: " + w + ".")
+	}
+	for _, f := range out.Quality {
+		b.WriteString(" Data quality: " + f.Message() + ".")
 	}
 	versions := make([]string, len(out.Versions))
 	for i, v := range out.Versions {
