@@ -7,36 +7,15 @@ import (
 	"testing"
 
 	"github.com/koujing/koujing/authz"
-	"github.com/koujing/koujing/engine"
 	"github.com/koujing/koujing/semantic"
-	"github.com/koujing/koujing/semantic/demo"
-	"github.com/koujing/koujing/semantic/store"
 )
 
 // TestClientInLineage: the name and version an MCP client gives is the client its queries are
 // audited as, and lineage shows it as a consumer of the metric, owned by the caller.
 func TestClientInLineage(t *testing.T) {
 	ctx := context.Background()
-	st, err := store.OpenSQLite(ctx, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	defs, err := semantic.SplitDefinitions(demo.FS)
-	if err != nil {
-		t.Fatal(err)
-	}
-	gov, err := semantic.OpenGovernance(ctx, st, defs, semantic.GovernanceOptions{Resolver: semantic.SourcesResolver(fixture.src), Logger: quietLogger()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(gov.Close)
-	a, err := demo.NewAuthorizerFor(ctx, gov.Catalog, quietLogger())
-	if err != nil {
-		t.Fatal(err)
-	}
-	svc := semantic.NewService(gov.Catalog(), engine.New(fixture.src, engine.Options{Allocator: fixture.queryMem}),
-		semantic.ServiceOptions{Authorizer: a, Governance: gov})
+	demoStore := governedDemo(t)
+	svc, gov := demoStore.Service, demoStore.Governance
 	srv := httptest.NewServer(NewServer(svc, Options{Logger: quietLogger()}).Handler(authenticator(t, true)))
 	t.Cleanup(srv.Close)
 

@@ -73,6 +73,18 @@ func runTests(m *testing.M) (int, error) {
 	return m.Run(), nil
 }
 
+// governedDemo serves the demo's definitions from a new metadata store in memory, under the
+// demo's policy, over the fixture's tables.
+func governedDemo(t testing.TB) *demo.Governed {
+	t.Helper()
+	g, err := demo.OpenGoverned(context.Background(), "", fixture.src, engine.New(fixture.src, engine.Options{Allocator: fixture.queryMem}), quietLogger())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(g.Close)
+	return g
+}
+
 func quietLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
 
 // demoUser is who requests without credentials run as in demo mode.

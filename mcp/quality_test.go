@@ -7,9 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/koujing/koujing/engine"
 	"github.com/koujing/koujing/semantic"
-	"github.com/koujing/koujing/semantic/demo"
 	"github.com/koujing/koujing/semantic/store"
 )
 
@@ -19,12 +17,7 @@ import (
 func serveGoverned(t *testing.T) *httptest.Server {
 	t.Helper()
 	ctx := context.Background()
-	demoStore, err := demo.OpenGoverned(ctx, "", fixture.src, engine.New(fixture.src, engine.Options{Allocator: fixture.queryMem}), quietLogger())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(demoStore.Close)
-	svc := demoStore.Service
+	svc := governedDemo(t).Service
 	if _, err := svc.RunQualityRules(ctx, svc.Catalog().FullAccess(), semantic.QualitySelection{Metric: "gmv_placed"}); err != nil {
 		t.Fatal(err)
 	}

@@ -2,20 +2,15 @@ package pgwire
 
 import (
 	"context"
-	"net"
 	"net/url"
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/jackc/pgx/v5"
 
 	"github.com/koujing/koujing/authz"
-	"github.com/koujing/koujing/engine"
 	"github.com/koujing/koujing/semantic"
-	"github.com/koujing/koujing/semantic/demo"
-	"github.com/koujing/koujing/semantic/store"
 )
 
 // TestApplicationNameInLineage: a session's application_name, given at startup as BI tools give
@@ -23,39 +18,10 @@ import (
 // consumer of the metric, owned by the session's user.
 func TestApplicationNameInLineage(t *testing.T) {
 	ctx := context.Background()
-	st, err := store.OpenSQLite(ctx, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	defs, err := semantic.SplitDefinitions(demo.FS)
-	if err != nil {
-		t.Fatal(err)
-	}
-	gov, err := semantic.OpenGovernance(ctx, st, defs, semantic.GovernanceOptions{Resolver: semantic.SourcesResolver(fixture.src), Logger: quietLogger()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(gov.Close)
-	a, err := demo.NewAuthorizerFor(ctx, gov.Catalog, quietLogger())
-	if err != nil {
-		t.Fatal(err)
-	}
-	svc := semantic.NewService(gov.Catalog(), engine.New(fixture.src, engine.Options{Allocator: fixture.queryMem}),
-		semantic.ServiceOptions{Authorizer: a, Governance: gov})
+	demoStore := governedDemo(t)
+	svc, gov := demoStore.Service, demoStore.Governance
 	// Served here rather than by testServer, which serves the fixture's ungoverned service.
-	srv := New(svc, Options{Authenticator: demoAuthenticator(t), Logger: quietLogger()})
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go srv.Serve(ln)
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-		defer cancel()
-		srv.Shutdown(ctx)
-	})
-	addr := ln.Addr().String()
+	addr := serveService(t, svc, Options{})
 
 	conn, err := pgx.Connect(ctx, connURL(addr, "demo", "demo")+"&application_name="+url.PathEscape("Metabase v0.50.3"))
 	if err != nil {

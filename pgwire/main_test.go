@@ -120,6 +120,18 @@ func testServer(t testing.TB, opts Options) string {
 	return serveService(t, fixture.svc, opts)
 }
 
+// governedDemo serves the demo's definitions from a new metadata store in memory, under the
+// demo's policy, over the fixture's tables.
+func governedDemo(t testing.TB) *demo.Governed {
+	t.Helper()
+	g, err := demo.OpenGoverned(context.Background(), "", fixture.src, engine.New(fixture.src, engine.Options{Allocator: fixture.queryMem}), quietLogger())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(g.Close)
+	return g
+}
+
 // serveService serves svc as testServer serves the fixture; svc's engine allocates from
 // fixture.queryMem.
 func serveService(t testing.TB, svc *semantic.Service, opts Options) string {

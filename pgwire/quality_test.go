@@ -11,9 +11,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/koujing/koujing/authz"
-	"github.com/koujing/koujing/engine"
 	"github.com/koujing/koujing/semantic"
-	"github.com/koujing/koujing/semantic/demo"
 	"github.com/koujing/koujing/semantic/store"
 )
 
@@ -23,11 +21,7 @@ import (
 func governedServer(t *testing.T) string {
 	t.Helper()
 	ctx := context.Background()
-	demoStore, err := demo.OpenGoverned(ctx, "", fixture.src, engine.New(fixture.src, engine.Options{Allocator: fixture.queryMem}), quietLogger())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(demoStore.Close)
+	demoStore := governedDemo(t)
 	svc, gov := demoStore.Service, demoStore.Governance
 	if _, err := svc.RunQualityRules(ctx, svc.Catalog().FullAccess(), semantic.QualitySelection{Metric: "gmv_placed"}); err != nil {
 		t.Fatal(err)
