@@ -136,7 +136,7 @@ func (s *Server) describeMetric(ctx context.Context, _ *sdk.CallToolRequest, in 
 		MetricSummary: MetricSummary{Name: m.Name, Label: m.Label, Description: m.Description, Synonyms: m.Synonyms, Unit: m.Unit,
 			Domain: m.Domain, Kind: string(m.Kind), Version: versionText(m.Version)},
 		Definition: m.Expression(), Format: m.Format, Owner: m.Owner, Tags: m.Tags, Dimensions: []string{},
-		Caveats: caveats(m), Deprecation: deprecationText(m),
+		Caveats: caveats(m), Deprecation: m.DeprecationNotice(),
 	}
 	if out.Owner == "" {
 		if d := acc.Domain(m.Domain); d != nil {
@@ -160,26 +160,6 @@ func (s *Server) describeMetric(ctx context.Context, _ *sdk.CallToolRequest, in 
 		}
 	}
 	return nil, out, nil
-}
-
-// deprecationText says that a metric is deprecated, what replaces it and when it goes; "" when
-// it is not.
-func deprecationText(m *semantic.Metric) string {
-	d := m.Deprecation
-	if d == nil {
-		return ""
-	}
-	text := "deprecated"
-	if d.Replacement != "" {
-		text += "; use " + d.Replacement + " instead"
-	}
-	if !d.Sunset.IsZero() {
-		text += "; retired on " + d.Sunset.Format("2006-01-02")
-	}
-	if d.Note != "" {
-		text += ": " + d.Note
-	}
-	return text
 }
 
 func granularities(d *semantic.Dimension) []string {

@@ -6,7 +6,9 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/koujing/koujing/authz"
 	"github.com/koujing/koujing/semantic"
 	"github.com/koujing/koujing/semantic/store"
 )
@@ -80,4 +82,50 @@ func TestQualityFlags(t *testing.T) {
 		t.Errorf("east_sales's flags: %+v", out.Quality)
 	}
 	checkNoLeak(t)
+}
+
+// TestDeprecationNotice: once coupon_spend_placed is deprecated through review, describe_metric
+// says what replaces it and when it is retired, and query_metrics warns in the words GraphQL
+// and SQL clients read.
+func TestDeprecationNotice(t *testing.T) {
+	ctx := context.Background()
+	g := governedDemo(t)
+	as := func(sub, role string) *semantic.Access {
+		acc, err := g.Service.Access(&authz.Principal{Subject: sub, Tenant: "demo", Roles: []string{role}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return acc
+	}
+	dep := &store.Deprecation{Replacement: "coupon_spend", Sunset: time.Date(2027, 3, 1, 0, 0, 0, 0, time.UTC)}
+	cr, err := g.Governance.Propose(ctx, as("ann", "analyst"), semantic.Proposal{Title: "deprecate",
+		Items: []semantic.ProposedItem{{Action: store.Deprecate, Kind: store.KindMetric, Name: "coupon_spend_placed", Deprecation: dep}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := g.Governance.Review(ctx, as("fay", "finance_steward"), cr.ID, cr.Revision, store.Approve, ""); err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(NewServer(g.Service, Options{Logger: quietLogger()}).Handler(authenticator(t, true)))
+	t.Cleanup(srv.Close)
+	cs := connect(t, srv, "")
+
+	const notice = "deprecated; use coupon_spend instead (it will be retired on 2027-03-01)"
+	var desc MetricDescription
+	callOK(t, cs, "describe_metric", map[string]any{"metric": "coupon_spend_placed"}, &desc)
+	if desc.Deprecation != notice {
+		t.Errorf("describe_metric's deprecation %q, want %q", desc.Deprecation, notice)
+	}
+	var out QueryOutput
+	res := callOK(t, cs, "query_metrics", map[string]any{"metrics": []string{"coupon_spend_placed"}}, &out)
+	if want := []string{"metric coupon_spend_placed is " + notice}; !slices.Equal(out.Warnings, want) {
+		t.Errorf("query_metrics's warnings %q, want %q", out.Warnings, want)
+	}
+	if !strings.Contains(resultText(res), "metric coupon_spend_placed is "+notice) {
+		t.Errorf("query_metrics's text does not warn:\n%s", resultText(res))
+	}
+	callOK(t, cs, "describe_metric", map[string]any{"metric": "coupon_spend"}, &desc)
+	if desc.Deprecation != "" {
+		t.Errorf("coupon_spend is not deprecated, yet describe_metric says %q", desc.Deprecation)
+	}
 }

@@ -396,6 +396,27 @@ type Metric struct {
 	Pos Pos
 }
 
+// DeprecationNotice says that the metric is deprecated, what replaces it, when it goes and why —
+// "deprecated; use coupon_spend instead (it will be retired on 2027-03-01): …" — or "" when it
+// is not deprecated. Every surface words the warning so.
+func (m *Metric) DeprecationNotice() string {
+	d := m.Deprecation
+	if d == nil {
+		return ""
+	}
+	w := "deprecated"
+	if d.Replacement != "" {
+		w += "; use " + d.Replacement + " instead"
+	}
+	if !d.Sunset.IsZero() {
+		w += " (it will be retired on " + d.Sunset.Format(time.DateOnly) + ")"
+	}
+	if d.Note != "" {
+		w += ": " + d.Note
+	}
+	return w
+}
+
 // DependsOn returns the metrics this one is built on directly: the base of a derived metric or
 // the operands of a composite one, each once, sorted by name.
 func (m *Metric) DependsOn() []*Metric {

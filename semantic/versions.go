@@ -1,7 +1,6 @@
 package semantic
 
 import (
-	"fmt"
 	"sort"
 	"strconv"
 	"strings"
@@ -71,18 +70,8 @@ func usedVersions(metrics []*Metric) ([]MetricVersion, []string) {
 	var warnings []string
 	for m := range seen {
 		versions = append(versions, MetricVersion{Metric: m.Name, Version: m.Version})
-		if d := m.Deprecation; d != nil {
-			w := fmt.Sprintf("metric %s is deprecated", m.Name)
-			if d.Replacement != "" {
-				w += "; use " + d.Replacement + " instead"
-			}
-			if !d.Sunset.IsZero() {
-				w += fmt.Sprintf(" (it will be retired on %s)", d.Sunset.Format("2006-01-02"))
-			}
-			if d.Note != "" {
-				w += ": " + d.Note
-			}
-			warnings = append(warnings, w)
+		if notice := m.DeprecationNotice(); notice != "" {
+			warnings = append(warnings, "metric "+m.Name+" is "+notice)
 		}
 	}
 	sort.Slice(versions, func(i, j int) bool { return versions[i].Metric < versions[j].Metric })
