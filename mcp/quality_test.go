@@ -43,7 +43,7 @@ func TestQualityFlags(t *testing.T) {
 		t.Fatalf("query_metrics's quality flags: %+v", out.Quality)
 	}
 	if r := out.Quality[0].Rules[0]; r.Name != "orders_fresh" || r.Status != store.QualityFail || r.Value == nil ||
-		r.Threshold != "warns above 24h0m0s, fails above 48h0m0s" || r.At.IsZero() {
+		r.Threshold != "warns above 1d, fails above 2d" || r.At.IsZero() {
 		t.Errorf("the flagged rule: %+v", r)
 	}
 	text := resultText(res)
@@ -56,7 +56,7 @@ func TestQualityFlags(t *testing.T) {
 	callOK(t, cs, "describe_metric", map[string]any{"metric": "gmv_paid"}, &desc)
 	if !slices.ContainsFunc(desc.Caveats, func(c string) bool {
 		return strings.HasPrefix(c, "data quality: metric gmv_paid crossed a quality red line (score 92.86 of 100): rule orders_fresh (freshness) failed") &&
-			strings.Contains(c, "fails above 48h0m0s")
+			strings.Contains(c, "fails above 2d")
 	}) || desc.Quality == nil || desc.Quality.Rules[0].Name != "orders_fresh" {
 		t.Errorf("gmv_paid's caveats %q do not list orders_fresh; quality %+v", desc.Caveats, desc.Quality)
 	}

@@ -229,12 +229,42 @@ func FormatQualityValue(u QualityUnit, v float64) string {
 	case UnitCount:
 		return strconv.FormatFloat(v, 'f', -1, 64)
 	case UnitSeconds:
-		if math.Abs(v) < float64(math.MaxInt64/int64(time.Second)) {
-			return (time.Duration(math.Round(v)) * time.Second).String()
-		}
-		return strconv.FormatFloat(v, 'g', -1, 64) + "s"
+		return formatAge(v)
 	}
 	return strconv.FormatFloat(v*100, 'g', 4, 64) + "%"
+}
+
+// formatAge writes a span of seconds as a person reads an age: its two largest units of days,
+// hours, minutes and seconds ("333d 10h", "1d", "1h 30m", "45s"), rounded to the second.
+func formatAge(v float64) string {
+	if math.IsNaN(v) || math.IsInf(v, 0) || math.Abs(v) >= 1e15 {
+		return strconv.FormatFloat(v, 'g', -1, 64) + "s"
+	}
+	sign, rest := "", int64(math.Round(v))
+	if rest < 0 {
+		sign, rest = "-", -rest
+	}
+	var parts []string
+	for _, u := range []struct {
+		seconds int64
+		name    string
+	}{{86400, "d"}, {3600, "h"}, {60, "m"}, {1, "s"}} {
+		if n := rest / u.seconds; n > 0 && len(parts) < 2 {
+			parts = append(parts, strconv.FormatInt(n, 10)+u.name)
+		} else if len(parts) > 0 {
+			// The units after the first are consecutive: "1d 0h" is written "1d".
+			parts = append(parts, "")
+		}
+		rest %= u.seconds
+		if len(parts) == 2 {
+			break
+		}
+	}
+	out := strings.TrimSpace(strings.Join(parts, " "))
+	if out == "" {
+		out = "0s"
+	}
+	return sign + out
 }
 
 // QualityRules returns every quality rule of the definitions, sorted by name.

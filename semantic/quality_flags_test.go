@@ -34,3 +34,31 @@ func TestQualityFlagsFollowRuns(t *testing.T) {
 		}
 	}
 }
+
+// TestFormatQualityValue: ages read in days, hours, minutes and seconds, two units at most;
+// ratios as percentages; counts as they are.
+func TestFormatQualityValue(t *testing.T) {
+	for _, tt := range []struct {
+		unit semantic.QualityUnit
+		v    float64
+		want string
+	}{
+		{semantic.UnitSeconds, 0, "0s"},
+		{semantic.UnitSeconds, 45, "45s"},
+		{semantic.UnitSeconds, 90, "1m 30s"},
+		{semantic.UnitSeconds, 5400, "1h 30m"},
+		{semantic.UnitSeconds, 86400, "1d"},
+		{semantic.UnitSeconds, 172800, "2d"},
+		{semantic.UnitSeconds, 86400 + 1800, "1d"},
+		{semantic.UnitSeconds, 90061, "1d 1h"},
+		{semantic.UnitSeconds, 28808296, "333d 10h"},
+		{semantic.UnitSeconds, -3600.4, "-1h"},
+		{semantic.UnitSeconds, 1e300, "1e+300s"},
+		{semantic.UnitRatio, 0.005, "0.5%"},
+		{semantic.UnitCount, 12, "12"},
+	} {
+		if got := semantic.FormatQualityValue(tt.unit, tt.v); got != tt.want {
+			t.Errorf("FormatQualityValue(%s, %v) = %q, want %q", tt.unit, tt.v, got, tt.want)
+		}
+	}
+}
