@@ -62,3 +62,20 @@ func TestFormatQualityValue(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkQualityFlags: what looking up a result's quality flags adds to every query once the
+// service has cached the newest runs, so that no store is read.
+func BenchmarkQualityFlags(b *testing.B) {
+	q := fileQualityService(b, memoryStore(b), nil)
+	ctx := context.Background()
+	acc := q.gov.Catalog().FullAccess()
+	if _, err := q.svc.RunQualityRules(ctx, acc, semantic.QualitySelection{Metric: "dirty_gmv"}); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if flags := q.svc.ResultQualityFlags(ctx, acc, []string{"dirty_gmv"}); len(flags) != 1 {
+			b.Fatalf("flags %+v", flags)
+		}
+	}
+}

@@ -219,7 +219,7 @@ metrics:
 }
 
 // qualityData writes the tables as CSV files into dir.
-func qualityData(t *testing.T, dir string) {
+func qualityData(t testing.TB, dir string) {
 	t.Helper()
 	for name, text := range map[string]string{"clean_orders.csv": cleanOrdersCSV, "dirty_orders.csv": dirtyOrdersCSV, "ledger.csv": ledgerCSV} {
 		if err := os.WriteFile(filepath.Join(dir, name), []byte(text), 0o644); err != nil {
@@ -290,14 +290,14 @@ type qualityService struct {
 
 // newQualityService serves the definitions in dir from st, a new store, with a clock at
 // qualityNow.
-func newQualityService(t *testing.T, dir string, st store.Store, clock *qualityClock) *qualityService {
+func newQualityService(t testing.TB, dir string, st store.Store, clock *qualityClock) *qualityService {
 	t.Helper()
 	return newPolicedQualityService(t, dir, st, clock, "")
 }
 
 // newPolicedQualityService is newQualityService with an access policy for tenant t, in the
 // policy file's format; with none, only full access is served.
-func newPolicedQualityService(t *testing.T, dir string, st store.Store, clock *qualityClock, policy string) *qualityService {
+func newPolicedQualityService(t testing.TB, dir string, st store.Store, clock *qualityClock, policy string) *qualityService {
 	t.Helper()
 	ctx := context.Background()
 	mem := memory.NewGoAllocator()
@@ -529,7 +529,7 @@ func equalFloat(a, b *float64) bool {
 	return a == nil && b == nil || a != nil && b != nil && *a == *b
 }
 
-func writeFile(t *testing.T, dir, name, text string) {
+func writeFile(t testing.TB, dir, name, text string) {
 	t.Helper()
 	if err := os.WriteFile(filepath.Join(dir, name), []byte(text), 0o644); err != nil {
 		t.Fatal(err)
@@ -537,7 +537,7 @@ func writeFile(t *testing.T, dir, name, text string) {
 }
 
 // fileQualityService serves the quality definitions over CSV files, with the runs in st.
-func fileQualityService(t *testing.T, st store.Store, clock *qualityClock) *qualityService {
+func fileQualityService(t testing.TB, st store.Store, clock *qualityClock) *qualityService {
 	t.Helper()
 	dir := t.TempDir()
 	qualityData(t, dir)
@@ -545,7 +545,7 @@ func fileQualityService(t *testing.T, st store.Store, clock *qualityClock) *qual
 	return newQualityService(t, dir, st, clock)
 }
 
-func memoryStore(t *testing.T) store.Store {
+func memoryStore(t testing.TB) store.Store {
 	t.Helper()
 	st, err := store.OpenSQLite(context.Background(), "")
 	if err != nil {
