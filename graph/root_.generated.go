@@ -688,8 +688,9 @@ type ComplexityRoot struct {
 	}
 
 	SearchResults struct {
-		Hits       func(childComplexity int) int
-		TotalCount func(childComplexity int) int
+		Hits         func(childComplexity int) int
+		IgnoredWords func(childComplexity int) int
+		TotalCount   func(childComplexity int) int
 	}
 
 	TextSpan struct {
@@ -3623,6 +3624,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.SearchResults.Hits(childComplexity), true
+	case "SearchResults.ignoredWords":
+		if e.ComplexityRoot.SearchResults.IgnoredWords == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SearchResults.IgnoredWords(childComplexity), true
 	case "SearchResults.totalCount":
 		if e.ComplexityRoot.SearchResults.TotalCount == nil {
 			break
@@ -6176,8 +6183,9 @@ enum Granularity {
   names, labels, synonyms and descriptions, in English and Chinese, best match first. Words may come
   in any order and case, be the start of a word ("refun"), a plural or one typo away ("averge");
   Chinese needs no spaces ("下单金额"), and the two mix ("gmv 支付"). A name the query spells out
-  ranks above a description that mentions it. What the caller may not see is neither found nor
-  counted.
+  ranks above a description that mentions it. When nothing holds every word, the words that hold
+  nothing are left out, then the last ones, and ` + "`" + `ignoredWords` + "`" + ` says which. What the caller may
+  not see is neither found nor counted.
   """
   search(
     """What to look for, such as "gmv paid", "客单价" or "averge order"."""
@@ -6197,6 +6205,12 @@ type SearchResults {
   hits: [SearchHit!]!
   """How many metrics and dimensions the caller may see match, those past ` + "`" + `first` + "`" + ` included."""
   totalCount: Int!
+  """
+  The words and Chinese runs of ` + "`" + `text` + "`" + `, as typed, that the search left out because nothing the
+  caller may see holds them all together: first those nothing holds, then the last ones, until
+  something matches. Empty when the hits hold every word, and when there are none.
+  """
+  ignoredWords: [String!]!
 }
 
 """A metric or a dimension a search found, with how well it matched."""
@@ -7406,6 +7420,8 @@ func (ec *executionContext) childFields_SearchResults(ctx context.Context, field
 		return ec.fieldContext_SearchResults_hits(ctx, field)
 	case "totalCount":
 		return ec.fieldContext_SearchResults_totalCount(ctx, field)
+	case "ignoredWords":
+		return ec.fieldContext_SearchResults_ignoredWords(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type SearchResults", field.Name)
 }

@@ -23,7 +23,7 @@ func versionText(v int) string {
 
 // SearchInput is search_metrics's input.
 type SearchInput struct {
-	Text   string `json:"text,omitempty" jsonschema:"words to look for in metric names, labels, descriptions and synonyms, in any language and case, such as \"paid GMV\" or \"下单GMV\"; every word must appear. Leave it out to list the metrics"`
+	Text   string `json:"text,omitempty" jsonschema:"words to look for in metric names, labels, descriptions and synonyms, in any language and case, such as \"paid GMV\" or \"下单GMV\"; when no metric holds every word, words are left out and ignored lists them. Leave it out to list the metrics"`
 	Domain string `json:"domain,omitempty" jsonschema:"only the metrics of this business domain, such as sales or finance"`
 	Limit  int    `json:"limit,omitempty" jsonschema:"the most metrics to return; 20 when left out, at most 100"`
 }
@@ -32,6 +32,7 @@ type SearchInput struct {
 type SearchOutput struct {
 	Metrics []MetricSummary `json:"metrics"`
 	Total   int             `json:"total" jsonschema:"how many metrics match, those past the limit included"`
+	Ignored []string        `json:"ignored,omitempty" jsonschema:"the words of text, as typed, left out because no metric holds them all together"`
 	Note    string          `json:"note,omitempty"`
 }
 
@@ -61,14 +62,19 @@ func (s *Server) searchMetrics(ctx context.Context, _ *sdk.CallToolRequest, in S
 	if err != nil {
 		return nil, SearchOutput{}, s.toolError(ctx, "search_metrics", err)
 	}
-	found, err := acc.SearchMetrics(semantic.MetricSearch{Text: in.Text, Domain: in.Domain})
+	res, err := acc.SearchMetrics(semantic.MetricSearch{Text: in.Text, Domain: in.Domain, Relax: true})
 	if err != nil {
 		return nil, SearchOutput{}, s.toolError(ctx, "search_metrics", err)
 	}
-	out := SearchOutput{Metrics: []MetricSummary{}, Total: len(found)}
+	found := res.Metrics
+	out := SearchOutput{Metrics: []MetricSummary{}, Total: len(found), Ignored: res.Ignored}
+	var notes []string
+	if len(res.Ignored) > 0 {
+		notes = append(notes, "ignored: "+strings.Join(res.Ignored, ", ")+" (no metric holds every word; if these name a value, such as a region, filter query_metrics by it)")
+	}
 	for i, m := range found {
 		if i == limit {
-			out.Note = fmt.Sprintf("%d more metrics match; search with more words or a domain, or raise limit", len(found)-limit)
+			notes = append(notes, fmt.Sprintf("%d more metrics match; search with more words or a domain, or raise limit", len(found)-limit))
 			break
 		}
 		out.Metrics = append(out.Metrics, MetricSummary{Name: m.Name, Label: m.Label, Description: m.Description, Synonyms: m.Synonyms,
@@ -79,9 +85,10 @@ func (s *Server) searchMetrics(ctx context.Context, _ *sdk.CallToolRequest, in S
 		for _, d := range acc.Domains() {
 			domains = append(domains, d.Name)
 		}
-		out.Note = "no metric matches; try fewer or other words (synonyms are searched too), or leave text out to list the metrics. The domains are " +
-			strings.Join(domains, ", ")
+		notes = append(notes, "no metric matches; try other words (synonyms are searched too), or leave text out to list the metrics. The domains are "+
+			strings.Join(domains, ", "))
 	}
+	out.Note = strings.Join(notes, "; ")
 	return nil, out, nil
 }
 

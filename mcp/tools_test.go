@@ -71,6 +71,12 @@ func TestTools(t *testing.T) {
 	if len(found.Metrics) != 0 || !strings.Contains(found.Note, "The domains are") {
 		t.Errorf("zebra found %+v", found)
 	}
+	found = SearchOutput{}
+	said := callOK(t, cs, "search_metrics", map[string]any{"text": "华东 支付金额"}, &found)
+	if len(found.Metrics) == 0 || found.Metrics[0].Name != "gmv_paid" || !slices.Equal(found.Ignored, []string{"华东"}) ||
+		!strings.Contains(found.Note, "ignored: 华东") || !strings.Contains(resultText(said), "ignored: 华东") {
+		t.Errorf("华东 支付金额 found %+v, said %s; want gmv_paid first, ignoring 华东", found, resultText(said))
+	}
 
 	var aov MetricDescription
 	callOK(t, cs, "describe_metric", map[string]any{"metric": "aov"}, &aov)

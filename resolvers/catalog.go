@@ -35,15 +35,17 @@ func relationshipKeys(r *semantic.Relationship) []*model.RelationshipKey {
 
 // filterMetrics returns the metrics the caller can see that pass every condition of f, sorted by
 // name: the catalog's one search, which MCP's search_metrics and GraphQL's search ask too. The
-// search ranks what it finds; a list pages by name, so its cursors stay valid between pages.
+// search ranks what it finds; a list pages by name, so its cursors stay valid between pages. A
+// filter holds every word: it cannot say which it left out, so it does not relax.
 func filterMetrics(acc *semantic.Access, f *model.MetricFilter) ([]*semantic.Metric, error) {
 	if f == nil {
 		return acc.Metrics(), nil
 	}
-	found, err := acc.SearchMetrics(semantic.MetricSearch{Text: deref(f.Search), Domain: deref(f.Domain), Tag: deref(f.Tag)})
+	res, err := acc.SearchMetrics(semantic.MetricSearch{Text: deref(f.Search), Domain: deref(f.Domain), Tag: deref(f.Tag)})
 	if err != nil {
 		return nil, err
 	}
+	found := res.Metrics
 	slices.SortFunc(found, func(a, b *semantic.Metric) int { return strings.Compare(a.Name, b.Name) })
 	return found, nil
 }

@@ -31,7 +31,10 @@ func searchRequest(text string, first *int, kinds []model.SearchKind, domain *st
 
 // searchResults turns what the catalog's search found into the API's hits.
 func searchResults(res semantic.SearchResult) *model.SearchResults {
-	out := &model.SearchResults{TotalCount: res.Total, Hits: make([]model.SearchHit, len(res.Hits))}
+	out := &model.SearchResults{TotalCount: res.Total, Hits: make([]model.SearchHit, len(res.Hits)), IgnoredWords: res.Ignored}
+	if out.IgnoredWords == nil {
+		out.IgnoredWords = []string{}
+	}
 	for i, h := range res.Hits {
 		matches := make([]*model.SearchMatch, len(h.Matches))
 		for j, m := range h.Matches {

@@ -2,6 +2,7 @@ package resolvers
 
 import (
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -24,6 +25,7 @@ type searchHitNode struct {
 const searchQuery = `query($text: String!, $first: Int, $kinds: [SearchKind!], $domain: String) {
   search(text: $text, first: $first, kinds: $kinds, domain: $domain) {
     totalCount
+    ignoredWords
     hits {
       __typename score kind name label
       matches { field text spans { start end } }
@@ -35,8 +37,9 @@ const searchQuery = `query($text: String!, $first: Int, $kinds: [SearchKind!], $
 
 type searchAnswer struct {
 	Search struct {
-		TotalCount int
-		Hits       []searchHitNode
+		TotalCount   int
+		IgnoredWords []string
+		Hits         []searchHitNode
 	}
 }
 
@@ -86,6 +89,29 @@ func TestSearch(t *testing.T) {
 			if got := ask(t, "", map[string]any{"text": text}).names(); len(got) == 0 || got[0] != first {
 				t.Errorf("%s found %v, want %s first", text, got, first)
 			}
+		}
+	})
+	t.Run("words nothing holds are left out, and said", func(t *testing.T) {
+		for text, want := range map[string]struct {
+			first   string
+			ignored []string
+		}{
+			"华东 支付金额":                 {"gmv_paid", []string{"华东"}},
+			"gmv for the east region": {"gmv_", []string{"east", "region"}},
+			"gmv paid":                {"gmv_paid", []string{}},
+			"zebra unicorn":           {"", []string{}},
+		} {
+			a := ask(t, "", map[string]any{"text": text})
+			got := a.names()
+			if want.first == "" && len(got) != 0 || want.first != "" && (len(got) == 0 || !strings.HasPrefix(got[0], want.first)) ||
+				!slices.Equal(a.Search.IgnoredWords, want.ignored) {
+				t.Errorf("%s found %v ignoring %q, want %s… first, ignoring %q", text, got, a.Search.IgnoredWords, want.first, want.ignored)
+			}
+		}
+		// east_sales does not see customers.name: its words hold nothing for them.
+		a := ask(t, eastSalesToken(t, "east"), map[string]any{"text": "客户姓名 支付金额"})
+		if got := a.names(); len(got) == 0 || got[0] != "gmv_paid" || !slices.Equal(a.Search.IgnoredWords, []string{"客户姓名"}) {
+			t.Errorf("客户姓名 支付金额 found %v for east_sales, ignoring %q", got, a.Search.IgnoredWords)
 		}
 	})
 	t.Run("dimensions", func(t *testing.T) {

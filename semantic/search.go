@@ -20,7 +20,8 @@ import (
 // immutable; a publication makes a new one), and shared by every caller. It knows every
 // definition; what a caller may not see is dropped from the candidates before anything is
 // scored or counted, and every decision a search makes on the way — whether a word is a typo,
-// whether a Chinese phrase is matched loosely — is made over what the caller may see. So a
+// whether a Chinese phrase is matched loosely, which words a relaxed query leaves out — is made
+// over what the caller may see. So a
 // caller's results are exactly those of a catalog holding only what it sees, and a score never
 // depends on another definition: hidden ones cannot move it.
 //
@@ -36,13 +37,23 @@ import (
 //     run of three characters or more may miss one (a mistyped character at either end).
 //   - The words may be spread over several fields: "paid 成交" finds gmv_paid by its label and
 //     a synonym.
+//   - When nothing the caller sees matches every word and run, Search (and search_metrics)
+//     relaxes the query, as Algolia's removeWordsIfNoResults: lastWords does: it leaves out the
+//     words and runs that match nothing the caller sees even alone and with the typo tolerance
+//     ("华东" in "华东 支付金额"), then, one at a time until something matches, those that match
+//     only through the typo tolerance ("east", read as "last") and then the last of the others.
+//     The result lists what it left out, as typed (SearchResult.Ignored). A query whose every
+//     word matches nothing finds nothing and leaves nothing out. A filter (MetricSearch without
+//     Relax) never relaxes. Relaxing happens only when the query as written finds nothing, so
+//     its hits never mix with the strict ones.
 //
 // How it ranks: each query word or run scores the best of its matches, weighted by the field
 // (name 3, label and synonyms 2.5, description 1) and by how it matched (whole word 1, the start
 // of a word 0.8, a typo 0.6; a run the share of its bigrams); the field the query covers best
 // adds its weight times the square of the share of its words matched, so "gmv paid" puts
 // gmv_paid above gmv_paid_7d; and a field the query spells out exactly ("客单价", "gmv paid")
-// adds twice its weight.
+// adds twice its weight. A relaxed query scores over the words it kept, as if they alone had been
+// typed, times the share of the required words it kept.
 
 // SearchField names the part of a definition a search matched.
 type SearchField string
@@ -102,6 +113,10 @@ type SearchResult struct {
 	Hits []SearchHit
 	// Total is how many things the caller may see match, those past the limit included.
 	Total int
+	// Ignored are the words and Chinese runs of the query, as typed and in its order, that the
+	// search left out because no hit held every word (see the comment at the top); empty when
+	// the hits hold every word, and when there are none.
+	Ignored []string
 }
 
 // SearchHit is one metric or dimension a search found.
@@ -141,31 +156,43 @@ type MetricSearch struct {
 	Domain string
 	// Tag keeps the metrics that carry the tag; empty keeps all.
 	Tag string
+	// Relax lets the search leave words out when no metric holds them all, as Search does, and
+	// say which. A filter that must hold as written (GraphQL's metrics(filter:)) leaves it
+	// unset.
+	Relax bool
+}
+
+// MetricSearchResult is what SearchMetrics found.
+type MetricSearchResult struct {
+	// Metrics are the metrics found: best first, or by name for a search without text.
+	Metrics []*Metric
+	// Ignored are the query's words the search left out, as SearchResult.Ignored.
+	Ignored []string
 }
 
 // SearchMetrics returns the metrics the caller can see that match s: ranked by the search when
 // s has text, sorted by name when it has none. A domain the caller cannot see is unknown
 // (ErrNotFound), as one that does not exist.
-func (a *Access) SearchMetrics(s MetricSearch) ([]*Metric, error) {
+func (a *Access) SearchMetrics(s MetricSearch) (MetricSearchResult, error) {
 	if s.Domain != "" {
 		if _, err := a.FindDomain(s.Domain); err != nil {
-			return nil, err
+			return MetricSearchResult{}, err
 		}
 	}
 	req := SearchRequest{Text: s.Text, Kinds: []SearchKind{SearchMetric}, Domain: s.Domain, Tag: s.Tag}
+	var out MetricSearchResult
 	if len(analyzeText(s.Text)) == 0 {
-		var out []*Metric
 		for _, m := range a.Metrics() {
 			if req.keeps(m, nil) {
-				out = append(out, m)
+				out.Metrics = append(out.Metrics, m)
 			}
 		}
 		return out, nil
 	}
-	hits, _ := a.cat.searchIndex().search(a, req, false)
-	out := make([]*Metric, len(hits))
-	for i, h := range hits {
-		out[i] = h.Metric
+	res := a.cat.searchIndex().search(a, req, searchOptions{relax: s.Relax})
+	out.Metrics, out.Ignored = make([]*Metric, len(res.Hits)), res.Ignored
+	for i, h := range res.Hits {
+		out.Metrics[i] = h.Metric
 	}
 	return out, nil
 }
@@ -182,8 +209,7 @@ func (a *Access) Search(req SearchRequest) (SearchResult, error) {
 	if req.Limit < 0 {
 		return SearchResult{}, invalid("limit %d is negative; ask for 1 or more hits, or 0 for all", req.Limit)
 	}
-	hits, total := a.cat.searchIndex().search(a, req, true)
-	return SearchResult{Hits: hits, Total: total}, nil
+	return a.cat.searchIndex().search(a, req, searchOptions{matches: true, relax: true}), nil
 }
 
 // keeps reports whether the request's kinds, domain and tag keep a metric (or a dimension).
@@ -375,10 +401,14 @@ type queryGroup struct {
 	// chars are a run's characters; bigrams its bigrams' terms (-1 for one no text holds).
 	chars   []string
 	bigrams []int32
-	// optional groups (stop words) count where they match but are not required.
-	optional bool
+	// optional groups (stop words) count where they match but are not required; dropped ones,
+	// left out by a relaxed search, neither count nor are required; fuzzy ones match only
+	// through the typo tolerance (a word one typo away, a run missing a bigram).
+	optional, dropped, fuzzy bool
 	// need is how many of a run's bigrams a text must hold.
 	need int
+	// start and end place the group's first occurrence in the query's text, in characters.
+	start, end int
 }
 
 func (g *queryGroup) cjk() bool { return g.chars != nil }
@@ -404,8 +434,11 @@ const (
 type query struct {
 	groups []queryGroup
 	// units are the query's words and characters as terms (-1 for one no text holds), to tell a
-	// text that spells the query out.
-	units []int32
+	// text that spells the query out, and unitGroups the group of each; spelled are the units of
+	// the groups not dropped.
+	units      []int32
+	unitGroups []int
+	spelled    []int32
 	// matches holds, for each term that means something to the query, what it means; the
 	// scratch's match array indexes it.
 	matches [][]termMatch
@@ -447,28 +480,39 @@ func (ix *searchIndex) analyzeQuery(text string) *query {
 		}
 		return -1
 	}
-	seen := map[string]bool{}
+	seen := map[string]int{}
 	for i := 0; i < len(units); i++ {
 		u := units[i]
 		q.units = append(q.units, lookup(u.text))
 		if !u.cjk {
-			if !seen[u.text] {
-				seen[u.text] = true
-				q.groups = append(q.groups, queryGroup{word: u.text, optional: stopWords[u.text]})
+			gi, ok := seen[u.text]
+			if !ok {
+				gi = len(q.groups)
+				seen[u.text] = gi
+				q.groups = append(q.groups, queryGroup{word: u.text, optional: stopWords[u.text], start: u.start, end: u.end})
 			}
+			q.unitGroups = append(q.unitGroups, gi)
 			continue
 		}
-		g := queryGroup{chars: []string{u.text}}
+		g := queryGroup{chars: []string{u.text}, start: u.start, end: u.end}
 		for i+1 < len(units) && units[i+1].cjk && units[i+1].run == u.run {
 			i++
 			q.units = append(q.units, lookup(units[i].text))
 			g.chars = append(g.chars, units[i].text)
+			g.end = units[i].end
 		}
 		key := strings.Join(g.chars, "")
-		if seen[key] {
+		gi, ok := seen[key]
+		if !ok {
+			gi = len(q.groups)
+		}
+		for range g.chars {
+			q.unitGroups = append(q.unitGroups, gi)
+		}
+		if ok {
 			continue
 		}
-		seen[key] = true
+		seen[key] = gi
 		for j := 0; j+1 < len(g.chars); j++ {
 			b := lookup(cjkBigram(g.chars[j], g.chars[j+1]))
 			if !slices.Contains(g.bigrams, b) || b < 0 {
@@ -480,6 +524,7 @@ func (ix *searchIndex) analyzeQuery(text string) *query {
 	if len(q.groups) > maxSearchGroups {
 		q.groups = q.groups[:maxSearchGroups]
 	}
+	q.spelled = q.units
 	// A query of stop words alone requires them.
 	if !slices.ContainsFunc(q.groups, func(g queryGroup) bool { return !g.optional }) {
 		for i := range q.groups {
@@ -489,15 +534,23 @@ func (ix *searchIndex) analyzeQuery(text string) *query {
 	return q
 }
 
+// searchOptions say what a search does beyond finding the hits.
+type searchOptions struct {
+	// matches fills each hit's matches, for highlighting.
+	matches bool
+	// relax leaves words out when no hit holds them all.
+	relax bool
+}
+
 // search runs a request as acc's caller: the hits, best first and at most req.Limit of them,
-// with their matches when withMatches is set, and how many there are in all.
-func (ix *searchIndex) search(acc *Access, req SearchRequest, withMatches bool) ([]SearchHit, int) {
+// with their matches when asked, how many there are in all, and the words left out.
+func (ix *searchIndex) search(acc *Access, req SearchRequest, opt searchOptions) SearchResult {
 	s := ix.scratch.Get().(*searchScratch)
 	defer ix.scratch.Put(s)
 	q := ix.analyzeQuery(req.Text)
 	defer q.release(s)
 	if len(q.groups) == 0 {
-		return nil, 0
+		return SearchResult{}
 	}
 	eligible := func(doc int32) bool {
 		d := &ix.docs[doc]
@@ -517,18 +570,62 @@ func (ix *searchIndex) search(acc *Access, req SearchRequest, withMatches bool) 
 		}
 		return false
 	}
-
-	// The candidates: documents that match every required group.
-	var touched []int32
-	required := 0
 	for gi := range q.groups {
-		g := &q.groups[gi]
-		if g.cjk() {
+		if q.groups[gi].cjk() {
 			ix.planRun(q, s, gi, anyEligible)
 		} else {
 			ix.planWord(q, s, gi, anyEligible)
 		}
-		if g.optional {
+	}
+	cands := ix.candidates(q, s, eligible)
+	scale := 1.0
+	if len(cands) == 0 && opt.relax {
+		var kept, required int
+		cands, kept, required = ix.relax(q, s, eligible)
+		scale = float64(kept) / float64(required)
+	}
+	if len(cands) == 0 {
+		return SearchResult{}
+	}
+	for i := range cands {
+		cands[i].score = scale * ix.score(q, s, &ix.docs[cands[i].doc])
+	}
+	slices.SortFunc(cands, func(a, b scoredDoc) int {
+		if c := cmp.Compare(b.score, a.score); c != 0 {
+			return c
+		}
+		da, db := &ix.docs[a.doc], &ix.docs[b.doc]
+		if (da.metric == nil) != (db.metric == nil) {
+			if da.metric != nil {
+				return -1
+			}
+			return 1
+		}
+		return strings.Compare(da.name(), db.name())
+	})
+	res := SearchResult{Total: len(cands), Ignored: q.ignored(req.Text)}
+	if req.Limit > 0 && len(cands) > req.Limit {
+		cands = cands[:req.Limit]
+	}
+	res.Hits = make([]SearchHit, len(cands))
+	for i, c := range cands {
+		d := &ix.docs[c.doc]
+		res.Hits[i] = SearchHit{Metric: d.metric, Dimension: d.dim, Score: math.Round(c.score*1000) / 1000}
+		if opt.matches {
+			res.Hits[i].Matches = ix.matches(q, s, d)
+		}
+	}
+	return res
+}
+
+// candidates returns the documents the caller may see that match every group required and not
+// dropped; none when no group is.
+func (ix *searchIndex) candidates(q *query, s *searchScratch, eligible func(int32) bool) []scoredDoc {
+	var touched []int32
+	required := 0
+	for gi := range q.groups {
+		g := &q.groups[gi]
+		if g.optional || g.dropped {
 			continue
 		}
 		level := uint8(required)
@@ -593,43 +690,78 @@ func (ix *searchIndex) search(acc *Access, req SearchRequest, withMatches bool) 
 	}
 	var cands []scoredDoc
 	for _, d := range touched {
-		if int(s.count[d]) == required && eligible(d) {
+		if required > 0 && int(s.count[d]) == required && eligible(d) {
 			cands = append(cands, scoredDoc{doc: d})
 		}
 		s.count[d], s.mark[d] = 0, 0
 	}
-	if required == 0 {
-		return nil, 0
-	}
-	for i := range cands {
-		cands[i].score = ix.score(q, s, &ix.docs[cands[i].doc])
-	}
-	slices.SortFunc(cands, func(a, b scoredDoc) int {
-		if c := cmp.Compare(b.score, a.score); c != 0 {
-			return c
+	return cands
+}
+
+// relax searches again when nothing the caller may see matches every word of the query: first
+// without the words and runs that match nothing it may see on their own, then without the last
+// of the others, one by one, until something matches; those that match only through the typo
+// tolerance are left out before the others. It returns what matched, with how many
+// required groups were kept of how many. The groups left out are marked dropped, and the
+// query's spelled units are those of the groups kept.
+func (ix *searchIndex) relax(q *query, s *searchScratch, eligible func(int32) bool) (cands []scoredDoc, kept, required int) {
+	var live []int
+	for gi := range q.groups {
+		if !q.groups[gi].optional {
+			required++
+			q.groups[gi].dropped = true
 		}
-		da, db := &ix.docs[a.doc], &ix.docs[b.doc]
-		if (da.metric == nil) != (db.metric == nil) {
-			if da.metric != nil {
-				return -1
+	}
+	var fuzzy []int
+	for gi := range q.groups {
+		if q.groups[gi].optional {
+			continue
+		}
+		q.groups[gi].dropped = false
+		if len(ix.candidates(q, s, eligible)) > 0 {
+			if q.groups[gi].fuzzy {
+				fuzzy = append(fuzzy, gi)
+			} else {
+				live = append(live, gi)
 			}
-			return 1
 		}
-		return strings.Compare(da.name(), db.name())
-	})
-	total := len(cands)
-	if req.Limit > 0 && len(cands) > req.Limit {
-		cands = cands[:req.Limit]
+		q.groups[gi].dropped = true
 	}
-	hits := make([]SearchHit, len(cands))
-	for i, c := range cands {
-		d := &ix.docs[c.doc]
-		hits[i] = SearchHit{Metric: d.metric, Dimension: d.dim, Score: math.Round(c.score*1000) / 1000}
-		if withMatches {
-			hits[i].Matches = ix.matches(q, s, d)
+	// The words that match only through the typo tolerance go first: when the query fails
+	// anyway, a word the catalog does not know ("east", read as "last") is likelier than a typo.
+	live = append(live, fuzzy...)
+	for _, gi := range live {
+		q.groups[gi].dropped = false
+	}
+	for kept = len(live); kept > 0; kept-- {
+		if cands = ix.candidates(q, s, eligible); len(cands) > 0 {
+			break
+		}
+		q.groups[live[kept-1]].dropped = true
+	}
+	q.spelled = nil
+	for i, u := range q.units {
+		if gi := q.unitGroups[i]; gi >= len(q.groups) || !q.groups[gi].dropped {
+			q.spelled = append(q.spelled, u)
 		}
 	}
-	return hits, total
+	return cands, kept, required
+}
+
+// ignored returns the groups a relaxed search dropped, as the query's text has them.
+func (q *query) ignored(text string) []string {
+	var out []string
+	var rs []rune
+	for _, g := range q.groups {
+		if !g.dropped {
+			continue
+		}
+		if rs == nil {
+			rs = []rune(text)
+		}
+		out = append(out, string(rs[g.start:g.end]))
+	}
+	return out
 }
 
 type scoredDoc struct {
@@ -663,6 +795,7 @@ func (ix *searchIndex) planWord(q *query, s *searchScratch, gi int, anyEligible 
 	if letters(w) < 4 || anyEligible(found...) {
 		return
 	}
+	q.groups[gi].fuzzy = true
 	for _, t := range ix.typos(w) {
 		q.note(s, t, termMatch{group: gi, quality: matchTypo})
 	}
@@ -728,6 +861,7 @@ func (ix *searchIndex) planRun(q *query, s *searchScratch, gi int, anyEligible f
 		return
 	}
 	g.need = len(g.bigrams) - 1
+	g.fuzzy = true
 	missing := 0
 	for _, b := range g.bigrams {
 		if b < 0 {
@@ -793,7 +927,7 @@ func (ix *searchIndex) matchSlot(q *query, s *searchScratch, sl *searchSlot, uni
 	for i, u := range sl.units {
 		if k := s.match[u]; k >= 0 {
 			for _, e := range q.matches[k] {
-				if e.kind == matchesWord {
+				if e.kind == matchesWord && !q.groups[e.group].dropped {
 					m.quality[e.group] = max(m.quality[e.group], e.quality)
 					hit(i)
 				}
@@ -802,7 +936,7 @@ func (ix *searchIndex) matchSlot(q *query, s *searchScratch, sl *searchSlot, uni
 		if p := sl.pairs[i]; p >= 0 {
 			if k := s.match[p]; k >= 0 {
 				for _, e := range q.matches[k] {
-					if e.kind == matchesBigram {
+					if e.kind == matchesBigram && !q.groups[e.group].dropped {
 						bigramHits[e.group]++
 						hit(i)
 						hit(i + 1)
@@ -812,7 +946,7 @@ func (ix *searchIndex) matchSlot(q *query, s *searchScratch, sl *searchSlot, uni
 		}
 	}
 	for gi := range q.groups {
-		if g := &q.groups[gi]; g.cjk() && len(g.bigrams) > 0 {
+		if g := &q.groups[gi]; g.cjk() && len(g.bigrams) > 0 && !g.dropped {
 			m.quality[gi] = min(1, float64(bigramHits[gi])/float64(len(g.bigrams)))
 		}
 	}
@@ -823,7 +957,7 @@ func (ix *searchIndex) matchSlot(q *query, s *searchScratch, sl *searchSlot, uni
 			}
 		}
 	}
-	m.exact = slices.Equal(sl.units, q.units)
+	m.exact = slices.Equal(sl.units, q.spelled)
 	return m
 }
 

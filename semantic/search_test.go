@@ -56,7 +56,6 @@ func TestSearch(t *testing.T) {
 		{"the start of a word", "refun", []string{"refund_count", "refund_rate"}, []string{"refunded_order_count"}, nil},
 		{"English and Chinese together", "gmv 支付", []string{"gmv_paid"}, nil, []string{"buyers"}},
 		{"full-width letters", "ＧＭＶ　paid", []string{"gmv_paid"}, nil, nil},
-		{"a word nothing has", "gmv zebra", nil, nil, []string{"gmv_paid"}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -87,6 +86,62 @@ func TestSearch(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestSearchFallback checks the search that leaves words out when nothing holds them all: the
+// words nothing holds first, then those read only as typos, then the last ones, as typed; a
+// query that finds something as written leaves nothing out, and one whose every word is unknown
+// finds nothing and leaves nothing out.
+func TestSearchFallback(t *testing.T) {
+	acc := demoService(t).Catalog().FullAccess()
+	cases := []struct {
+		name    string
+		text    string
+		first   string
+		ignored []string
+	}{
+		{"a Chinese run nothing holds", "华东 支付金额", "gmv_paid", []string{"华东"}},
+		{"words nothing holds and one read as a typo", "gmv for the East Regions", "gmv_", []string{"East", "Regions"}},
+		{"a word nothing holds", "gmv zebra", "gmv_", []string{"zebra"}},
+		{"a typo is kept when it fits", "华东 averge order", "aov", []string{"华东"}},
+		{"the last word goes when no text holds both", "客单价 coupon", "aov", []string{"coupon"}},
+		{"words found as written", "gmv paid", "gmv_paid", nil},
+		{"every word unknown", "zebra 华东 unicorn", "", nil},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			res, err := acc.Search(semantic.SearchRequest{Text: c.text})
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := hitNames(res.Hits)
+			if c.first == "" && len(got) != 0 || c.first != "" && (len(got) == 0 || !strings.HasPrefix(got[0], c.first)) {
+				t.Errorf("%q found %v, want %s… first", c.text, got, c.first)
+			}
+			if !slices.Equal(res.Ignored, c.ignored) {
+				t.Errorf("%q ignored %q, want %q", c.text, res.Ignored, c.ignored)
+			}
+		})
+	}
+
+	// A relaxed search finds what the words it kept find, in the same order, scored by the share
+	// of the words kept.
+	relaxed, _ := acc.Search(semantic.SearchRequest{Text: "华东 支付金额"})
+	kept, _ := acc.Search(semantic.SearchRequest{Text: "支付金额"})
+	if !slices.Equal(hitNames(relaxed.Hits), hitNames(kept.Hits)) || len(kept.Hits) == 0 || relaxed.Hits[0].Score != kept.Hits[0].Score/2 {
+		t.Errorf("华东 支付金额 found %v (%g), but 支付金额 %v (%g)", hitNames(relaxed.Hits), relaxed.Hits[0].Score, hitNames(kept.Hits), kept.Hits[0].Score)
+	}
+
+	// A filter holds every word: it does not relax unless asked.
+	for _, relax := range []bool{false, true} {
+		res, err := acc.SearchMetrics(semantic.MetricSearch{Text: "华东 支付金额", Relax: relax})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if found := len(res.Metrics) > 0; found != relax || relax && !slices.Equal(res.Ignored, []string{"华东"}) {
+			t.Errorf("relax %v found %d metrics, ignored %q", relax, len(res.Metrics), res.Ignored)
+		}
 	}
 }
 
@@ -165,7 +220,9 @@ func TestSearchHidden(t *testing.T) {
 		return hitNames([]semantic.SearchHit{x})[0] == hitNames([]semantic.SearchHit{y})[0] && x.Score == y.Score
 	}
 	for _, text := range []string{"coupon rate", "优惠", "优惠率", "customer name", "客户名称", "客户姓名", "rate", "coupn rate", "费率",
-		"take", "customer nme", "客户名字", "name", "gmv paid", "净收入率"} {
+		"take", "customer nme", "客户名字", "name", "gmv paid", "净收入率",
+		// A word only a hidden definition holds matches nothing when the search relaxes.
+		"customer name gmv", "客户姓名 支付金额", "姓名 gmv", "coupon rate 华东", "take rate region"} {
 		e, err := east.Search(semantic.SearchRequest{Text: text})
 		if err != nil {
 			t.Fatal(err)
@@ -174,14 +231,19 @@ func TestSearchHidden(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if !slices.EqualFunc(e.Hits, w.Hits, same) || e.Total != w.Total {
-			t.Errorf("%q: east_sales found %v (%d), but without the hidden definitions %v (%d)", text, hitNames(e.Hits), e.Total, hitNames(w.Hits), w.Total)
+		if !slices.EqualFunc(e.Hits, w.Hits, same) || e.Total != w.Total || !slices.Equal(e.Ignored, w.Ignored) {
+			t.Errorf("%q: east_sales found %v (%d, ignoring %q), but without the hidden definitions %v (%d, ignoring %q)",
+				text, hitNames(e.Hits), e.Total, e.Ignored, hitNames(w.Hits), w.Total, w.Ignored)
 		}
 		for _, n := range hitNames(e.Hits) {
 			if n == "coupon_rate" || n == "net_take_rate" || n == "customers.name" {
 				t.Errorf("%q found the hidden %s for east_sales", text, n)
 			}
 		}
+	}
+	if res, _ := east.Search(semantic.SearchRequest{Text: "客户姓名 支付金额"}); !slices.Equal(res.Ignored, []string{"客户姓名"}) ||
+		len(res.Hits) == 0 || res.Hits[0].Metric == nil || res.Hits[0].Metric.Name != "gmv_paid" {
+		t.Errorf("客户姓名 支付金额 found %v for east_sales, ignoring %q; want gmv_paid, ignoring the hidden customers.name's 客户姓名", hitNames(res.Hits), res.Ignored)
 	}
 	if _, err := east.Search(semantic.SearchRequest{Text: "rate", Domain: "astrology"}); !errors.Is(err, semantic.ErrNotFound) {
 		t.Errorf("an unknown domain gave %v, want not found", err)
@@ -209,7 +271,8 @@ func TestSearchMetrics(t *testing.T) {
 		{"a Chinese word with padding", analyst, semantic.MetricSearch{Text: "  客单价 "}, []string{"aov", "aov_7d"}},
 		{"a domain", analyst, semantic.MetricSearch{Text: "rate", Domain: "finance"}, []string{"coupon_rate", "net_take_rate"}},
 		{"a tag", analyst, semantic.MetricSearch{Text: "gmv", Tag: "core"}, []string{"gmv_net", "gmv_paid", "gmv_placed", "aov"}},
-		{"a word nothing has", analyst, semantic.MetricSearch{Text: "gmv zebra"}, nil},
+		{"a filter holds every word", analyst, semantic.MetricSearch{Text: "gmv zebra"}, nil},
+		{"a relaxed search leaves a word out", analyst, semantic.MetricSearch{Text: "客单价 zebra", Relax: true}, []string{"aov", "aov_7d"}},
 		{"hidden metrics are not found", east, semantic.MetricSearch{Text: "coupon rate"}, nil},
 		{"the caller's metrics of a word", east, semantic.MetricSearch{Text: "优惠"}, []string{"coupon_spend", "coupon_spend_placed"}},
 	}
@@ -220,7 +283,7 @@ func TestSearchMetrics(t *testing.T) {
 				t.Fatal(err)
 			}
 			var names []string
-			for _, m := range got {
+			for _, m := range got.Metrics {
 				names = append(names, m.Name)
 			}
 			if !slices.Equal(names, c.want) {
@@ -229,8 +292,8 @@ func TestSearchMetrics(t *testing.T) {
 		})
 	}
 	all, err := analyst.SearchMetrics(semantic.MetricSearch{})
-	if err != nil || len(all) != len(analyst.Metrics()) || !slices.IsSortedFunc(all, func(a, b *semantic.Metric) int { return strings.Compare(a.Name, b.Name) }) {
-		t.Errorf("an empty search found %d metrics (%v), want all %d by name", len(all), err, len(analyst.Metrics()))
+	if err != nil || len(all.Metrics) != len(analyst.Metrics()) || !slices.IsSortedFunc(all.Metrics, func(a, b *semantic.Metric) int { return strings.Compare(a.Name, b.Name) }) {
+		t.Errorf("an empty search found %d metrics (%v), want all %d by name", len(all.Metrics), err, len(analyst.Metrics()))
 	}
 	if _, err := analyst.SearchMetrics(semantic.MetricSearch{Domain: "astrology"}); !errors.Is(err, semantic.ErrNotFound) {
 		t.Errorf("an unknown domain gave %v, want not found", err)

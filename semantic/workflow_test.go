@@ -742,7 +742,7 @@ func TestWorkflowPublishedIsSearchable(t *testing.T) {
 	if got := search(ann, "whatever became"); len(got) != 1 || got[0].Name != "aov" || got[0].Version != 2 {
 		t.Errorf("aov's new description found %v, want aov version 2", got)
 	}
-	if got, err := ann.SearchMetrics(semantic.MetricSearch{Text: "应用下单量"}); err != nil || len(got) == 0 || got[0].Name != "app_orders" {
+	if got, err := ann.SearchMetrics(semantic.MetricSearch{Text: "应用下单量"}); err != nil || len(got.Metrics) == 0 || got.Metrics[0].Name != "app_orders" {
 		t.Errorf("the metrics' search filter found %v (%v), want app_orders", got, err)
 	}
 }

@@ -847,6 +847,10 @@ type SearchResults struct {
 	Hits []SearchHit `json:"hits"`
 	// How many metrics and dimensions the caller may see match, those past `first` included.
 	TotalCount int `json:"totalCount"`
+	// The words and Chinese runs of `text`, as typed, that the search left out because nothing the
+	// caller may see holds them all together: first those nothing holds, then the last ones, until
+	// something matches. Empty when the hits hold every word, and when there are none.
+	IgnoredWords []string `json:"ignoredWords"`
 }
 
 // A part of a text, counted in characters (Unicode code points) from 0.
