@@ -47,7 +47,7 @@ import (
 //     Relax) never relaxes. Relaxing happens only when the query as written finds nothing, so
 //     its hits never mix with the strict ones.
 //
-// How it ranks: each query word or run scores the best of its matches, weighted by the field
+// How it ranks: each query word or run (stop words aside) scores the best of its matches, weighted by the field
 // (name 3, label and synonyms 2.5, description 1) and by how it matched (whole word 1, the start
 // of a word 0.8, a typo 0.6; a run the share of its bigrams); the field the query covers best
 // adds its weight times the square of the share of its words matched, so "gmv paid" puts
@@ -984,8 +984,12 @@ func (ix *searchIndex) score(q *query, s *searchScratch, d *searchDoc) float64 {
 		}
 	}
 	total := coverage + exact
-	for gi := range q.groups {
-		total += best[gi]
+	for gi, g := range q.groups {
+		// Stop words may match, never rank: "gmv for the year" is not about descriptions
+		// holding "for" and "the".
+		if !g.optional {
+			total += best[gi]
+		}
 	}
 	return total
 }

@@ -125,6 +125,15 @@ func TestSearchFallback(t *testing.T) {
 		})
 	}
 
+	// Stop words may match but never rank: with them the order is the order without them.
+	for _, q := range [][2]string{{"gmv for the year", "gmv year"}, {"refunds of the orders", "refunds orders"}} {
+		with, _ := acc.Search(semantic.SearchRequest{Text: q[0]})
+		without, _ := acc.Search(semantic.SearchRequest{Text: q[1]})
+		if len(without.Hits) == 0 || !slices.Equal(hitNames(with.Hits), hitNames(without.Hits)) {
+			t.Errorf("%q found %v, but %q %v", q[0], hitNames(with.Hits), q[1], hitNames(without.Hits))
+		}
+	}
+
 	// A relaxed search finds what the words it kept find, in the same order, scored by the share
 	// of the words kept.
 	relaxed, _ := acc.Search(semantic.SearchRequest{Text: "华东 支付金额"})
