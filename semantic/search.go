@@ -47,13 +47,13 @@ import (
 //     Relax) never relaxes. Relaxing happens only when the query as written finds nothing, so
 //     its hits never mix with the strict ones.
 //
-// How it ranks: each query word or run (stop words aside) scores the best of its matches, weighted by the field
-// (name 3, label and synonyms 2.5, description 1) and by how it matched (whole word 1, the start
-// of a word 0.8, a typo 0.6; a run the share of its bigrams); the field the query covers best
-// adds its weight times the square of the share of its words matched, so "gmv paid" puts
-// gmv_paid above gmv_paid_7d; and a field the query spells out exactly ("客单价", "gmv paid")
-// adds twice its weight. A relaxed query scores over the words it kept, as if they alone had been
-// typed, times the share of the required words it kept.
+// How it ranks: each query word or run (stop words aside) scores the best of its matches, weighted
+// by the field (name 3, label and synonyms 2.5, description 1) and by how it matched (whole word 1,
+// the start of a word 0.8, a typo 0.6; a run the share of its bigrams); the field the query covers
+// best adds its weight times the square of the share of its words matched, so "gmv paid" puts
+// gmv_paid above gmv_paid_7d; and a field the query spells out exactly ("客单价", "gmv paid") adds
+// twice its weight. A relaxed query scores over the words it kept, as if they alone had been typed,
+// times the share of the required words it kept.
 
 // SearchField names the part of a definition a search matched.
 type SearchField string
