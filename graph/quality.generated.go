@@ -1262,7 +1262,7 @@ func (ec *executionContext) _QualityRule(ctx context.Context, sel ast.SelectionS
 	return out
 }
 
-var qualityRunImplementors = []string{"QualityRun"}
+var qualityRunImplementors = []string{"QualityRun", "Node"}
 
 func (ec *executionContext) _QualityRun(ctx context.Context, sel ast.SelectionSet, obj *store.QualityRun) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, qualityRunImplementors)

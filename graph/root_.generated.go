@@ -5698,7 +5698,7 @@ type QualityRule {
 }
 
 """One evaluation of a quality rule. Runs are kept, and never change."""
-type QualityRun {
+type QualityRun implements Node {
   """The run's global ID."""
   id: ID!
   """The rule's name."""

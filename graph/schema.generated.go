@@ -2021,6 +2021,13 @@ func (ec *executionContext) _Node(ctx context.Context, sel ast.SelectionSet, obj
 			return graphql.Null
 		}
 		return ec._Review(ctx, sel, obj)
+	case store.QualityRun:
+		return ec._QualityRun(ctx, sel, &obj)
+	case *store.QualityRun:
+		if obj == nil {
+			return graphql.Null
+		}
+		return ec._QualityRun(ctx, sel, obj)
 	case store.Version:
 		return ec._MetricVersion(ctx, sel, &obj)
 	case *store.Version:

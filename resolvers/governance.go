@@ -117,7 +117,7 @@ func versionID(v *store.Version) string {
 // may see it; ok is false for a type that is not a governance object's.
 func lookupGovernedNode(ctx context.Context, svc *semantic.Service, typ, key, id string) (node gqltype.Node, ok bool, err error) {
 	switch typ {
-	case metricVersionType, changeRequestType, reviewType, commentType, auditEventType, feedbackType:
+	case metricVersionType, changeRequestType, reviewType, commentType, auditEventType, feedbackType, qualityRunType:
 	default:
 		return nil, false, nil
 	}
@@ -166,6 +166,16 @@ func lookupGovernedNode(ctx context.Context, svc *semantic.Service, typ, key, id
 			return nil, true, err
 		}
 		return &es[0], true, nil
+	case qualityRunType:
+		n, err := numericID(typ, id)
+		if err != nil {
+			return nil, true, nil
+		}
+		run, err := svc.QualityRun(ctx, acc, n)
+		if run == nil || err != nil {
+			return nil, true, err
+		}
+		return run, true, nil
 	default: // feedbackType
 		n, err := numericID(typ, id)
 		if err != nil {

@@ -121,9 +121,21 @@ func TestQualityOverGraphQL(t *testing.T) {
 	if len(page.QualityRuns.Edges) != 2 || page.QualityRuns.PageInfo.HasNextPage {
 		t.Errorf("the second page: %+v", page)
 	}
-	f.ask(t, analyst, `{ qualityRuns(status: FAIL) { edges { node { rule status } } } }`, nil, &page)
+	f.ask(t, analyst, `{ qualityRuns(status: FAIL) { edges { node { id rule status } } } }`, nil, &page)
 	if len(page.QualityRuns.Edges) != 1 || page.QualityRuns.Edges[0].Node.Rule != "orders_fresh" {
-		t.Errorf("the failed runs: %+v", page)
+		t.Fatalf("the failed runs: %+v", page)
+	}
+
+	// A run is a node: its ID finds it again; an ID no run has, or a run of another type's ID,
+	// finds nothing.
+	runID := page.QualityRuns.Edges[0].Node.ID
+	var node struct{ Node qualityRunNode }
+	f.ask(t, analyst, `query($id: ID!) { node(id: $id) { id ... on QualityRun { rule status } } }`, map[string]any{"id": runID}, &node)
+	if node.Node.ID != runID || node.Node.Rule != "orders_fresh" || node.Node.Status != "FAIL" {
+		t.Errorf("node(id: %s) = %+v", runID, node.Node)
+	}
+	for _, id := range []string{globalID(qualityRunType, "999999"), globalID(qualityRunType, "x"), globalID(feedbackType, "1")} {
+		wantCode(t, f.send(t, analyst, `query($id: ID!) { node(id: $id) { id } }`, map[string]any{"id": id}), "NOT_FOUND")
 	}
 
 	// A query of gmv_placed carries the flag in extensions.quality; one of customer_count, whose
