@@ -222,21 +222,9 @@ func parseObject(acc *semantic.Access, text string) (authz.Object, error) {
 // policyChangePage returns a page of the caller's tenant's audit records; a cursor holds the
 // sequence number of the last record of a page.
 func policyChangePage(ctx context.Context, a *authz.Authorizer, who *authz.Principal, first *int, after *string) (*model.PolicyChangeConnection, error) {
-	n := defaultPageSize
-	if first != nil {
-		n = *first
-	}
-	if n < 0 || n > maxPageSize {
-		return nil, invalidf("first is %d; ask for 0 to %d changes", n, maxPageSize)
-	}
-	var afterSeq int64
-	if after != nil {
-		k, ok := decodeCursor(*after)
-		seq, err := strconv.ParseInt(k, 10, 64)
-		if !ok || err != nil || seq < 0 {
-			return nil, invalidf("after %q is not a cursor; pass pageInfo.endCursor or an edge's cursor as it is", *after)
-		}
-		afterSeq = seq
+	n, afterSeq, err := pageArgs(first, after)
+	if err != nil {
+		return nil, err
 	}
 	recs, err := a.Audit(ctx, who, afterSeq, n+1)
 	if err != nil {
@@ -249,9 +237,6 @@ func policyChangePage(ctx context.Context, a *authz.Authorizer, who *authz.Princ
 	for _, rec := range recs {
 		out.Edges = append(out.Edges, &model.PolicyChangeEdge{Cursor: encodeCursor(strconv.FormatInt(rec.Seq, 10)), Node: policyChange(rec)})
 	}
-	if len(out.Edges) > 0 {
-		out.PageInfo.StartCursor = &out.Edges[0].Cursor
-		out.PageInfo.EndCursor = &out.Edges[len(out.Edges)-1].Cursor
-	}
+	setPageCursors(out.PageInfo, len(out.Edges), func(i int) *string { return &out.Edges[i].Cursor })
 	return out, nil
 }
