@@ -296,17 +296,9 @@ func (l *loader) resolveQualityRule(qd *qualityDef) {
 		if md == nil {
 			return
 		}
-		d := md.m.Dimension(name)
+		d := l.modelDimension(qd, md, qd.dimNode, name)
 		if d == nil {
-			var names []string
-			for _, dd := range md.dims {
-				names = append(names, dd.d.Name)
-			}
-			l.report(f.pos(qd.dimNode), suggestion(name, names, "the dimensions of "+md.m.Name+" are"), "%s: model %s has no dimension %s", qd.what, md.m.Name, name)
 			return
-		}
-		if d.Expr == nil {
-			return // its expression is wrong, and reported
 		}
 		r.Model, r.Dimension, t = md.m, d, d.Expr.DataType()
 	} else {
@@ -563,13 +555,19 @@ func (l *loader) qualityDimension(qd *qualityDef, node *yaml.Node, role string) 
 		}
 		return nil
 	}
+	return l.modelDimension(qd, md, node, name)
+}
+
+// modelDimension returns the named dimension of md that a rule's node names, reporting one md
+// does not have. Nil too for a dimension whose expression is wrong, which is reported.
+func (l *loader) modelDimension(qd *qualityDef, md *modelDef, node *yaml.Node, name string) *Dimension {
 	d := md.m.Dimension(name)
 	if d == nil {
 		var names []string
 		for _, dd := range md.dims {
 			names = append(names, dd.d.Name)
 		}
-		l.report(qd.f.pos(node), suggestion(name, names, "the dimensions of "+model+" are"), "%s: model %s has no dimension %s", qd.what, model, name)
+		l.report(qd.f.pos(node), suggestion(name, names, "the dimensions of "+md.m.Name+" are"), "%s: model %s has no dimension %s", qd.what, md.m.Name, name)
 		return nil
 	}
 	if d.Expr == nil {
