@@ -18,22 +18,18 @@ const (
 
 // catalogRows returns the rows of a catalog table or view as the connection sees it: the
 // semantic tables its principal may see, and PostgreSQL's own data for built-in types and
-// settings. A table the SQL API has nothing for is empty, with all its columns.
+// settings. A table the SQL API has nothing for is empty, with all its columns. The rows are
+// shared and read-only.
 func (ev *evaluator) catalogRows(def *relDef) [][]any {
-	rowOf := func(values map[string]any) []any {
-		row := make([]any, len(def.cols))
-		for i, c := range def.cols {
-			row[i] = values[c.name]
-		}
-		return row
+	if rows, ok := ev.rel.layoutRows(def); ok {
+		return rows
 	}
 	var out [][]any
-	add := func(values map[string]any) { out = append(out, rowOf(values)) }
+	add := func(values map[string]any) { out = append(out, rowOf(def, values)) }
 	st := loadStatic()
 	rel := ev.rel
 	sess := ev.c.sess
-	key := def.schema + "." + def.name
-	switch key {
+	switch def.schema + "." + def.name {
 	case "pg_catalog.pg_type", "pg_catalog.pg_am", "pg_catalog.pg_range":
 		return st.rows[def.name]
 	case "pg_catalog.pg_settings":
@@ -41,54 +37,6 @@ func (ev *evaluator) catalogRows(def *relDef) [][]any {
 			row := append([]any(nil), r...)
 			row[1] = sess.show(r[0].(string))
 			out = append(out, row)
-		}
-	case "pg_catalog.pg_namespace":
-		add(map[string]any{"oid": int64(pgCatalogOID), "nspname": "pg_catalog", "nspowner": ownerOID})
-		add(map[string]any{"oid": int64(informationSchemaOID), "nspname": "information_schema", "nspowner": ownerOID})
-		for _, s := range rel.schemas {
-			add(map[string]any{"oid": int64(s.oid), "nspname": s.name, "nspowner": ownerOID})
-		}
-	case "pg_catalog.pg_class":
-		for _, s := range rel.schemas {
-			for _, t := range s.tables {
-				add(classRow(int64(t.oid), t.name, int64(s.oid), "r", len(t.columns)))
-			}
-		}
-		for _, r := range st.rels {
-			ns := int64(pgCatalogOID)
-			if r.schema == "information_schema" {
-				ns = int64(informationSchemaOID)
-			}
-			add(classRow(int64(r.oid), r.name, ns, r.kind, len(r.cols)))
-		}
-	case "pg_catalog.pg_attribute":
-		for _, s := range rel.schemas {
-			for _, t := range s.tables {
-				for _, c := range t.columns {
-					add(attributeRow(int64(t.oid), c.name, c.typ, c.typmod, c.num))
-				}
-			}
-		}
-		for _, r := range st.rels {
-			for i, c := range r.cols {
-				add(attributeRow(int64(r.oid), c.name, c.typ, c.typmod, int16(i+1)))
-			}
-		}
-	case "pg_catalog.pg_description":
-		for _, s := range rel.schemas {
-			if d := joinNonEmpty(s.domain.Label, s.domain.Description); d != "" {
-				add(map[string]any{"objoid": int64(s.oid), "classoid": pgNamespaceOID, "objsubid": int64(0), "description": d})
-			}
-			for _, t := range s.tables {
-				if d := joinNonEmpty(t.model.Label, t.model.Description); d != "" {
-					add(map[string]any{"objoid": int64(t.oid), "classoid": pgClassOID, "objsubid": int64(0), "description": d})
-				}
-				for _, c := range t.columns {
-					if d := c.description(); d != "" {
-						add(map[string]any{"objoid": int64(t.oid), "classoid": pgClassOID, "objsubid": int64(c.num), "description": d})
-					}
-				}
-			}
 		}
 	case "pg_catalog.pg_database":
 		add(map[string]any{"oid": databaseOID, "datname": sess.database, "datdba": ownerOID, "encoding": int64(6), "datlocprovider": "c",
@@ -128,6 +76,85 @@ func (ev *evaluator) catalogRows(def *relDef) [][]any {
 		}
 	}
 	return out
+}
+
+// layoutRows returns the rows of the catalog tables that follow from the layout alone —
+// pg_namespace, pg_class, pg_attribute and pg_description — and whether def is one of them.
+// They are built when first read and kept as long as the layout: pg_attribute alone has
+// thousands of rows, and obj_description looks in pg_description once per row of a query.
+func (r *relations) layoutRows(def *relDef) ([][]any, bool) {
+	if rows, ok := r.catalog[def]; ok {
+		return rows, true
+	}
+	var out [][]any
+	add := func(values map[string]any) { out = append(out, rowOf(def, values)) }
+	st := loadStatic()
+	switch def.schema + "." + def.name {
+	case "pg_catalog.pg_namespace":
+		add(map[string]any{"oid": int64(pgCatalogOID), "nspname": "pg_catalog", "nspowner": ownerOID})
+		add(map[string]any{"oid": int64(informationSchemaOID), "nspname": "information_schema", "nspowner": ownerOID})
+		for _, s := range r.schemas {
+			add(map[string]any{"oid": int64(s.oid), "nspname": s.name, "nspowner": ownerOID})
+		}
+	case "pg_catalog.pg_class":
+		for _, s := range r.schemas {
+			for _, t := range s.tables {
+				add(classRow(int64(t.oid), t.name, int64(s.oid), "r", len(t.columns)))
+			}
+		}
+		for _, rd := range st.rels {
+			ns := int64(pgCatalogOID)
+			if rd.schema == "information_schema" {
+				ns = int64(informationSchemaOID)
+			}
+			add(classRow(int64(rd.oid), rd.name, ns, rd.kind, len(rd.cols)))
+		}
+	case "pg_catalog.pg_attribute":
+		for _, s := range r.schemas {
+			for _, t := range s.tables {
+				for _, c := range t.columns {
+					add(attributeRow(int64(t.oid), c.name, c.typ, c.typmod, c.num))
+				}
+			}
+		}
+		for _, rd := range st.rels {
+			for i, c := range rd.cols {
+				add(attributeRow(int64(rd.oid), c.name, c.typ, c.typmod, int16(i+1)))
+			}
+		}
+	case "pg_catalog.pg_description":
+		for _, s := range r.schemas {
+			if d := joinNonEmpty(s.domain.Label, s.domain.Description); d != "" {
+				add(map[string]any{"objoid": int64(s.oid), "classoid": pgNamespaceOID, "objsubid": int64(0), "description": d})
+			}
+			for _, t := range s.tables {
+				if d := joinNonEmpty(t.model.Label, t.model.Description); d != "" {
+					add(map[string]any{"objoid": int64(t.oid), "classoid": pgClassOID, "objsubid": int64(0), "description": d})
+				}
+				for _, c := range t.columns {
+					if d := c.description(); d != "" {
+						add(map[string]any{"objoid": int64(t.oid), "classoid": pgClassOID, "objsubid": int64(c.num), "description": d})
+					}
+				}
+			}
+		}
+	default:
+		return nil, false
+	}
+	if r.catalog == nil {
+		r.catalog = map[*relDef][][]any{}
+	}
+	r.catalog[def] = out
+	return out, true
+}
+
+// rowOf lays out a row of def from its values by column name; a column not named is NULL.
+func rowOf(def *relDef, values map[string]any) []any {
+	row := make([]any, len(def.cols))
+	for i, c := range def.cols {
+		row[i] = values[c.name]
+	}
+	return row
 }
 
 func classRow(oid int64, name string, ns int64, kind string, natts int) map[string]any {

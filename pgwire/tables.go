@@ -20,6 +20,9 @@ type relations struct {
 	byName  map[string]*sqlSchema
 	metrics map[string]*semantic.Metric
 	typeOf  metricTyper
+	// catalog holds the catalog rows that follow from this layout alone, by table, built when
+	// first read (see layoutRows). A relations belongs to one connection, so no lock guards it.
+	catalog map[*relDef][][]any
 }
 
 // metric returns a metric the caller can see, or nil.
