@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"html"
+	"math"
 	"sort"
 	"strings"
 	"unicode"
@@ -318,13 +319,6 @@ const (
 	svgRouteGap = 4.0
 )
 
-func absFloat(x float64) float64 {
-	if x < 0 {
-		return -x
-	}
-	return x
-}
-
 // lineageTextWidth estimates how wide text is drawn in a sans-serif font of that size: wide (CJK)
 // characters take a full em, capitals and a few wide letters more than the rest. It errs wide,
 // so that no text runs out of its box.
@@ -447,7 +441,7 @@ func (g *LineageGraph) SVG() []byte {
 		if lay.layer[e.From] >= lay.layer[e.To] {
 			// Within a layer the edge bows out to the left of the boxes.
 			x1, y1, x2, y2 := f.x, f.y+f.h/2, t.x, t.y+t.h/2
-			bow := 30 + min(60, absFloat(y2-y1)/6)
+			bow := 30 + min(60, math.Abs(y2-y1)/6)
 			d = fmt.Sprintf("M %.1f %.1f C %.1f %.1f, %.1f %.1f, %.1f %.1f", x1, y1, x1-bow, y1, x2-bow, y2, x2, y2)
 		} else {
 			// Between layers it runs from the right of one box to the left of the next, through

@@ -302,7 +302,7 @@ func (v *lineageView) metric(m *Metric) *LineageNode {
 		if !v.acc.CanReadMetric(m) {
 			return nil
 		}
-		return &LineageNode{Kind: LineageMetric, Key: m.Name, Name: m.Name, Label: lineageLabel(m.Label, m.Name), Description: m.Description,
+		return &LineageNode{Kind: LineageMetric, Key: m.Name, Name: m.Name, Label: labelOrName(m.Label, m.Name), Description: m.Description,
 			Owners: lineageOwnersOf(metricOwner(v.cat, m)), Version: m.Version, Metric: m}
 	})
 }
@@ -312,7 +312,7 @@ func (v *lineageView) model(m *DataModel) *LineageNode {
 		if !v.acc.CanReadModel(m) {
 			return nil
 		}
-		return &LineageNode{Kind: LineageDataModel, Key: m.Name, Name: m.Name, Label: lineageLabel(m.Label, m.Name), Description: m.Description,
+		return &LineageNode{Kind: LineageDataModel, Key: m.Name, Name: m.Name, Label: labelOrName(m.Label, m.Name), Description: m.Description,
 			Owners: v.modelOwners(m), Version: m.Version, Model: m}
 	})
 }
@@ -322,7 +322,7 @@ func (v *lineageView) dimension(d *Dimension) *LineageNode {
 		if !v.acc.CanReadDimension(d) {
 			return nil
 		}
-		return &LineageNode{Kind: LineageDimension, Key: d.QualifiedName(), Name: d.QualifiedName(), Label: lineageLabel(d.Label, d.Name),
+		return &LineageNode{Kind: LineageDimension, Key: d.QualifiedName(), Name: d.QualifiedName(), Label: labelOrName(d.Label, d.Name),
 			Description: d.Description, Owners: v.modelOwners(d.Model), Version: d.Model.Version, Dimension: d}
 	})
 }
@@ -332,7 +332,7 @@ func (v *lineageView) measure(x *Measure) *LineageNode {
 		if !v.acc.CanReadModel(x.Model) {
 			return nil
 		}
-		return &LineageNode{Kind: LineageMeasure, Key: x.QualifiedName(), Name: x.QualifiedName(), Label: lineageLabel(x.Label, x.Name),
+		return &LineageNode{Kind: LineageMeasure, Key: x.QualifiedName(), Name: x.QualifiedName(), Label: labelOrName(x.Label, x.Name),
 			Description: x.Description, Owners: v.modelOwners(x.Model), Version: x.Model.Version, Measure: x}
 	})
 }
@@ -351,7 +351,9 @@ func (v *lineageView) table(t *lineageTable) *LineageNode {
 		}
 		var owners []string
 		for _, d := range v.dbtOfTable(t) {
-			owners = appendLineageOwner(owners, d.Owner)
+			if d.Owner != "" && !slices.Contains(owners, d.Owner) {
+				owners = append(owners, d.Owner)
+			}
 		}
 		return &LineageNode{Kind: LineageSourceTable, Key: t.key, Name: t.info.Table, Label: label, Owners: owners, Table: t.info}
 	})
@@ -438,30 +440,11 @@ func (v *lineageView) modelOwners(m *DataModel) []string {
 	return out
 }
 
-func appendLineageOwner(list []string, o string) []string {
-	if o == "" {
-		return list
-	}
-	for _, x := range list {
-		if x == o {
-			return list
-		}
-	}
-	return append(list, o)
-}
-
 func lineageOwnersOf(s string) []string {
 	if s == "" {
 		return nil
 	}
 	return []string{s}
-}
-
-func lineageLabel(label, name string) string {
-	if label == "" {
-		return name
-	}
-	return label
 }
 
 // mayReadConsumers reports whether the caller may see who queried metric m: as the tenant's
