@@ -146,8 +146,7 @@ func compareShift(g, period plan.TimeUnit, cal *plan.Calendar) (plan.TimeUnit, i
 	}
 	// Months, quarters and years, of the calendar or of a fiscal year from some month: a period
 	// fits when the months it moves are a whole number of g's.
-	months := map[plan.TimeUnit]int{plan.Month: 1, plan.Quarter: 3, plan.Year: 12, plan.FiscalMonth: 1, plan.FiscalQuarter: 3, plan.FiscalYear: 12}
-	gm, pm := months[g], months[period]
+	gm, pm := g.Months(), period.Months()
 	if gm == 0 || pm == 0 || pm%gm != 0 {
 		return 0, 0, false
 	}

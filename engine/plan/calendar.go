@@ -128,6 +128,21 @@ func (c *Calendar) IsISO() bool { return c.Equal(nil) }
 // IsFiscal reports whether u is one of the fiscal units.
 func (u TimeUnit) IsFiscal() bool { return u >= FiscalMonth }
 
+// Months is how many months a period of the unit spans on the wall clock — 1, 3 or 12 for
+// months, quarters and years, fiscal ones of a fiscal year from some month included — and 0 for
+// days and weeks. A retail calendar's fiscal periods are whole weeks instead; callers check.
+func (u TimeUnit) Months() int {
+	switch u {
+	case Month, FiscalMonth:
+		return 1
+	case Quarter, FiscalQuarter:
+		return 3
+	case Year, FiscalYear:
+		return 12
+	}
+	return 0
+}
+
 // Truncate returns the start of the period of the unit that t falls in, in t's own location,
 // and the start of the next one. Periods start at midnight; where a zone skips midnight, at the
 // first instant of the day (see WallTime).
@@ -184,39 +199,31 @@ func (c *Calendar) Shift(t time.Time, unit TimeUnit, n int) (time.Time, bool) {
 	ns := t.Nanosecond()
 	loc := t.Location()
 	at := func(y int, m time.Month, d int) time.Time { return WallTime(y, m, d, hh, mm, ss, ns, loc) }
-	months := 0
 	switch unit {
 	case Day:
 		return at(y, m, d+n), true
 	case Week:
 		return at(y, m, d+7*n), true
-	case Month:
-		months = n
-	case Quarter:
-		months = 3 * n
-	case Year:
-		months = 12 * n
-	default:
-		if r := c.Retail; r != nil {
-			cd := civilDay(y, m, d)
-			start, _ := r.periodOf(cd, unit)
-			offset := cd - start
-			target := start
-			for i := 0; i < abs(n); i++ {
-				if n > 0 {
-					_, target = r.periodOf(target, unit)
-				} else {
-					target, _ = r.periodOf(target-1, unit)
-				}
-			}
-			if _, end := r.periodOf(target, unit); target+offset >= end {
-				return time.Time{}, false
-			}
-			ty, tm, td := (target + offset).date()
-			return at(ty, tm, td), true
-		}
-		months = map[TimeUnit]int{FiscalMonth: 1, FiscalQuarter: 3, FiscalYear: 12}[unit] * n
 	}
+	if r := c.Retail; r != nil && unit.IsFiscal() {
+		cd := civilDay(y, m, d)
+		start, _ := r.periodOf(cd, unit)
+		offset := cd - start
+		target := start
+		for i := 0; i < abs(n); i++ {
+			if n > 0 {
+				_, target = r.periodOf(target, unit)
+			} else {
+				target, _ = r.periodOf(target-1, unit)
+			}
+		}
+		if _, end := r.periodOf(target, unit); target+offset >= end {
+			return time.Time{}, false
+		}
+		ty, tm, td := (target + offset).date()
+		return at(ty, tm, td), true
+	}
+	months := unit.Months() * n
 	first := time.Date(y, m+time.Month(months), 1, 0, 0, 0, 0, time.UTC)
 	last := first.AddDate(0, 1, -1).Day()
 	return at(first.Year(), first.Month(), min(d, last)), true

@@ -325,12 +325,8 @@ func sqlSpan(unit plan.TimeUnit, n int64) (int64, string) {
 		return n, "days"
 	case plan.Week:
 		return 7 * n, "days"
-	case plan.Quarter, plan.FiscalQuarter:
-		return 3 * n, "months"
-	case plan.Year, plan.FiscalYear:
-		return 12 * n, "months"
 	}
-	return n, "months"
+	return int64(unit.Months()) * n, "months"
 }
 
 // timeWindows repeats each input row for the periods whose windows hold its time: a lateral
