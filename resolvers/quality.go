@@ -77,14 +77,7 @@ func qualityRunPage(ctx context.Context, svc *semantic.Service, rule, metric, do
 		}
 		q.Rules = nonNil(names)
 	}
-	if rule != nil {
-		r, err := acc.FindQualityRule(*rule)
-		if err != nil {
-			return nil, err
-		}
-		narrow([]*semantic.QualityRule{r})
-	}
-	for _, sel := range []semantic.QualitySelection{{Metric: deref(metric)}, {Domain: deref(domain)}} {
+	for _, sel := range []semantic.QualitySelection{{Rule: deref(rule)}, {Metric: deref(metric)}, {Domain: deref(domain)}} {
 		if sel == (semantic.QualitySelection{}) {
 			continue
 		}
