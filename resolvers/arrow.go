@@ -36,12 +36,12 @@ func arrowHandler(svc *semantic.Service, mem memory.Allocator, log *slog.Logger)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		q, err := readArrowRequest(r.Body)
 		if err != nil {
-			writeArrowError(w, r, log, err)
+			writeHTTPError(w, r, log, err)
 			return
 		}
 		res, err := svc.Query(r.Context(), accessFor(r.Context()), q)
 		if err != nil {
-			writeArrowError(w, r, log, err)
+			writeHTTPError(w, r, log, err)
 			return
 		}
 		defer res.Release()
@@ -99,8 +99,9 @@ func badRequestf(format string, args ...any) error {
 	return fmt.Errorf("%w: %s", errBadRequest, fmt.Sprintf(format, args...))
 }
 
-// arrowStatus is the HTTP status of each error code; a code not listed is 500.
-var arrowStatus = map[string]int{
+// httpStatus is the HTTP status of each error code on the endpoints beside GraphQL; a code not
+// listed is 500.
+var httpStatus = map[string]int{
 	CodeBadRequest:        http.StatusBadRequest,
 	CodeInvalidQuery:      http.StatusBadRequest,
 	CodeNotFound:          http.StatusNotFound,
@@ -110,29 +111,31 @@ var arrowStatus = map[string]int{
 	CodeResourceExhausted: http.StatusUnprocessableEntity,
 	CodeTimeout:           http.StatusGatewayTimeout,
 	CodeSourceUnavailable: http.StatusServiceUnavailable,
+	CodeStoreUnavailable:  http.StatusServiceUnavailable,
 	CodeCancelled:         http.StatusServiceUnavailable,
 }
 
-// writeArrowError answers a failed /arrow request with GraphQL's error body: the code of the
-// error's class and its message, or INTERNAL with the details logged.
-func writeArrowError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) {
+// writeHTTPError answers a failed request to an endpoint beside GraphQL (POST /arrow, GET
+// /audit.jsonl) with GraphQL's error body: the code of the error's class and its message, with
+// the HTTP status of httpStatus, or INTERNAL with the details logged.
+func writeHTTPError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) {
 	if errors.Is(err, errBadRequest) {
 		writeError(w, http.StatusBadRequest, CodeBadRequest, strings.TrimPrefix(err.Error(), errBadRequest.Error()+": "))
 		return
 	}
 	code, message, ok := errorClass(err)
 	if !ok {
-		log.ErrorContext(r.Context(), "arrow query failed", "err", err)
+		log.ErrorContext(r.Context(), "request failed", "path", r.URL.Path, "err", err)
 		writeError(w, http.StatusInternalServerError, CodeInternal, internalMessage)
 		return
 	}
-	if code == CodeSourceUnavailable {
-		log.WarnContext(r.Context(), "source unavailable", "path", r.URL.Path, "err", err)
+	if code == CodeSourceUnavailable || code == CodeStoreUnavailable {
+		log.WarnContext(r.Context(), strings.ToLower(strings.ReplaceAll(code, "_", " ")), "path", r.URL.Path, "err", err)
 	}
 	if message == "" {
 		message = err.Error()
 	}
-	status, ok := arrowStatus[code]
+	status, ok := httpStatus[code]
 	if !ok {
 		status = http.StatusInternalServerError
 	}

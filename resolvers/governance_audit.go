@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
-	"time"
 
 	"github.com/koujing/koujing/authz"
 	"github.com/koujing/koujing/graph/model"
@@ -99,24 +98,7 @@ type auditLine struct {
 // memory; a client that goes away stops the export.
 func auditExportHandler(svc *semantic.Service, log *slog.Logger) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		fail := func(err error) {
-			code, message, ok := errorClass(err)
-			status := http.StatusBadRequest
-			switch {
-			case !ok:
-				log.ErrorContext(r.Context(), "audit export failed", "err", err)
-				code, message, status = CodeInternal, internalMessage, http.StatusInternalServerError
-			case code == CodeForbidden:
-				status = http.StatusForbidden
-			case code == CodeStoreUnavailable:
-				log.WarnContext(r.Context(), "audit export: store unavailable", "err", err)
-				status = http.StatusServiceUnavailable
-			}
-			if message == "" {
-				message = err.Error()
-			}
-			writeError(w, status, code, message)
-		}
+		fail := func(err error) { writeHTTPError(w, r, log, err) }
 		gov, err := governanceOf(svc)
 		if err != nil {
 			fail(err)
@@ -181,5 +163,5 @@ func exportLine(e store.Event) auditLine {
 	if len(detail) == 0 || !json.Valid(detail) {
 		detail = json.RawMessage("{}")
 	}
-	return auditLine{Seq: e.Seq, At: e.At.UTC().Format(time.RFC3339Nano), Tenant: e.Tenant, Actor: e.Actor, Type: e.Type, Object: e.Object, Detail: detail}
+	return auditLine{Seq: e.Seq, At: rfc3339(e.At), Tenant: e.Tenant, Actor: e.Actor, Type: e.Type, Object: e.Object, Detail: detail}
 }
