@@ -1,6 +1,7 @@
 package semantic
 
 import (
+	"cmp"
 	"encoding/csv"
 	"fmt"
 	"io"
@@ -50,8 +51,8 @@ func (a *Access) Dictionary(domain string) (*Dictionary, error) {
 			continue
 		}
 		e := DictionaryEntry{Kind: SearchMetric, Name: m.Name, Label: labelOrName(m.Label, m.Name), Definition: m.Description,
-			Expression: m.Expression(), Unit: m.Unit, Format: m.Format, Category: m.Category, Owner: orDefault(m.Owner, d.Owner),
-			Steward: orDefault(m.Steward, d.Steward), Status: "published", Version: m.Version, Metric: m}
+			Expression: m.Expression(), Unit: m.Unit, Format: m.Format, Category: m.Category, Owner: cmp.Or(m.Owner, d.Owner),
+			Steward: cmp.Or(m.Steward, d.Steward), Status: "published", Version: m.Version, Metric: m}
 		if m.Deprecation != nil {
 			e.Status = "deprecated"
 		}
@@ -72,19 +73,8 @@ func (a *Access) Dictionary(domain string) (*Dictionary, error) {
 	return out, nil
 }
 
-func labelOrName(label, name string) string {
-	if label == "" {
-		return name
-	}
-	return label
-}
-
-func orDefault(s, def string) string {
-	if s == "" {
-		return def
-	}
-	return s
-}
+// labelOrName is what to call a definition: its label, or its name when it has none.
+func labelOrName(label, name string) string { return cmp.Or(label, name) }
 
 // dictionaryColumns are the columns of a dictionary's table, in order.
 var dictionaryColumns = []string{"kind", "name", "label", "definition", "expression", "unit", "format", "category", "owner", "steward", "status", "version"}
@@ -121,7 +111,7 @@ func (d *Dictionary) WriteMarkdown(w io.Writer) error {
 		fmt.Fprintf(&b, "%s\n\n", d.Domain.Description)
 	}
 	if d.Domain.Owner != "" || d.Domain.Steward != "" {
-		fmt.Fprintf(&b, "Owner: %s. Steward: %s.\n\n", orDefault(d.Domain.Owner, "—"), orDefault(d.Domain.Steward, "—"))
+		fmt.Fprintf(&b, "Owner: %s. Steward: %s.\n\n", cmp.Or(d.Domain.Owner, "—"), cmp.Or(d.Domain.Steward, "—"))
 	}
 	for _, kind := range []SearchKind{SearchMetric, SearchDimension} {
 		title := map[SearchKind]string{SearchMetric: "Metrics", SearchDimension: "Dimensions"}[kind]
