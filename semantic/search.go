@@ -382,6 +382,9 @@ type searchScratch struct {
 	tally []uint8
 	// match indexes each term's entry in a search's term matches, or is -1.
 	match []int32
+	// touched and tallied keep their arrays between the passes of candidates, which a relaxed
+	// search runs once for each group and more.
+	touched, tallied []int32
 }
 
 func newSearchScratch(docs, terms int) *searchScratch {
@@ -621,7 +624,7 @@ func (ix *searchIndex) search(acc *Access, req SearchRequest, opt searchOptions)
 // candidates returns the documents the caller may see that match every group required and not
 // dropped; none when no group is.
 func (ix *searchIndex) candidates(q *query, s *searchScratch, eligible func(int32) bool) []scoredDoc {
-	var touched []int32
+	touched := s.touched[:0]
 	required := 0
 	for gi := range q.groups {
 		g := &q.groups[gi]
@@ -632,7 +635,7 @@ func (ix *searchIndex) candidates(q *query, s *searchScratch, eligible func(int3
 		required++
 		if g.cjk() && g.need > 0 {
 			// Tally the run's bigrams (or its one character) in each document still in.
-			var tallied []int32
+			tallied := s.tallied[:0]
 			count := func(t int32) {
 				for _, d := range ix.postings[t] {
 					if s.count[d] != level {
@@ -664,6 +667,7 @@ func (ix *searchIndex) candidates(q *query, s *searchScratch, eligible func(int3
 				}
 				s.tally[d] = 0
 			}
+			s.tallied = tallied
 			continue
 		}
 		if g.cjk() {
@@ -689,6 +693,7 @@ func (ix *searchIndex) candidates(q *query, s *searchScratch, eligible func(int3
 		}
 	}
 	var cands []scoredDoc
+	s.touched = touched
 	for _, d := range touched {
 		if required > 0 && int(s.count[d]) == required && eligible(d) {
 			cands = append(cands, scoredDoc{doc: d})
