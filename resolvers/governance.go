@@ -535,7 +535,7 @@ func requestDiff(ctx context.Context, cr *store.ChangeRequest) ([]*model.Definit
 	l := governanceLoadersFor(ctx)
 	thunks := make([]func() ([]store.Version, error), len(cr.Items))
 	for i, it := range cr.Items {
-		thunks[i] = l.versions.Load(ctx, string(it.Kind)+":"+it.Name)
+		thunks[i] = l.versions.Load(ctx, definitionKey(it.Kind, it.Name))
 	}
 	out := make([]*model.DefinitionDiff, len(cr.Items))
 	for i, it := range cr.Items {
@@ -566,7 +566,7 @@ func definitionAt(vs []store.Version, number int) string {
 // versionDiff returns the changes of a version from another: the one before it, unless against
 // names one.
 func versionDiff(ctx context.Context, v *store.Version, against *int) ([]*semantic.FieldChange, error) {
-	vs, err := governanceLoadersFor(ctx).versions.Load(ctx, string(v.Kind)+":"+v.Name)()
+	vs, err := governanceLoadersFor(ctx).versions.Load(ctx, definitionKey(v.Kind, v.Name))()
 	if err != nil {
 		return nil, err
 	}

@@ -118,7 +118,7 @@ func (r *changeRequestResolver) UpdatedAt(ctx context.Context, obj *store.Change
 }
 
 func (r *changeRequestItemResolver) Definition(ctx context.Context, obj *store.Item) (string, error) {
-	vs, err := governanceLoadersFor(ctx).versions.Load(ctx, string(obj.Kind)+":"+obj.Name)()
+	vs, err := governanceLoadersFor(ctx).versions.Load(ctx, definitionKey(obj.Kind, obj.Name))()
 	if err != nil {
 		return "", err
 	}
@@ -210,7 +210,7 @@ func (r *metricResolver) Versions(ctx context.Context, obj *semantic.Metric, fir
 	if obj.Version == 0 {
 		return versionConnection(nil, first, after)
 	}
-	vs, err := governanceLoadersFor(ctx).versions.Load(ctx, string(store.KindMetric)+":"+obj.Name)()
+	vs, err := governanceLoadersFor(ctx).versions.Load(ctx, definitionKey(store.KindMetric, obj.Name))()
 	if err != nil {
 		return nil, err
 	}

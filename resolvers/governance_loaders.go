@@ -218,9 +218,14 @@ func (g governanceReader) LatestQualityRuns(ctx context.Context, rules []string)
 	return out, nil
 }
 
+// definitionKey names a definition for Versions: its semantic.Definition key, "kind:name".
+func definitionKey(kind store.Kind, name string) string {
+	return semantic.Definition{Kind: kind, Name: name}.Key()
+}
+
 // versionKey names a version of a definition for CurrentVersions.
 func versionKey(kind store.Kind, name string, number int) string {
-	return string(kind) + ":" + name + "@" + strconv.Itoa(number)
+	return definitionKey(kind, name) + "@" + strconv.Itoa(number)
 }
 
 func splitVersionKey(k string) (store.Kind, string, int, bool) {
