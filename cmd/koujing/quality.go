@@ -71,22 +71,20 @@ func runQualityCommand(ctx context.Context, args []string, stdout, stderr io.Wri
 	} else if runs, err = r.service.RunQualityRules(ctx, acc, sel); err != nil {
 		return err
 	}
-	return writeQualityRuns(stdout, r.catalog, runs)
+	return writeQualityRuns(stdout, runs)
 }
 
-// writeQualityRuns prints runs as a table, and returns exitError 1 when one failed or could not
-// run.
-func writeQualityRuns(w io.Writer, cat *semantic.Catalog, runs []store.QualityRun) error {
+// writeQualityRuns prints runs as a table, each with the thresholds it was judged by, and returns
+// exitError 1 when one failed or could not run.
+func writeQualityRuns(w io.Writer, runs []store.QualityRun) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "RULE\tKIND\tON\tSTATUS\tVALUE\tTHRESHOLD")
 	bad := 0
 	for _, run := range runs {
-		value, threshold := "", ""
-		if rule := cat.QualityRule(run.Rule); rule != nil {
-			threshold = rule.Threshold()
-			if run.Value != nil {
-				value = semantic.FormatQualityValue(rule.Unit(), *run.Value)
-			}
+		kind := semantic.QualityKind(run.Kind)
+		value, threshold := "", semantic.DescribeThreshold(kind, run.Warn, run.Fail)
+		if run.Value != nil {
+			value = semantic.FormatQualityValue(kind.Unit(), *run.Value)
 		}
 		status := strings.ToUpper(string(run.Status))
 		if run.Status == store.QualityError {
