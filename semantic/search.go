@@ -276,15 +276,10 @@ type searchIndex struct {
 type searchDoc struct {
 	metric *Metric
 	dim    *Dimension
-	slots  []searchSlot
-}
-
-// name returns the document's name: the metric's, or the dimension's qualified one.
-func (d *searchDoc) name() string {
-	if d.metric != nil {
-		return d.metric.Name
-	}
-	return d.dim.QualifiedName()
+	// name is the metric's name, or the dimension's qualified one, which hits of the same score
+	// are sorted by; kept so that sorting does not build it at every comparison.
+	name  string
+	slots []searchSlot
 }
 
 // searchSlot is one text of a document: its name, its label, one synonym or its description.
@@ -320,8 +315,8 @@ func buildSearchIndex(c *Catalog) *searchIndex {
 		doc.slots = append(doc.slots, s)
 	}
 	for _, m := range c.metrics {
-		doc := searchDoc{metric: m}
-		add(&doc, SearchName, m.Name)
+		doc := searchDoc{metric: m, name: m.Name}
+		add(&doc, SearchName, doc.name)
 		add(&doc, SearchLabel, m.Label)
 		for _, s := range m.Synonyms {
 			add(&doc, SearchSynonym, s)
@@ -331,8 +326,8 @@ func buildSearchIndex(c *Catalog) *searchIndex {
 	}
 	for _, model := range c.models {
 		for _, d := range model.Dimensions {
-			doc := searchDoc{dim: d}
-			add(&doc, SearchName, d.QualifiedName())
+			doc := searchDoc{dim: d, name: d.QualifiedName()}
+			add(&doc, SearchName, doc.name)
 			add(&doc, SearchLabel, d.Label)
 			for _, s := range d.Synonyms {
 				add(&doc, SearchSynonym, s)
@@ -604,7 +599,7 @@ func (ix *searchIndex) search(acc *Access, req SearchRequest, opt searchOptions)
 			}
 			return 1
 		}
-		return strings.Compare(da.name(), db.name())
+		return strings.Compare(da.name, db.name)
 	})
 	res := SearchResult{Total: len(cands), Ignored: q.ignored(req.Text)}
 	if req.Limit > 0 && len(cands) > req.Limit {
