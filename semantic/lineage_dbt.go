@@ -419,7 +419,7 @@ func (v *lineageView) dbtIndex() {
 	if v.dbt == nil {
 		return
 	}
-	for _, t := range v.idx.sortedTables() {
+	for _, t := range v.idx.sortedTables {
 		if t.info.File {
 			continue
 		}

@@ -93,7 +93,7 @@ func (v *lineageView) findColumn(name string) (*lineageColumn, error) {
 		}
 	}
 	add(v.idx.columns[name])
-	tables := v.idx.sortedTables()
+	tables := v.idx.sortedTables
 	for _, t := range tables {
 		if rest, ok := cutFoldPrefix(name, t.info.Table+"."); ok {
 			for _, c := range t.columns {

@@ -17,9 +17,11 @@ import (
 // is first asked for, and holds no reference to the catalog itself, so that the catalog can be
 // collected (and its index with it) once nothing else uses it.
 type lineageIndex struct {
-	tables     map[string]*lineageTable
-	modelTable map[*DataModel]*lineageTable
-	columns    map[string]*lineageColumn
+	tables map[string]*lineageTable
+	// sortedTables are the tables sorted by key, for walks whose order shows.
+	sortedTables []*lineageTable
+	modelTable   map[*DataModel]*lineageTable
+	columns      map[string]*lineageColumn
 
 	dependents   map[*Metric][]*Metric
 	filterUsers  map[*Dimension][]*Metric
@@ -145,6 +147,10 @@ func buildLineageIndex(cat *Catalog) *lineageIndex {
 			}
 		}
 	}
+	for _, t := range idx.tables {
+		idx.sortedTables = append(idx.sortedTables, t)
+	}
+	sort.Slice(idx.sortedTables, func(i, j int) bool { return idx.sortedTables[i].key < idx.sortedTables[j].key })
 	for _, m := range cat.metrics {
 		switch m.Kind {
 		case Atomic:
@@ -233,16 +239,6 @@ func (idx *lineageIndex) column(t *lineageTable, name, typ string) *lineageColum
 	idx.columns[key] = c
 	t.columns = append(t.columns, c)
 	return c
-}
-
-// sortedTables returns the index's tables sorted by key.
-func (idx *lineageIndex) sortedTables() []*lineageTable {
-	out := make([]*lineageTable, 0, len(idx.tables))
-	for _, t := range idx.tables {
-		out = append(out, t)
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].key < out[j].key })
-	return out
 }
 
 // databaseOf returns the database a PostgreSQL connection string names — the path of a URL, or
