@@ -77,6 +77,7 @@ type percentileState struct {
 	fraction float64
 	vals     [][]float64
 	scratch  []float64
+	ints     []int64 // integers read before they convert to scratch
 }
 
 func (s *percentileState) grow(n int) { s.vals = growTo(s.vals, n) }
@@ -85,14 +86,15 @@ func (s *percentileState) update(groups []uint32, arg arrow.Array, rows []byte) 
 	if err := s.env.reserve(int64(len(groups)) * 8); err != nil {
 		return err
 	}
-	fs := floatsOf(arg, &s.scratch)
+	fs := floatsOf(arg, &s.scratch, &s.ints)
 	forRows(len(groups), rows, func(i int) { s.vals[groups[i]] = append(s.vals[groups[i]], fs[i]) })
 	return nil
 }
 
 // floatsOf returns a numeric array's values as float64s, in *buf (grown and reused) unless the
 // array holds float64s already; decimals convert as PostgreSQL converts numeric to float8.
-func floatsOf(a arrow.Array, buf *[]float64) []float64 {
+// Integers pass through *ints, also grown and reused.
+func floatsOf(a arrow.Array, buf *[]float64, ints *[]int64) []float64 {
 	if a.DataType().ID() == arrow.FLOAT64 {
 		return values[float64](a)
 	}
@@ -110,9 +112,9 @@ func floatsOf(a arrow.Array, buf *[]float64) []float64 {
 			out[i] = decimalToFloat(v, scale)
 		}
 	default:
-		ints := make([]int64, n)
-		intsOf(a, ints)
-		for i, v := range ints {
+		*ints = growTo((*ints)[:0], n)
+		intsOf(a, *ints)
+		for i, v := range *ints {
 			out[i] = float64(v)
 		}
 	}
