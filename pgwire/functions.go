@@ -286,11 +286,7 @@ func formatText(f string, args []any) (any, error) {
 var startTime = time.Now()
 
 func (ev *evaluator) now() string {
-	loc, err := time.LoadLocation(ev.c.sess.timezone)
-	if err != nil {
-		loc = time.UTC
-	}
-	return string(appendTimestamptz(nil, time.Now().In(loc)))
+	return string(appendTimestamptz(nil, time.Now().In(ev.c.sess.location)))
 }
 
 // currentSchema is the first schema of the search path that exists, as current_schema() says.

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"strings"
-	"time"
 
 	pg "github.com/pganalyze/pg_query_go/v6"
 
@@ -167,13 +166,9 @@ func (c *conn) metricPlan(ms *metricSelect, t *sqlTable) *planned {
 			return nil, "", err
 		}
 		c.warnAbout(ctx, acc, ms.query.Metrics, res.Warnings)
-		loc, err := time.LoadLocation(c.sess.timezone)
-		if err != nil {
-			loc = time.UTC
-		}
 		cols := make([]arrowColumn, len(fields))
 		for i, f := range fields {
-			cols[i] = arrowColumn{oid: f.oid, loc: loc, m: c.types}
+			cols[i] = arrowColumn{oid: f.oid, loc: c.sess.location, m: c.types}
 		}
 		return &resultRows{res: res, cols: cols, sel: ms.columns}, "SELECT", nil
 	}}

@@ -14,8 +14,10 @@ type session struct {
 	database   string
 	searchPath []string
 	// searchPathSet is set once the client sets search_path itself.
-	searchPathSet    bool
-	timezone         string
+	searchPathSet bool
+	timezone      string
+	// location is timezone loaded, once when it is set rather than on every query.
+	location         *time.Location
 	statementTimeout time.Duration
 	// settings holds what SET changed besides the fields above, by lower-case name.
 	settings map[string]string
@@ -30,8 +32,19 @@ func (s *session) maxLimit() int64 {
 	return s.limit
 }
 
+// resetTimeZone makes tz, the server's time zone, the session's; a zone that does not load reads
+// times in UTC.
+func (s *session) resetTimeZone(tz string) {
+	loc, err := time.LoadLocation(tz)
+	if err != nil {
+		loc = time.UTC
+	}
+	s.timezone, s.location = tz, loc
+}
+
 func newSession(user string, params map[string]string, timezone string) *session {
-	s := &session{user: user, database: params["database"], timezone: timezone, settings: map[string]string{}}
+	s := &session{user: user, database: params["database"], settings: map[string]string{}}
+	s.resetTimeZone(timezone)
 	if s.database == "" {
 		s.database = user
 	}
@@ -138,11 +151,12 @@ func (s *session) set(name, value string) error {
 				tz = "UTC"
 			}
 		}
-		if _, err := time.LoadLocation(tz); err != nil || tz == "" {
+		loc, err := time.LoadLocation(tz)
+		if err != nil || tz == "" {
 			return errorf(codeInvalidParameter, "invalid value for parameter \"TimeZone\": %q", value).
 				withHint("use an IANA name such as Asia/Shanghai or UTC")
 		}
-		s.timezone = tz
+		s.timezone, s.location = tz, loc
 		return nil
 	case "search_path":
 		s.searchPath = nil

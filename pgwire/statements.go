@@ -463,7 +463,7 @@ func (c *conn) planSet(s *pg.VariableSetStmt) (*planned, error) {
 		return command("RESET", func() error {
 			c.sess.settings = map[string]string{}
 			c.sess.searchPathSet = false
-			c.sess.timezone = c.srv.opts.TimeZone
+			c.sess.resetTimeZone(c.srv.opts.TimeZone)
 			c.sess.statementTimeout = 0
 			rel, err := c.relations()
 			if err == nil {
@@ -480,7 +480,7 @@ func (c *conn) planSet(s *pg.VariableSetStmt) (*planned, error) {
 func (c *conn) resetSetting(name string) error {
 	switch name {
 	case "timezone":
-		c.sess.timezone = c.srv.opts.TimeZone
+		c.sess.resetTimeZone(c.srv.opts.TimeZone)
 	case "search_path":
 		c.sess.searchPathSet = false
 		rel, err := c.relations()
