@@ -321,12 +321,6 @@ func (c *Catalog) QualityRulesOn(m *DataModel) []*QualityRule {
 	return out
 }
 
-// VisibleQualityRulesOfDomain returns the rules the caller may see of those that bear on the
-// domain's metrics it may read.
-func (a *Access) VisibleQualityRulesOfDomain(d *Domain) []*QualityRule {
-	return a.VisibleQualityRules(a.QualityRulesOfDomain(d))
-}
-
 // QualityRulesOfDomain returns the rules that bear on the domain's metrics the caller may read,
 // each once, sorted by name: the rules a domain's score counts.
 func (a *Access) QualityRulesOfDomain(d *Domain) []*QualityRule {

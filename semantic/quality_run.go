@@ -118,7 +118,7 @@ func (a *Access) SelectQualityRules(sel QualitySelection) ([]*QualityRule, error
 	if err != nil {
 		return nil, err
 	}
-	return a.VisibleQualityRulesOfDomain(d), nil
+	return a.VisibleQualityRules(a.QualityRulesOfDomain(d)), nil
 }
 
 // mayRunQualityRule checks that the caller may run a rule on demand (see RunQualityRules).
