@@ -89,8 +89,9 @@ func (l *loader) readQualityRule(f *defFile, n *yaml.Node, ownerWhat string, md 
 	if keys, ok := qualityKindKeys[kind]; ok {
 		allowed = append(slices.Clone(allowed), keys...)
 	} else {
+		allowed = slices.Clone(allowed)
 		for _, k := range QualityKinds {
-			allowed = appendNew(slices.Clone(allowed), qualityKindKeys[k]...)
+			allowed = appendNew(allowed, qualityKindKeys[k]...)
 		}
 	}
 	m := l.object(f, n, named(n, "name", "quality rule ", "a quality rule")+" of "+ownerWhat, "a mapping", allowed)
