@@ -10,8 +10,8 @@ import (
 // The catalog's fields — domains' categories and stewards, metrics' and dimensions' categories,
 // owners and stewards — are read beside the definitions they describe; this file checks them.
 
-// catalogName is how a category or a steward is written: a name without spaces at either end
-// and not empty, such as "revenue" or "team-finance".
+// checkCatalogName reports a category or a steward that is not written as a name: one line, not
+// empty and without spaces at either end, such as "revenue" or "team-finance".
 func (l *loader) checkCatalogName(f *defFile, n *yaml.Node, key, what string) bool {
 	if n == nil {
 		return true
