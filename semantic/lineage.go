@@ -3,6 +3,7 @@ package semantic
 import (
 	"context"
 	"fmt"
+	"maps"
 	"sort"
 	"strings"
 	"time"
@@ -280,12 +281,11 @@ func (l *Lineage) Graph(ctx context.Context, acc *Access, q LineageQuery) (*Line
 			return nil, err
 		}
 		key, _ = splitVersion(key)
-		merged := map[string]int{}
-		for n, v := range asOf.Versions {
-			merged[n] = v
+		asOf.Versions = maps.Clone(asOf.Versions)
+		if asOf.Versions == nil {
+			asOf.Versions = map[string]int{}
 		}
-		merged[key] = pins[key]
-		asOf.Versions = merged
+		asOf.Versions[key] = pins[key]
 	}
 	v, err := l.view(ctx, acc, asOf)
 	if err != nil {
