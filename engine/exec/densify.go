@@ -113,24 +113,7 @@ func (d *Densify) Open(ctx context.Context) error {
 
 // periods returns the starts of the periods between the ends, in the time column's units.
 func (d *Densify) periods(times arrow.Array, value func(int) int64, date bool) ([]int64, error) {
-	toTime := func(v int64) time.Time {
-		if date {
-			return time.Unix(v*86400, 0).UTC()
-		}
-		return time.UnixMicro(v).In(d.spec.Location)
-	}
-	fromTime := func(t time.Time) int64 {
-		if date {
-			return t.Unix() / 86400
-		}
-		return t.UnixMicro()
-	}
-	literal := func(l *plan.Literal) int64 {
-		if v, ok := l.Value.(int32); ok {
-			return int64(v)
-		}
-		return l.Value.(int64)
-	}
+	toTime := func(v int64) time.Time { return timeAt(v, date, d.spec.Location) }
 	var first, last *int64
 	for i := 0; i < times.Len(); i++ {
 		if times.IsNull(i) {
@@ -145,16 +128,16 @@ func (d *Densify) periods(times arrow.Array, value func(int) int64, date bool) (
 		}
 	}
 	if d.spec.From != nil {
-		v := literal(d.spec.From)
+		v := literalInt(d.spec.From)
 		first = &v
 	}
 	var end time.Time
 	switch {
 	case d.spec.To != nil:
 		// The last period is the one before To.
-		end = toTime(literal(d.spec.To)).Add(-time.Microsecond)
+		end = toTime(literalInt(d.spec.To)).Add(-time.Microsecond)
 		if date {
-			end = toTime(literal(d.spec.To) - 1)
+			end = toTime(literalInt(d.spec.To) - 1)
 		}
 	case last != nil:
 		end = toTime(*last)
@@ -171,7 +154,7 @@ func (d *Densify) periods(times arrow.Array, value func(int) int64, date bool) (
 			err = fmt.Errorf("%w: a time spine of more than %d %ss; narrow the time range", ErrMemoryLimit, maxDensifyPeriods, d.spec.Unit)
 			return false
 		}
-		out = append(out, fromTime(start))
+		out = append(out, stamp(start, date))
 		return true
 	})
 	return out, err

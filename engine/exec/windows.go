@@ -44,18 +44,13 @@ func (w *TimeWindows) Open(ctx context.Context) error {
 	date := times.DataType().ID() == arrow.DATE32
 	at := func(i int) time.Time {
 		if date {
-			return time.Unix(int64(values[int32](times)[i])*86400, 0).UTC()
+			return timeAt(int64(values[int32](times)[i]), true, nil)
 		}
-		return time.UnixMicro(values[int64](times)[i]).In(w.spec.Location)
+		return timeAt(values[int64](times)[i], false, w.spec.Location)
 	}
 	periodType := w.spec.Schema().Field(w.spec.Schema().NumFields() - 1).Type
 	unit, cal := w.spec.Unit, w.spec.Calendar
-	periodOf := func(l *plan.Literal) time.Time {
-		if v, ok := l.Value.(int32); ok {
-			return time.Unix(int64(v)*86400, 0).UTC()
-		}
-		return time.UnixMicro(l.Value.(int64)).In(w.spec.Location)
-	}
+	periodOf := func(l *plan.Literal) time.Time { return timeAt(literalInt(l), date, w.spec.Location) }
 	// The first and last periods: the given ends, or the input's.
 	var first, last time.Time
 	n := int(all.NumRows())
@@ -134,6 +129,23 @@ func (w *TimeWindows) Open(ctx context.Context) error {
 	cols = append(cols, p)
 	w.result = array.NewRecordBatch(w.spec.Schema(), cols, int64(len(rows)))
 	return nil
+}
+
+// timeAt is v, in a time column's units, as a time: days as a UTC date for dates, microseconds
+// in loc otherwise. stamp is its inverse.
+func timeAt(v int64, date bool, loc *time.Location) time.Time {
+	if date {
+		return time.Unix(v*86400, 0).UTC()
+	}
+	return time.UnixMicro(v).In(loc)
+}
+
+// literalInt is a time literal's value in its column's units.
+func literalInt(l *plan.Literal) int64 {
+	if v, ok := l.Value.(int32); ok {
+		return int64(v)
+	}
+	return l.Value.(int64)
 }
 
 // stamp is a period start in a time column's units: days for dates, microseconds otherwise.
