@@ -295,12 +295,6 @@ func (c civil) in(loc *time.Location) time.Time {
 	return WallTime(y, m, d, 0, 0, 0, 0, loc)
 }
 
-// YearEnd returns the last day of the retail year that ends in calendar year y.
-func (r *RetailCalendar) YearEnd(y int) time.Time {
-	yy, m, d := r.yearEnd(y).date()
-	return time.Date(yy, m, d, 0, 0, 0, 0, time.UTC)
-}
-
 func (r *RetailCalendar) yearEnd(y int) civil {
 	last := civilDay(y, r.YearEndMonth+1, 0)
 	if r.Nearest {
