@@ -66,19 +66,11 @@ func pgTypeOf(t arrow.DataType) (oid uint32, typmod int32) {
 	return oidText, -1
 }
 
-// typeSize is pg_attribute's attlen of a type: the fixed width, or -1.
+// typeSize is pg_type's typlen of a type, as pg_attribute's attlen and RowDescription give
+// it: the fixed width, or -1.
 func typeSize(oid uint32) int16 {
-	switch oid {
-	case oidBool, oidChar:
-		return 1
-	case oidInt2:
-		return 2
-	case oidInt4, oidFloat4, oidOid, oidDate, oidRegclass, oidRegtype, oidRegproc, oidRegnspace:
-		return 4
-	case oidInt8, oidFloat8, oidTimestamp, oidTimestamptz:
-		return 8
-	case oidName:
-		return 64
+	if t := loadStatic().types[oid]; t != nil {
+		return t.size
 	}
 	return -1
 }
