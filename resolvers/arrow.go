@@ -116,8 +116,8 @@ var httpStatus = map[string]int{
 }
 
 // writeHTTPError answers a failed request to an endpoint beside GraphQL (POST /arrow, GET
-// /audit.jsonl) with GraphQL's error body: the code of the error's class and its message, with
-// the HTTP status of httpStatus, or INTERNAL with the details logged.
+// /audit.jsonl, GET /lineage/…) with GraphQL's error body: the code of the error's class and its
+// message, with the HTTP status of httpStatus, or INTERNAL with the details logged.
 func writeHTTPError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) {
 	if errors.Is(err, errBadRequest) {
 		writeError(w, http.StatusBadRequest, CodeBadRequest, strings.TrimPrefix(err.Error(), errBadRequest.Error()+": "))

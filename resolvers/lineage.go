@@ -96,19 +96,7 @@ func lineageHandler(svc *semantic.Service, log *slog.Logger) http.Handler {
 			body, err = format.render(g, time.Now())
 		}
 		if err != nil {
-			code, message, ok := errorClass(err)
-			status := map[string]int{CodeNotFound: http.StatusNotFound, CodeForbidden: http.StatusForbidden, CodeStoreUnavailable: http.StatusServiceUnavailable}[code]
-			switch {
-			case !ok:
-				log.ErrorContext(r.Context(), "lineage failed", "err", err)
-				code, message, status = CodeInternal, internalMessage, http.StatusInternalServerError
-			case status == 0:
-				status = http.StatusBadRequest
-			}
-			if message == "" {
-				message = err.Error()
-			}
-			writeError(w, status, code, message)
+			writeHTTPError(w, r, log, err)
 			return
 		}
 		if len(g.Warnings) > 0 {
