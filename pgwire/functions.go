@@ -146,20 +146,9 @@ func init() {
 			}
 			return strings.Join(parts, textOf(args[1])), nil
 		}},
-		"array_upper": {ret: returns(oidInt4), strict: true, call: func(_ *evaluator, args []any) (any, error) {
-			arr, _ := asArray(args[0])
-			if len(arr) == 0 {
-				return nil, nil
-			}
-			return int64(len(arr)), nil
-		}},
-		"array_length": {ret: returns(oidInt4), strict: true, call: func(_ *evaluator, args []any) (any, error) {
-			arr, _ := asArray(args[0])
-			if len(arr) == 0 {
-				return nil, nil
-			}
-			return int64(len(arr)), nil
-		}},
+		// The arrays here are one-dimensional and start at 1: the upper bound is the length.
+		"array_upper":  {ret: returns(oidInt4), strict: true, call: arrayLength},
+		"array_length": {ret: returns(oidInt4), strict: true, call: arrayLength},
 		"cardinality": {ret: returns(oidInt4), strict: true, call: func(_ *evaluator, args []any) (any, error) {
 			arr, _ := asArray(args[0])
 			return int64(len(arr)), nil
@@ -696,4 +685,14 @@ func (c *conn) encodeValue(v any, oid uint32, format int16) ([]byte, error) {
 		return nil, fmt.Errorf("encode %q as type %d: %w", text, wt, err)
 	}
 	return c.types.Encode(wt, pgtype.BinaryFormatCode, decoded, nil)
+}
+
+// arrayLength is array_length(a, 1) of a one-dimensional array: null for an empty one, as in
+// PostgreSQL.
+func arrayLength(_ *evaluator, args []any) (any, error) {
+	arr, _ := asArray(args[0])
+	if len(arr) == 0 {
+		return nil, nil
+	}
+	return int64(len(arr)), nil
 }

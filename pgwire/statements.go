@@ -3,7 +3,6 @@ package pgwire
 import (
 	"context"
 	"fmt"
-	"strconv"
 	"strings"
 
 	"github.com/jackc/pgx/v5/pgproto3"
@@ -549,6 +548,3 @@ func (r *valueRows) next(formats []int16) ([][]byte, bool, error) {
 }
 
 func (r *valueRows) close() {}
-
-// oidText formats an OID for the messages that show one.
-func oidString(oid uint32) string { return strconv.FormatUint(uint64(oid), 10) }
